@@ -1,0 +1,3 @@
+"""The one place numba options are set. Kernels do ``@njit(**JIT)``; never hardcode options."""
+
+JIT = dict(cache=True, fastmath=False, nogil=True)

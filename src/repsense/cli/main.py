@@ -1,0 +1,56 @@
+"""``repsense`` entry point.
+
+Each subcommand lives in ``repsense/cli/cmd_<name>.py`` and defines ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. Exit codes: 0 success, 1 some inputs
+failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pkgutil
+import sys
+from importlib import import_module
+
+from .. import __version__
+
+
+def _commands() -> list:
+    import repsense.cli as pkg
+
+    names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name.startswith("cmd_"))
+    return [import_module(f"repsense.cli.{n}") for n in names]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="repsense",
+        description="Count strength-training reps and time under tension from wearable accelerometers.",
+    )
+    parser.add_argument("--version", action="version", version=f"repsense {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in _commands():
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Health data: nothing we write is readable by group or others.
+    os.umask(0o077)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

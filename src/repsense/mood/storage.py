@@ -1,0 +1,143 @@
+"""The ``mood`` table of the Parquet store: schema, atomic partitioned writes, reads.
+
+Layout (see docs/MOOD.md)::
+
+    OUT/mood/participant=<P>/<content-hash>.parquet
+
+One file per import and participant, named by the hash of the entries it holds, so writing
+the same entries again replaces the same file instead of adding a copy. ``participant`` is
+both a column in each file and the partition key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from ..errors import SchemaError
+
+MOOD_SCHEMA_VERSION = "1"
+TABLE = "mood"
+
+
+def _f(name: str, typ: pa.DataType, unit: str, doc: str, nullable: bool = False) -> pa.Field:
+    return pa.field(name, typ, nullable=nullable, metadata={"unit": unit, "doc": doc})
+
+
+MOOD_SCHEMA = pa.schema(
+    [
+        _f("entry_id", pa.string(), "", "sha256(participant, instrument, t_utc) hex, 32 chars: the row key"),
+        _f("participant", pa.string(), "", "participant id, or its keyed pseudonym (ps-...)"),
+        _f("t_utc", pa.timestamp("ns", tz="UTC"), "ns", "time the measure was taken, UTC"),
+        _f("utc_offset_s", pa.int32(), "s", "UTC offset of the original timestamp (seconds east of UTC)"),
+        _f("timezone", pa.string(), "", "IANA zone used to localise a naive timestamp ('' if an offset was given)"),
+        _f("instrument", pa.string(), "", "instrument key: phq9, gad7, stai_y1, fs, fas or a custom scale"),
+        _f("instrument_version", pa.string(), "", "instrument, form and repsense scoring version"),
+        _f("items", pa.list_(pa.int16()), "points", "item responses as given (item 1 first), null if only a total",
+           nullable=True),
+        _f("total", pa.float64(), "points", "total score (reverse items applied), instrument's range"),
+        _f("total_source", pa.string(), "", "'items', 'given' or 'items+given' (given total checked)"),
+        _f("source_file", pa.string(), "", "base name of the imported file ('' when pseudonymised)"),
+        _f("source_sha256", pa.string(), "", "sha256 of the imported file's bytes"),
+        _f("source_line", pa.int32(), "", "1-based line of the entry in its source file"),
+        _f("pseudonymised", pa.bool_(), "", "participant holds a keyed pseudonym"),
+    ],
+    metadata={"repsense.schema_version": MOOD_SCHEMA_VERSION, "repsense.table": TABLE},
+)
+
+
+def partition_value(participant: str) -> str:
+    """Directory-safe partition value: '' -> ``unknown``; anything but ``[A-Za-z0-9_-]`` percent-encoded."""
+    if participant == "":
+        return "unknown"
+    return quote(participant, safe="-_").replace(".", "%2E")
+
+
+def mood_dir(store: str | Path) -> Path:
+    return Path(store) / TABLE
+
+
+def empty_mood_table() -> pa.Table:
+    return MOOD_SCHEMA.empty_table()
+
+
+def atomic_write_table(table: pa.Table, path: Path) -> None:
+    """Write ``table`` as zstd Parquet to ``path`` atomically (tmp in same folder, fsync, replace), 0600."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _ensure_dirs(store: Path) -> None:
+    for d in (store, mood_dir(store)):
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def write_mood(store: str | Path, entries: pa.Table) -> list[Path]:
+    """Write ``entries`` (MOOD_SCHEMA) into the store, one file per participant; returns the paths.
+
+    The file name is the hash of the sorted entry ids and totals, so the same entries always
+    land in the same file. Callers deduplicate against the store first (see ``import_mood_log``).
+    """
+    if not entries.schema.equals(MOOD_SCHEMA, check_metadata=False):
+        raise SchemaError(f"mood entries do not match the mood schema:\n{entries.schema}")
+    store = Path(store)
+    if entries.num_rows == 0:
+        return []
+    _ensure_dirs(store)
+    paths = []
+    for participant in sorted(set(entries.column("participant").to_pylist())):
+        part = entries.filter(pc.equal(entries["participant"], participant))
+        part = part.sort_by([("t_utc", "ascending"), ("instrument", "ascending")])
+        h = hashlib.sha256()
+        for eid, total in zip(part["entry_id"].to_pylist(), part["total"].to_pylist()):
+            h.update(f"{eid}:{total!r}\n".encode())
+        path = mood_dir(store) / f"participant={partition_value(participant)}" / f"{h.hexdigest()[:32]}.parquet"
+        atomic_write_table(part.replace_schema_metadata(MOOD_SCHEMA.metadata), path)
+        paths.append(path)
+    return paths
+
+
+def read_mood(store: str | Path, participant: str | None = None) -> pa.Table:
+    """Every stored mood entry (optionally of one participant), sorted by participant and time.
+
+    Raises
+    ------
+    SchemaError
+        A mood file was written with another schema version.
+    """
+    root = mood_dir(store)
+    if not root.is_dir():
+        return empty_mood_table()
+    files = sorted(str(p) for p in root.glob("participant=*/*.parquet"))
+    if not files:
+        return empty_mood_table()
+    for f in files:
+        version = (pq.read_schema(f).metadata or {}).get(b"repsense.schema_version", b"?").decode()
+        if version != MOOD_SCHEMA_VERSION:
+            raise SchemaError(f"{f}: mood schema version {version}, this repsense reads {MOOD_SCHEMA_VERSION}")
+    dataset = ds.dataset(files, schema=MOOD_SCHEMA, format="parquet")
+    flt = None if participant is None else ds.field("participant") == participant
+    table = dataset.to_table(filter=flt)
+    return table.sort_by([("participant", "ascending"), ("t_utc", "ascending"), ("instrument", "ascending")])

@@ -1,0 +1,162 @@
+"""StreamClock: drift and offset from one-sided jittered arrivals, gaps, duplicates, reconnects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from repsense.buffer import StreamClock
+
+RATE = 200.0
+PER_NOTIF = 8
+T0_UTC = 1_700_000_000_000_000_000
+
+
+def simulate(rng: np.random.Generator, *, drift_ppm: float, seconds: float, lost: set[int] = frozenset(),
+             jitter_ms: float = 15.0):
+    """Yield (host_ns, device_ns[8], seq, true_utc_ns[8]) for a device whose clock runs at 1+drift.
+
+    Device time starts at an arbitrary epoch (Polar: ns since 2000); the true UTC of a sample is
+    T0_UTC + its device time scaled by the drift. Delays are one-sided: 7.5 ms + exponential jitter.
+    """
+    n_notif = int(seconds * RATE / PER_NOTIF)
+    dev_epoch = 5_000_000_000_000
+    for k in range(n_notif):
+        idx = k * PER_NOTIF + np.arange(PER_NOTIF)
+        dev = dev_epoch + np.round(idx * 1e9 / RATE).astype(np.int64)
+        true_utc = T0_UTC + np.round(idx * 1e9 / RATE * (1 + drift_ppm * 1e-6)).astype(np.int64)
+        if k in lost:
+            continue
+        delay = 7.5e6 + rng.exponential(jitter_ms * 1e6)
+        yield int(true_utc[-1] + delay), dev, k % 256, true_utc
+
+
+@pytest.mark.parametrize("drift_ppm", [-50.0, 0.0, 50.0])
+def test_device_clock_drift_and_offset(rng, drift_ppm: float) -> None:
+    clock = StreamClock(RATE, device_time=True, seq_modulo=256)
+    errs = []
+    for host, dev, seq, true_utc in simulate(rng, drift_ppm=drift_ppm, seconds=300):
+        st = clock.stamp(host, PER_NOTIF, dev, seq)
+        assert st.first_kept == 0
+        errs.append(st.t_utc_ns - true_utc)
+    err = np.concatenate(errs[-200:]) / 1e6  # last ~8 s, after the fit settled
+    # biased late by about the minimum latency (7.5 ms) plus the envelope's floor, and stable
+    assert 6.0 < err.mean() < 10.0, err.mean()
+    assert err.std() < 0.5
+    assert abs(clock.drift_ppm - drift_ppm) < 5.0, clock.drift_ppm
+    assert clock.gaps == [] and clock.n_lost == 0 and clock.n_duplicate == 0
+    assert clock.n_samples == 300 * RATE
+
+
+def test_sample_spacing_kept_exactly_for_device_time(rng) -> None:
+    clock = StreamClock(RATE, device_time=True)
+    out = np.concatenate([clock.stamp(h, PER_NOTIF, d).t_utc_ns
+                          for h, d, _, _ in simulate(rng, drift_ppm=20, seconds=60)])
+    assert (np.diff(out) > 0).all()
+    step = np.abs(np.diff(out) - 5_000_100)  # 5 ms at +20 ppm
+    # the device's spacing is kept; refits move the mapping by < 1 ms once (drift switched on at
+    # 20 s), then by < 0.25 ms per window
+    assert step[200:].max() < 1_000_000
+    assert step[6000:].max() < 250_000
+    assert np.median(step[6000:]) < 1000
+
+
+def test_lost_notifications_become_gaps(rng) -> None:
+    lost = {100, 101, 500}
+    clock = StreamClock(RATE, device_time=True, seq_modulo=256)
+    for host, dev, seq, _ in simulate(rng, drift_ppm=10, seconds=30, lost=lost):
+        clock.stamp(host, PER_NOTIF, dev, seq)
+    assert [g.n_missing for g in clock.gaps] == [16, 8]
+    assert clock.n_lost == 24
+    assert all(g.reason == "sequence" for g in clock.gaps)
+    g = clock.gaps[0]
+    assert abs((g.end_utc_ns - g.start_utc_ns) - 17 * 5e6) < 1e6  # the fit is still settling at 4 s
+
+
+def test_duplicates_dropped_and_counted(rng) -> None:
+    clock = StreamClock(RATE, device_time=True)
+    notifs = list(simulate(rng, drift_ppm=0, seconds=2))
+    kept = []
+    for i, (host, dev, _, _) in enumerate(notifs):
+        st = clock.stamp(host, PER_NOTIF, dev)
+        kept.append(st.t_utc_ns)
+        if i % 5 == 0:  # the same notification delivered twice
+            again = clock.stamp(host + 1000, PER_NOTIF, dev)
+            assert again.t_utc_ns.size == 0 and again.first_kept == PER_NOTIF
+    # a partly overlapping resend keeps only the new tail
+    host, dev, _, _ = notifs[-1]
+    over = np.concatenate([dev[4:], dev[-1] + np.arange(1, 5) * 5_000_000])
+    st = clock.stamp(host + 20_000_000, PER_NOTIF, over)
+    assert st.first_kept == 4 and st.t_utc_ns.size == 4
+    assert clock.n_duplicate == (len(notifs) + 4) // 5 * PER_NOTIF + 4
+    assert clock.n_samples == len(notifs) * PER_NOTIF + 4
+    assert clock.gaps == []
+
+
+def test_counter_clock_spreads_arrivals_and_tracks_drift(rng) -> None:
+    """No device time: synthetic counter at the nominal rate, drift from the envelope fit."""
+    clock = StreamClock(RATE, device_time=False)
+    errs = []
+    for host, _, _, true_utc in simulate(rng, drift_ppm=-50, seconds=300):
+        errs.append(clock.stamp(host, PER_NOTIF).t_utc_ns - true_utc)
+    err = np.concatenate(errs[-200:]) / 1e6
+    assert 6.0 < err.mean() < 10.0 and err.std() < 0.5
+    assert abs(clock.drift_ppm - (-50)) < 5.0
+    assert clock.gaps == []
+
+
+def test_counter_clock_detects_lost_notifications_by_arrival(rng) -> None:
+    lost = set(range(1000, 1050))  # 2 s of notifications lost mid-stream, no sequence numbers
+    clock = StreamClock(RATE, device_time=False, arrival_gap_s=1.0)
+    out = []
+    truth = []
+    for host, _, _, true_utc in simulate(rng, drift_ppm=0, seconds=60, lost=lost):
+        out.append(clock.stamp(host, PER_NOTIF).t_utc_ns)
+        truth.append(true_utc)
+    assert len(clock.gaps) == 1 and clock.gaps[0].reason == "arrival"
+    assert abs(clock.gaps[0].n_missing - 400) <= 4  # within the arrival jitter
+    # samples after the gap land at their true time again
+    assert np.abs(out[-1] - truth[-1]).max() < 40e6
+
+
+def test_reconnect_gap_counter_and_device(rng) -> None:
+    for device_time in (True, False):
+        clock = StreamClock(RATE, device_time=device_time)
+        notifs = list(simulate(rng, drift_ppm=0, seconds=20))
+        for i, (host, dev, _, _) in enumerate(notifs):
+            if 200 <= i < 250:  # 2 s outage
+                if i == 200:
+                    clock.mark_disconnect()
+                continue
+            clock.stamp(host, PER_NOTIF, dev if device_time else None)
+        assert len(clock.gaps) == 1, device_time
+        gap = clock.gaps[0]
+        assert gap.reason == "disconnect"
+        tol = 1 if device_time else 8  # counter clocks only know arrival times
+        assert abs(gap.n_missing - 400) <= tol, (device_time, gap.n_missing)
+
+
+def test_device_reboot_during_outage_restarts_epoch(rng) -> None:
+    clock = StreamClock(RATE, device_time=True)
+    notifs = list(simulate(rng, drift_ppm=0, seconds=10))
+    for host, dev, _, _ in notifs[:100]:
+        clock.stamp(host, PER_NOTIF, dev)
+    clock.mark_disconnect()
+    reboot = notifs[150:]
+    for host, dev, _, _ in reboot:
+        st = clock.stamp(host, PER_NOTIF, dev - 4_000_000_000_000)  # device clock reset
+        assert st.t_utc_ns.size == PER_NOTIF
+    assert len(clock.gaps) == 1 and clock.gaps[0].reason == "disconnect"
+    assert clock.n_duplicate == 0
+
+
+def test_speed_rescales_host_time(rng) -> None:
+    """An emulated device replayed 10x: stamps keep the recording's own spacing."""
+    clock = StreamClock(RATE, device_time=False, speed=10.0)
+    out = []
+    for k in range(500):
+        host = T0_UTC + int((k + 1) * PER_NOTIF * 5e6 / 10) + int(rng.exponential(1e6))
+        out.append(clock.stamp(host, PER_NOTIF).t_utc_ns)
+    t = np.concatenate(out)
+    assert abs(np.median(np.diff(t)) - 5e6) < 1e4
+    assert clock.gaps == []

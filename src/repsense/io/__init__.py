@@ -1,0 +1,219 @@
+"""Readers: recordings people already have -> :class:`~repsense.types.Recording`.
+
+:func:`read_recording` sniffs the content (never just the extension) and dispatches to
+
+* the project's own Parquet (``PAR1`` magic) -> :func:`repsense.store.read_recording_parquet`;
+* MetaBase / MetaWear app CSV (:mod:`repsense.io.metabase`), accelerometer and gyroscope
+  files of one set paired by name;
+* generic CSV/TSV (:mod:`repsense.io.generic_csv`).
+
+Bad rows never abort a read: they are dropped and counted per reason, with their first line
+numbers, in ``Recording.reports`` (one :class:`~repsense.types.ReadReport` per file). Only a
+file with no usable sample, or one that is not a recording at all, raises (an
+:class:`~repsense.errors.InputError` subclass naming the file and, where known, the line).
+See :mod:`repsense.io._timeline` for the duplicate / out-of-order / gap policy.
+
+:func:`iter_recording_files` expands folders into the inputs to read, one per set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from ..errors import FormatError, InputError, RepsenseError
+from ..types import Recording
+from .generic_csv import read_generic_csv
+from .metabase import find_pair, parse_name, read_metabase
+from .sniff import Sniff, sniff_file
+
+__all__ = ["RecordingInput", "iter_recording_files", "read_recording"]
+
+_TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".dat"}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingInput:
+    """One input found by :func:`iter_recording_files`.
+
+    Attributes
+    ----------
+    path : Path
+        What to pass to :func:`read_recording` (for a MetaBase set, its accelerometer file).
+    files : tuple of Path
+        Every file that makes up the input (accelerometer and gyroscope of a MetaBase set).
+    skip_reason : str or None
+        Why the file is not a recording (then ``path`` is the skipped file).
+    """
+
+    path: Path
+    files: tuple[Path, ...]
+    skip_reason: str | None = None
+
+    @property
+    def skipped(self) -> bool:
+        """True when this entry is a file that will not be read."""
+        return self.skip_reason is not None
+
+
+def read_recording(path: str | os.PathLike[str] | RecordingInput, sample_rate_hz: float | None = None, *,
+                   participant: str | None = None, session_id: str | None = None,
+                   units: Mapping[str, str] | None = None, gyro: bool = True) -> Recording:
+    """Read a recording file (or MetaBase set) into a :class:`~repsense.types.Recording`.
+
+    Parameters
+    ----------
+    path : str, PathLike or RecordingInput
+        A file; for MetaBase exports either file of a set or the set's shared name prefix.
+    sample_rate_hz : float, optional
+        Sample rate for files without a time column (ignored when the file has times).
+    participant : str, optional
+        Participant id to store; never inferred from file names.
+    session_id : str, optional
+        Overrides the deterministic id derived from the files' SHA-256.
+    units : mapping, optional
+        Units the file does not state (generic CSV): ``{"time": "ms", "accel": "m/s^2",
+        "gyro": "rad/s"}``.
+    gyro : bool
+        Read the gyroscope (partner file or columns) when present.
+
+    Returns
+    -------
+    Recording
+        Accelerometer in g, gyroscope in deg/s, ``t_s`` relative to ``meta.t0_utc_ns`` (the
+        first accelerometer sample), one ReadReport per file read.
+
+    Raises
+    ------
+    EmptyRecordingError
+        Empty file, header only, or no usable sample.
+    FormatError
+        Binary garbage, no header, no accelerometer columns, a gyroscope file without its
+        accelerometer partner.
+    UnitError
+        A unit that is unknown or cannot be inferred (names the column).
+    SamplingRateError
+        No time column and no ``sample_rate_hz``.
+    """
+    if isinstance(path, RecordingInput):
+        if path.skip_reason:
+            raise FormatError(f"not a recording: {path.skip_reason}", path=str(path.path))
+        path = path.path
+    p = Path(path)
+    if not p.exists():
+        if p.parent.is_dir():
+            return read_metabase(p, participant=participant, session_id=session_id, gyro=gyro)
+        raise InputError("no such file", path=str(p))
+    if p.is_dir():
+        raise InputError("is a folder; use iter_recording_files() to list its recordings", path=str(p))
+    try:
+        sn = sniff_file(p)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=str(p)) from None
+    if sn.kind == "parquet":
+        return _read_parquet(p)
+    if sn.kind == "metabase":
+        return read_metabase(p, participant=participant, session_id=session_id, gyro=gyro)
+    rec = read_generic_csv(p, sample_rate_hz, sn=sn, participant=participant, session_id=session_id, units=units)
+    if not gyro and rec.gyro is not None:
+        from dataclasses import replace
+        rec = replace(rec, gyro=None)
+    return rec
+
+
+def _read_parquet(path: Path) -> Recording:
+    try:
+        from ..store import read_recording_parquet
+    except ImportError as exc:  # store not installed/implemented
+        raise FormatError(f"Parquet reading needs repsense.store.read_recording_parquet ({exc})",
+                          path=str(path)) from None
+    return read_recording_parquet(path)
+
+
+def _classify(path: Path) -> tuple[str, Sniff | None]:
+    """('metabase'|'csv'|'parquet'|'skip: reason', sniff)."""
+    if path.name.startswith("."):
+        return "skip: hidden file", None
+    suffix = path.suffix.lower()
+    if suffix not in _TEXT_SUFFIXES | _PARQUET_SUFFIXES:
+        return f"skip: not a recording file type ({suffix or 'no extension'})", None
+    try:
+        sn = sniff_file(path)
+    except RepsenseError as exc:
+        return f"skip: {getattr(exc, 'reason', exc)}", None
+    except OSError as exc:
+        return f"skip: cannot read ({exc.strerror or exc})", None
+    if sn.kind != "csv":
+        return sn.kind, sn
+    from .generic_csv import _columns  # header check only
+    try:
+        _columns(str(path), sn, {})
+    except RepsenseError as exc:
+        return f"skip: {getattr(exc, 'reason', exc)}", None
+    return "csv", sn
+
+
+def iter_recording_files(paths: Iterable[str | os.PathLike[str]]) -> list[RecordingInput]:
+    """Expand files and folders into the inputs to read, one per recording.
+
+    Folders are walked recursively in sorted order. The accelerometer and gyroscope files of
+    a MetaBase set become ONE input (its accelerometer file; the gyroscope file is in
+    ``files``). A file that is not a recording (README, ``labels.csv``, a magnetometer export,
+    a gyroscope file without its accelerometer, an empty file) becomes an entry with a
+    ``skip_reason``. A path that does not exist is reported the same way.
+
+    Parameters
+    ----------
+    paths : iterable of str or PathLike
+
+    Returns
+    -------
+    list of RecordingInput
+        In input order (folder contents sorted), without duplicates.
+    """
+    files: list[Path] = []
+    out: list[RecordingInput] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for root, dirs, names in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files.extend(Path(root) / n for n in sorted(names))
+        elif p.is_file():
+            files.append(p)
+        else:
+            out.append(RecordingInput(p, (p,), "no such file or folder"))
+    seen: set[Path] = set()
+    for f in files:
+        key = f.resolve()
+        if key in seen:
+            continue
+        kind, _ = _classify(f)
+        if kind.startswith("skip: "):
+            seen.add(key)
+            out.append(RecordingInput(f, (f,), kind[6:]))
+            continue
+        if kind == "metabase":
+            name = parse_name(f)
+            if name is not None and name.sensor not in ("Accelerometer", "Gyroscope"):
+                seen.add(key)
+                out.append(RecordingInput(f, (f,), f"MetaBase {name.sensor} export (only accelerometer and "
+                                                    "gyroscope are used)"))
+                continue
+            try:
+                accel, gyro = find_pair(f)
+            except InputError as exc:
+                seen.add(key)
+                out.append(RecordingInput(f, (f,), exc.reason))
+                continue
+            group = (accel,) + ((gyro,) if gyro is not None else ())
+            for g in group:
+                seen.add(g.resolve())
+            out.append(RecordingInput(accel, group))
+            continue
+        seen.add(key)
+        out.append(RecordingInput(f, (f,)))
+    return out

@@ -1,0 +1,140 @@
+"""Tell what a file is from its content: repsense Parquet, MetaBase CSV, or generic CSV.
+
+Only the first :data:`SNIFF_BYTES` bytes are read. The extension is never trusted.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ..errors import EmptyRecordingError, FormatError
+
+SNIFF_BYTES = 1 << 16
+PARQUET_MAGIC = b"PAR1"
+_DELIMITERS = (",", ";", "\t", "|")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+METABASE_FIRST = {"epoch (ms)": "ms", "epoc (ms)": "ms", "epoch": "s"}
+
+Kind = Literal["parquet", "metabase", "csv"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sniff:
+    """What :func:`sniff_file` found.
+
+    Attributes
+    ----------
+    kind : {"parquet", "metabase", "csv"}
+    header : tuple of str
+        Header fields, stripped (empty for Parquet).
+    delimiter : str
+    data_offset : int
+        Byte offset of the line after the header.
+    first_line : int
+        1-based line number of that line.
+    first_row : tuple of str
+        Fields of the first non-blank data row (for type sniffing); empty if none in the sample.
+    """
+
+    kind: Kind
+    header: tuple[str, ...] = ()
+    delimiter: str = ","
+    data_offset: int = 0
+    first_line: int = 2
+    first_row: tuple[str, ...] = ()
+
+
+def is_number(text: str) -> bool:
+    """True if ``text`` is a plain decimal number (no nan/inf)."""
+    return bool(_NUMBER.match(text.strip()))
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    if '"' in line:
+        return [f.strip() for f in next(csv.reader([line], delimiter=delimiter))]
+    return [f.strip() for f in line.split(delimiter)]
+
+
+def _pick_delimiter(header: str, sample_lines: list[str]) -> str:
+    best, best_score = ",", -1
+    for d in _DELIMITERS:
+        n = header.count(d)
+        if n == 0:
+            continue
+        agree = sum(1 for ln in sample_lines if ln.count(d) == n)
+        score = agree * 1000 + n
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def sniff_file(path: str | Path) -> Sniff:
+    """Sniff ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    Sniff
+
+    Raises
+    ------
+    EmptyRecordingError
+        The file is empty, blank, or has a header and no data row.
+    FormatError
+        The file is binary (and not Parquet), or has no header line.
+    """
+    p = str(path)
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+        more = bool(fh.read(1))
+    if head.startswith(PARQUET_MAGIC):
+        return Sniff("parquet")
+    if not head.strip():
+        raise EmptyRecordingError("file is empty", path=p)
+    bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise FormatError(f"binary content (NUL byte at offset {nul}); not a CSV or repsense Parquet file",
+                          path=p, offset=nul)
+    body = head if not more else head[: head.rfind(b"\n") + 1] or head
+    try:
+        text = body[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text (bad byte at offset {exc.start + bom})", path=p,
+                          offset=exc.start + bom) from None
+    raw_lines = text.split("\n")
+    offset, line_no, header_idx = bom, 0, -1
+    offsets = []
+    for i, ln in enumerate(raw_lines):
+        offsets.append(offset)
+        offset += len(ln.encode("utf-8")) + 1
+    for i, ln in enumerate(raw_lines):
+        if ln.strip():
+            header_idx = i
+            break
+    if header_idx < 0:
+        raise EmptyRecordingError("file is blank", path=p)
+    header_line = raw_lines[header_idx].rstrip("\r")
+    rest = [ln.rstrip("\r") for ln in raw_lines[header_idx + 1:]]
+    data_lines = [ln for ln in rest if ln.strip()]
+    delimiter = _pick_delimiter(header_line, data_lines[:20])
+    header = tuple(_split(header_line, delimiter))
+    line_no = header_idx + 1
+    if header and all(is_number(h) for h in header if h) and any(header):
+        raise FormatError("no header line (the first line holds numbers); add a header naming the columns",
+                          path=p, line=line_no)
+    if not data_lines and not more:
+        raise EmptyRecordingError("header only, no data rows", path=p, line=line_no)
+    first_row = tuple(_split(data_lines[0], delimiter)) if data_lines else ()
+    data_offset = offsets[header_idx + 1] if header_idx + 1 < len(offsets) else len(head)
+    kind: Kind = "csv"
+    if header and header[0].lower() in METABASE_FIRST and len(header) >= 6 and header[2].lower().startswith("elapsed"):
+        kind = "metabase"
+    return Sniff(kind, header, delimiter, data_offset, line_no + 1, first_row)

@@ -1,0 +1,39 @@
+"""Parquet session store: versioned schemas, atomic Hive-partitioned writes, reads.
+
+See ``docs/SCHEMA.md`` for every table and column.
+"""
+
+from __future__ import annotations
+
+from .parquet import (
+    MANIFEST_DIR,
+    SAMPLES_ROWS_PER_PART,
+    SessionPaths,
+    atomic_write_table,
+    manifest_is_complete,
+    read_manifest,
+    read_recording_parquet,
+    read_sessions,
+    write_session,
+)
+from .paths import files_sha256, sanitize_partition_value, session_id_from_hash
+from .schema import SCHEMA_VERSION, TABLES, hive_partitioning, schema_for
+
+__all__ = [
+    "MANIFEST_DIR",
+    "SAMPLES_ROWS_PER_PART",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "SessionPaths",
+    "atomic_write_table",
+    "files_sha256",
+    "hive_partitioning",
+    "manifest_is_complete",
+    "read_manifest",
+    "read_recording_parquet",
+    "read_sessions",
+    "sanitize_partition_value",
+    "schema_for",
+    "session_id_from_hash",
+    "write_session",
+]

@@ -1,0 +1,602 @@
+"""Write and read the Hive-partitioned Parquet session store.
+
+Layout (see ``docs/SCHEMA.md``)::
+
+    OUT/<table>/participant=<P>/date=<YYYY-MM-DD>/<session_id>[-part-NNNNN].parquet
+    OUT/_manifest/<session_id>.json      # what a session wrote, from which input and detector
+
+Every file is written to a hidden ``.<name>.<pid>.<random>.tmp`` file in its final folder,
+fsynced, then renamed over the final name (``os.replace``), and the folder is fsynced. A crash
+leaves at most a hidden ``*.tmp`` file that pyarrow (names starting with ``.`` or ``_`` are
+ignored), DuckDB and polars (``*.parquet`` globs) never read, and that the next write of the
+same file removes. Nothing written depends on the wall clock, so the same input gives the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from ..errors import EmptyRecordingError, FormatError, SchemaError
+from ..types import (
+    SCHEMA_VERSION,
+    Detection,
+    DropReason,
+    ReadReport,
+    Recording,
+    RecordingMeta,
+    Stream,
+)
+from .paths import (
+    UNKNOWN_PARTICIPANT,
+    arrays_sha256,
+    check_session_id,
+    partition_dir,
+    session_id_from_hash,
+)
+from .schema import STREAM_UNITS, TABLES, check_schema, schema_for
+
+__all__ = [
+    "MANIFEST_DIR",
+    "SAMPLES_ROWS_PER_PART",
+    "SessionPaths",
+    "atomic_write_table",
+    "read_manifest",
+    "read_recording_parquet",
+    "read_sessions",
+    "write_session",
+]
+
+#: Rows of the samples table per file; longer sessions are split into ``-part-NNNNN`` files,
+#: built and written one at a time (memory bounded by one part, not by the session).
+SAMPLES_ROWS_PER_PART = 4_000_000
+_ROW_GROUP_ROWS = 1_000_000
+_ZSTD_LEVEL = 3
+MANIFEST_DIR = "_manifest"
+
+Pseudonymiser = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPaths:
+    """Files written for one session (absolute or relative to the caller's ``out_dir``)."""
+
+    session_id: str
+    participant: str
+    date: str
+    sessions: Path
+    sets: Path
+    reps: Path
+    samples: tuple[Path, ...]
+    manifest: Path
+
+    @property
+    def all(self) -> tuple[Path, ...]:
+        return (self.sessions, self.sets, self.reps, *self.samples)
+
+
+# --------------------------------------------------------------------------- atomic I/O
+
+
+def _mkdirs_private(path: Path) -> None:
+    """Create ``path`` and missing parents with mode 0700 (existing folders are left alone)."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(d, 0o700)  # mkdir's mode is filtered by the umask; be explicit
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # some file systems refuse fsync on a folder
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove_stale_tmp(path: Path) -> None:
+    """Remove hidden temp files a killed writer left for ``path``."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def _atomic_target(path: Path) -> Iterator[Path]:
+    """Yield a private temp path next to ``path``; on success fsync it and rename it over ``path``."""
+    _mkdirs_private(path.parent)
+    _remove_stale_tmp(path)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o600)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_table(table: pa.Table, path: str | os.PathLike, *, row_group_rows: int = _ROW_GROUP_ROWS) -> Path:
+    """Write ``table`` to ``path`` as zstd Parquet, atomically, mode 0600.
+
+    The bytes depend only on the table (schema, metadata, values) and the pyarrow version: no
+    write time is recorded. Missing folders are created with mode 0700.
+
+    Parameters
+    ----------
+    table : pyarrow.Table to write (its schema metadata is kept).
+    path : final file name; a hidden ``.<name>.*.tmp`` file in the same folder is written first.
+    row_group_rows : rows per Parquet row group.
+
+    Returns
+    -------
+    The final path.
+    """
+    path = Path(path)
+    with _atomic_target(path) as tmp:
+        pq.write_table(
+            table,
+            tmp,
+            compression="zstd",
+            compression_level=_ZSTD_LEVEL,
+            row_group_size=row_group_rows,
+        )
+    return path
+
+
+def _atomic_write_bytes(data: bytes, path: Path) -> None:
+    with _atomic_target(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+
+
+# --------------------------------------------------------------------------- building tables
+
+
+def _ns(t0_utc_ns: int, t_s: np.ndarray | float) -> np.ndarray:
+    """Absolute int64 ns UTC from seconds relative to ``t0_utc_ns`` (rounded to the nearest ns)."""
+    return np.int64(t0_utc_ns) + np.round(np.asarray(t_s, dtype=np.float64) * 1e9).astype(np.int64)
+
+
+def _ts(values: np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(values, dtype=np.int64), type=pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
+
+
+def _basename(name: str) -> str:
+    parts = [p for p in str(name).replace("\\", "/").split(";") if p]
+    return ";".join(p.rstrip("/").rsplit("/", 1)[-1] for p in parts)
+
+
+def _quality(recording: Recording) -> str:
+    files = []
+    for r in recording.reports:
+        files.append({
+            "source_file": _basename(r.source_file),
+            "n_rows": int(r.n_rows),
+            "n_kept": int(r.n_kept),
+            "dropped": {k: {"count": int(v.count), "first_lines": [int(x) for x in v.first_lines]}
+                        for k, v in sorted(r.dropped.items())},
+            "gaps": [[float(a), float(b)] for a, b in r.gaps],
+        })
+    return json.dumps({"files": files}, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def _reports_from_quality(text: str) -> tuple[ReadReport, ...]:
+    data = json.loads(text) if text else {"files": []}
+    return tuple(
+        ReadReport(
+            source_file=f["source_file"],
+            n_rows=f["n_rows"],
+            n_kept=f["n_kept"],
+            dropped={k: DropReason(v["count"], tuple(v["first_lines"])) for k, v in f["dropped"].items()},
+            gaps=tuple((float(a), float(b)) for a, b in f["gaps"]),
+        )
+        for f in data.get("files", [])
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    return pa.array([value] * n, type=pa.string()) if n < 64 else pa.repeat(pa.scalar(value, pa.string()), n)
+
+
+def _table(name: str, columns: dict[str, Any], extra_metadata: dict[str, str] | None = None) -> pa.Table:
+    schema = schema_for(name, extra_metadata)
+    arrays = []
+    for field in schema:
+        col = columns[field.name]
+        arrays.append(col if isinstance(col, pa.Array) else pa.array(col, type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _sets_table(session_id: str, participant: str, t0: int, det: Detection) -> pa.Table:
+    sets = det.sets
+    n = len(sets)
+    start_s = np.array([s.start_s for s in sets], dtype=np.float64)
+    end_s = np.array([s.end_s for s in sets], dtype=np.float64)
+    return _table("sets", {
+        "session_id": [session_id] * n,
+        "participant": [participant] * n,
+        "set_index": np.arange(n, dtype=np.int32),
+        "start_utc": _ts(_ns(t0, start_s)),
+        "end_utc": _ts(_ns(t0, end_s)),
+        "start_s": start_s,
+        "end_s": end_s,
+        "n_reps": np.array([len(s.reps) for s in sets], dtype=np.int32),
+        "tut_s": np.array([s.tut_s for s in sets], dtype=np.float64),
+        "eccentric_s": np.array([s.eccentric_s for s in sets], dtype=np.float64),
+        "concentric_s": np.array([s.concentric_s for s in sets], dtype=np.float64),
+        "pause_s": np.array([s.pause_s for s in sets], dtype=np.float64),
+        "mean_tempo_s": np.array([s.mean_tempo_s for s in sets], dtype=np.float64),
+        "concentric_slowdown": np.array([s.concentric_slowdown for s in sets], dtype=np.float64),
+    })
+
+
+def _reps_table(session_id: str, participant: str, t0: int, det: Detection) -> pa.Table:
+    rows = [(i, j, r) for i, s in enumerate(det.sets) for j, r in enumerate(s.reps)]
+    n = len(rows)
+    start_s = np.array([r.start_s for _, _, r in rows], dtype=np.float64)
+    end_s = np.array([r.end_s for _, _, r in rows], dtype=np.float64)
+    return _table("reps", {
+        "session_id": [session_id] * n,
+        "participant": [participant] * n,
+        "set_index": np.array([i for i, _, _ in rows], dtype=np.int32),
+        "rep_index": np.array([j for _, j, _ in rows], dtype=np.int32),
+        "start_utc": _ts(_ns(t0, start_s)),
+        "end_utc": _ts(_ns(t0, end_s)),
+        "start_s": start_s,
+        "end_s": end_s,
+        "eccentric_s": np.array([r.eccentric_s for _, _, r in rows], dtype=np.float64),
+        "concentric_s": np.array([r.concentric_s for _, _, r in rows], dtype=np.float64),
+        "pause_s": np.array([r.pause_s for _, _, r in rows], dtype=np.float64),
+        "concentric_first": pa.array([bool(r.concentric_first) for _, _, r in rows], type=pa.bool_()),
+    })
+
+
+def _samples_parts(session_id: str, participant: str, t0: int, rec: Recording, rows_per_part: int,
+                   file_meta: dict[str, str]) -> Iterator[pa.Table]:
+    """Yield the samples table in parts of ``rows_per_part`` rows (accel rows first, then gyro)."""
+    streams = [("accel", rec.accel)] + ([("gyro", rec.gyro)] if rec.gyro is not None else [])
+    total = sum(len(s) for _, s in streams)
+    n_parts = max(1, -(-total // rows_per_part))
+    offsets = np.cumsum([0] + [len(s) for _, s in streams])
+    for k in range(n_parts):
+        lo, hi = k * rows_per_part, min(total, (k + 1) * rows_per_part)
+        pieces = []
+        for (name, stream), off in zip(streams, offsets[:-1], strict=True):
+            a, b = max(lo - off, 0), min(hi - off, len(stream))
+            if a >= b:
+                continue
+            vals = np.asarray(stream.values[a:b], dtype=np.float32)
+            n = b - a
+            pieces.append(_table("samples", {
+                "session_id": _constant(session_id, n),
+                "participant": _constant(participant, n),
+                "stream": _constant(name, n),
+                "t_utc": _ts(_ns(t0, stream.t_s[a:b])),
+                "x": pa.array(np.ascontiguousarray(vals[:, 0]), type=pa.float32()),
+                "y": pa.array(np.ascontiguousarray(vals[:, 1]), type=pa.float32()),
+                "z": pa.array(np.ascontiguousarray(vals[:, 2]), type=pa.float32()),
+            }, {**file_meta, "repsense.part": f"{k}/{n_parts}"}))
+        if pieces:
+            yield pa.concat_tables(pieces).combine_chunks()
+        else:  # only for an empty recording, which write_session refuses earlier
+            yield _table("samples", {c: [] for c in schema_for("samples").names},
+                         {**file_meta, "repsense.part": f"{k}/{n_parts}"})
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def read_manifest(out_dir: str | os.PathLike, session_id: str) -> dict[str, Any] | None:
+    """The manifest of ``session_id`` in ``out_dir``, or None when absent or unreadable."""
+    path = Path(out_dir) / MANIFEST_DIR / f"{check_session_id(session_id)}.json"
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def manifest_is_complete(out_dir: str | os.PathLike, manifest: dict[str, Any]) -> bool:
+    """True when every file a manifest lists exists."""
+    return all((Path(out_dir) / p).is_file() for p in manifest.get("files", []))
+
+
+# --------------------------------------------------------------------------- write
+
+
+def write_session(
+    out_dir: str | os.PathLike,
+    recording: Recording,
+    detection: Detection,
+    *,
+    source_sha256: str | None = None,
+    pseudonymize: Pseudonymiser | None = None,
+    samples_rows_per_part: int = SAMPLES_ROWS_PER_PART,
+) -> SessionPaths:
+    """Write one session (samples, reps, sets, sessions rows) into the dataset at ``out_dir``.
+
+    Atomic per file and idempotent: the same recording and detection give the same file names
+    and bytes, and replace what an earlier run wrote. The sessions file and the manifest
+    (``OUT/_manifest/<session_id>.json``) are written last, so a session with a sessions row
+    has all its other files. Files an earlier write of the same session listed but this one
+    does not (e.g. fewer sample parts) are removed.
+
+    Parameters
+    ----------
+    out_dir : dataset root.
+    recording : the samples and metadata; ``meta.t0_utc_ns`` anchors every ``*_s`` time.
+    detection : sets and reps found in ``recording`` (times on the recording's time base).
+    source_sha256 : content hash of the input file(s) (batch). Default:
+        ``meta.extra["source_sha256"]``, else a hash of the sample arrays.
+    pseudonymize : optional ``str -> str`` applied to ``meta.participant`` before it is stored
+        (e.g. a keyed hash). Not applied to an empty id, which is stored as ``unknown``.
+    samples_rows_per_part : rows per samples file; more rows give ``-part-NNNNN`` files.
+
+    Returns
+    -------
+    SessionPaths of the files written.
+
+    Raises
+    ------
+    EmptyRecordingError : the recording has no accelerometer sample.
+    SchemaError : ``meta.session_id`` is not usable as a file name.
+    """
+    out = Path(out_dir)
+    meta = recording.meta
+    if len(recording.accel) == 0:
+        raise EmptyRecordingError("no accelerometer sample to store", path=meta.source_file or None)
+    if samples_rows_per_part < 1:
+        raise ValueError(f"samples_rows_per_part must be >= 1, got {samples_rows_per_part}")
+
+    participant = meta.participant
+    if participant and pseudonymize is not None:
+        participant = str(pseudonymize(participant))
+    participant = participant or UNKNOWN_PARTICIPANT
+
+    sha = source_sha256 or str(meta.extra.get("source_sha256", "")) or arrays_sha256(
+        np.array([meta.t0_utc_ns], dtype=np.int64), recording.accel.t_s, recording.accel.values,
+        None if recording.gyro is None else recording.gyro.t_s,
+        None if recording.gyro is None else recording.gyro.values,
+    )
+    session_id = check_session_id(meta.session_id) if meta.session_id else session_id_from_hash(sha)
+    t0 = int(meta.t0_utc_ns)
+    accel_ns = _ns(t0, recording.accel.t_s[[0, -1]])
+    start_ns, end_ns = int(accel_ns[0]), int(accel_ns[1])
+    date = (_dt.datetime(1970, 1, 1) + _dt.timedelta(microseconds=start_ns // 1000)).date().isoformat()
+    quality = _quality(recording)
+
+    file_meta = {
+        "repsense.session_id": session_id,
+        "repsense.t0_utc_ns": str(t0),
+        "repsense.recording_meta": json.dumps(
+            {
+                "device_kind": meta.device_kind,
+                "firmware": meta.firmware,
+                "source_file": _basename(meta.source_file),
+                "participant": participant,
+                "session_id": session_id,
+                "extra": _jsonable({k: v for k, v in meta.extra.items() if k != "source_sha256"}),
+            },
+            sort_keys=True, separators=(",", ":"),
+        ),
+        "repsense.quality_json": quality,
+        "repsense.units": json.dumps(STREAM_UNITS, sort_keys=True),
+    }
+
+    dirs = {t: partition_dir(out, t, participant, date) for t in TABLES}
+    old = read_manifest(out, session_id)
+
+    # samples first (largest, built one part at a time), then reps, sets, sessions, manifest.
+    sample_paths = []
+    total = len(recording.accel) + (len(recording.gyro) if recording.gyro is not None else 0)
+    n_parts = max(1, -(-total // samples_rows_per_part))
+    for k, part in enumerate(_samples_parts(session_id, participant, t0, recording, samples_rows_per_part, file_meta)):
+        name = f"{session_id}.parquet" if n_parts == 1 else f"{session_id}-part-{k:05d}.parquet"
+        sample_paths.append(atomic_write_table(part, dirs["samples"] / name))
+        del part
+
+    reps_path = atomic_write_table(_reps_table(session_id, participant, t0, detection),
+                                   dirs["reps"] / f"{session_id}.parquet")
+    sets_path = atomic_write_table(_sets_table(session_id, participant, t0, detection),
+                                   dirs["sets"] / f"{session_id}.parquet")
+
+    gyro = recording.gyro
+    sessions = _table("sessions", {
+        "session_id": [session_id],
+        "participant": [participant],
+        "start_utc": _ts(np.array([start_ns])),
+        "end_utc": _ts(np.array([end_ns])),
+        "t0_utc": _ts(np.array([t0])),
+        "device_kind": [meta.device_kind],
+        "firmware": [meta.firmware],
+        "source_file": [_basename(meta.source_file)],
+        "source_sha256": [sha],
+        "detector_version": [detection.detector_version],
+        "sample_rate_hz": [float(detection.sample_rate_hz)],
+        "gyro_sample_rate_hz": [None if gyro is None or len(gyro) < 2 else float(gyro.sample_rate_hz)],
+        "n_samples": [len(recording.accel)],
+        "n_gyro_samples": [0 if gyro is None else len(gyro)],
+        "n_dropped": [int(recording.n_dropped)],
+        "n_sets": [len(detection.sets)],
+        "n_reps": [int(detection.n_reps)],
+        "tut_s": [float(sum(s.tut_s for s in detection.sets))],
+        "quality_json": [quality],
+    }, {"repsense.session_id": session_id})
+    sessions_path = atomic_write_table(sessions, dirs["sessions"] / f"{session_id}.parquet")
+
+    written = [sessions_path, sets_path, reps_path, *sample_paths]
+    rel = sorted(p.relative_to(out).as_posix() for p in written)
+    manifest_path = out / MANIFEST_DIR / f"{session_id}.json"
+    manifest = {
+        "session_id": session_id,
+        "participant": participant,
+        "date": date,
+        "source_sha256": sha,
+        "detector_version": detection.detector_version,
+        "schema_version": SCHEMA_VERSION,
+        "files": rel,
+    }
+    _atomic_write_bytes((json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode(), manifest_path)
+
+    if old:  # files of an earlier write of this session that this one did not rewrite
+        for stale in sorted(set(old.get("files", [])) - set(rel)):
+            p = (out / stale).resolve()
+            if out.resolve() in p.parents and p.suffix == ".parquet":
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+
+    return SessionPaths(session_id, participant, date, sessions_path, sets_path, reps_path,
+                        tuple(sample_paths), manifest_path)
+
+
+# --------------------------------------------------------------------------- read
+
+
+def read_sessions(out_dir: str | os.PathLike, table: str = "sessions", filter: pc.Expression | None = None,
+                  columns: list[str] | None = None) -> pa.Table:
+    """Read one table of the store as a pyarrow Table (``participant`` and ``date`` included).
+
+    Parameters
+    ----------
+    out_dir : dataset root.
+    table : ``sessions``, ``sets``, ``reps``, ``samples`` (or ``mood``).
+    filter : optional pyarrow compute expression, e.g. ``pc.field("participant") == "A"``.
+    columns : optional subset of columns.
+
+    Returns
+    -------
+    pyarrow.Table; empty with the table's schema when nothing was written yet.
+
+    Raises
+    ------
+    SchemaError : a file of the table has another schema version or lacks columns.
+    """
+    root = Path(out_dir) / table
+    if table not in (*TABLES, "mood"):
+        raise SchemaError(f"unknown table {table!r}; valid: {', '.join((*TABLES, 'mood'))}")
+    # Only `date` comes from the path: `participant` is a real column of every file (exact,
+    # never inferred as a number); the partition folder is its sanitised form.
+    part = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive") if table != "mood" else None
+    if not root.is_dir():
+        if table == "mood":
+            return pa.table({})
+        schema = schema_for(table).append(pa.field("date", pa.string()))
+        return schema.empty_table().select(columns) if columns else schema.empty_table()
+    dataset = ds.dataset(root, format="parquet", partitioning=part)
+    if table != "mood":
+        for frag in dataset.get_fragments():
+            try:
+                check_schema(frag.physical_schema, table, frag.path)
+            except pa.ArrowInvalid as e:
+                raise FormatError(f"not a readable Parquet file ({e})", path=frag.path) from None
+    return dataset.to_table(columns=columns, filter=filter)
+
+
+def _samples_files(path: Path) -> list[Path]:
+    stem = path.name.removesuffix(".parquet")
+    if "-part-" in stem:
+        sid = stem.rsplit("-part-", 1)[0]
+        return sorted(path.parent.glob(f"{sid}-part-*.parquet"))
+    return [path]
+
+
+def read_recording_parquet(path: str | os.PathLike) -> Recording:
+    """Read a samples file of the store back into a :class:`Recording`.
+
+    Given one ``-part-NNNNN`` file, every part of that session in the same folder is read.
+    ``t_s`` is rebuilt on the stored ``t0_utc_ns`` (exact to the nanosecond), values are the
+    stored float32 exactly, and the metadata and drop reports come back from the file metadata.
+
+    Raises
+    ------
+    FormatError : truncated or corrupt Parquet (names the file).
+    SchemaError : not a repsense samples file, other schema version, missing columns.
+    EmptyRecordingError : no accelerometer row.
+    """
+    path = Path(path)
+    tables = []
+    file_meta: dict[bytes, bytes] = {}
+    for f in _samples_files(path):
+        try:
+            pf = pq.ParquetFile(f)
+            schema = pf.schema_arrow
+        except (pa.ArrowInvalid, OSError) as e:
+            raise FormatError(f"not a readable Parquet file ({e})", path=str(f)) from None
+        check_schema(schema, "samples", str(f))
+        file_meta = schema.metadata or {}
+        try:
+            tables.append(pf.read(columns=["stream", "t_utc", "x", "y", "z"]))
+        except (pa.ArrowInvalid, OSError) as e:
+            raise FormatError(f"corrupt Parquet data ({e})", path=str(f)) from None
+    if b"repsense.t0_utc_ns" not in file_meta or b"repsense.recording_meta" not in file_meta:
+        raise SchemaError(f"{path}: samples file without repsense.t0_utc_ns / repsense.recording_meta metadata")
+    t0 = int(file_meta[b"repsense.t0_utc_ns"])
+    m = json.loads(file_meta[b"repsense.recording_meta"])
+    table = pa.concat_tables(tables)
+
+    def stream(name: str) -> Stream | None:
+        sel = table.filter(pc.equal(table["stream"], name))
+        if sel.num_rows == 0:
+            return None
+        t_ns = sel["t_utc"].cast(pa.int64()).to_numpy()
+        vals = np.column_stack([sel[c].to_numpy() for c in ("x", "y", "z")]).astype(np.float32, copy=False)
+        return Stream(t_s=(t_ns - np.int64(t0)).astype(np.float64) / 1e9, values=vals, unit=STREAM_UNITS[name])
+
+    accel = stream("accel")
+    if accel is None:
+        raise EmptyRecordingError("no accelerometer rows in the samples file", path=str(path))
+    meta = RecordingMeta(
+        t0_utc_ns=t0,
+        device_kind=m.get("device_kind", "unknown"),
+        firmware=m.get("firmware", ""),
+        source_file=str(path),
+        participant=m.get("participant", ""),
+        session_id=m.get("session_id", ""),
+        extra={**m.get("extra", {}), "stored_source_file": m.get("source_file", "")},
+    )
+    return Recording(accel=accel, meta=meta, gyro=stream("gyro"),
+                     reports=_reports_from_quality(file_meta.get(b"repsense.quality_json", b"").decode()))

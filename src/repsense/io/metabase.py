@@ -17,7 +17,8 @@ The sensor comes from the unit suffix of the last three columns (``(g)`` acceler
 
 File names carry the pairing: ``<label>_<device>_<start>_<MAC>_<Sensor>_<rate>Hz_<firmware>.csv``.
 The accelerometer and gyroscope files of one set share everything but ``<Sensor>_<rate>Hz``.
-The participant is **not** inferred from ``<label>`` (``A-bench-heavy2`` is a study's naming
+The epoch column is the time base (the local time column is only cross-checked, see
+:func:`time_column_residual_ms`). The participant is **not** inferred from ``<label>`` (``A-bench-heavy2`` is a study's naming
 convention, not a rule); pass ``participant=``. The label is kept in ``meta.extra["file_label"]``.
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import glob
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,8 @@ _NAME = re.compile(
     r"^(?P<prefix>.+?)_(?P<sensor>Accelerometer|Gyroscope|Magnetometer|[A-Z][A-Za-z]*?)"
     r"(?:_(?P<rate>\d+(?:\.\d+)?)Hz)?(?:_(?P<fw>\d+(?:\.\d+)*))?\.csv$"
 )
+_LOCAL_TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d)[:.\-](\d\d)[:.\-](\d\d)(?:\.(\d{1,3}))?")
+_QUARTER_HOUR_MS = 15 * 60 * 1000
 _PREFIX = re.compile(
     r"^(?P<label>.+?)_(?P<device>[^_]+)_(?P<start>\d{4}-\d\d-\d\dT[\d.]+)_(?P<mac>[0-9A-Fa-f]{12})$"
 )
@@ -164,6 +168,35 @@ def _sensor_of(path: str, sn: Sniff, name: MetaBaseName | None) -> tuple[str, fl
                     path=path, line=sn.first_line - 1)
 
 
+def time_column_residual_ms(sn: Sniff) -> int | None:
+    """Disagreement between the epoch and the local time column on the first data row.
+
+    Time zones are whole quarter hours, so ``epoch - local_time`` should be a multiple of
+    15 min; the remainder (in ms, centred on 0) is returned, ``None`` when the time column
+    cannot be read. It is a diagnostic only: the epoch is what the reader uses. (The
+    ``_1.4.41`` re-exports of the MetaMotion data set give 1 ms: their epoch column is
+    shifted by one day plus 1 ms while their time column is shifted by exactly one day.)
+    """
+    if len(sn.first_row) < 2:
+        return None
+    m = _LOCAL_TIME.match(sn.first_row[1].strip())
+    try:
+        epoch = float(sn.first_row[0])
+    except ValueError:
+        return None
+    if not m or not np.isfinite(epoch):
+        return None
+    y, mo, d, h, mi, sec = (int(g) for g in m.groups()[:6])
+    frac = m.group(7) or "0"
+    try:
+        local_ms = int(datetime(y, mo, d, h, mi, sec, tzinfo=timezone.utc).timestamp()) * 1000 + int(frac.ljust(3, "0"))
+    except ValueError:
+        return None
+    epoch_ms = round(epoch * (1000 if METABASE_FIRST[sn.header[0].lower()] == "s" else 1))
+    diff = epoch_ms - local_ms
+    return int((diff + _QUARTER_HOUR_MS // 2) % _QUARTER_HOUR_MS - _QUARTER_HOUR_MS // 2)
+
+
 def dialect_of(sn: Sniff) -> str:
     """``"android"`` (also MetaBase-Hub), ``"ios"`` or ``"metabase5"`` from the first header field."""
     first = sn.header[0].lower()
@@ -204,7 +237,8 @@ def read_metabase_stream(path: str | Path, sn: Sniff | None = None) -> tuple[str
         t_ns = epoch * 1_000_000
     values = np.column_stack(parsed.arrays[1:]) * factor
     clean = clean_samples(t_ns, values, parsed.lines, parsed.drops, packed=dialect == "ios", t_finite=t_finite)
-    extra: dict[str, Any] = {"dialect": dialect, "time_label": sn.header[1]}
+    extra: dict[str, Any] = {"dialect": dialect, "time_label": sn.header[1],
+                             "time_column_residual_ms": time_column_residual_ms(sn)}
     if name is not None and name.rate_hz:
         extra["nominal_rate_hz"] = name.rate_hz
     return kind, StreamRead(p, clean, parsed.n_rows, parsed.drops, parsed.sha256, extra=extra)

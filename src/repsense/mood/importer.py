@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -24,7 +23,7 @@ import pyarrow as pa
 from ..errors import FormatError, InputError
 from .instruments import Instrument, ScoreError, build_registry, check_total, score_items
 from .pseudonymise import pseudonymise
-from .storage import MOOD_SCHEMA, read_mood, write_mood
+from .storage import MOOD_SCHEMA, atomic_write_bytes, read_mood, write_mood
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NS_MIN, _NS_MAX = -(2**63), 2**63 - 1
@@ -392,18 +391,9 @@ def import_mood_log(
 
 def write_rejects(rejects: Sequence[Reject], path: Path) -> None:
     """Write rejected rows as CSV (file, line, reason, raw), atomically, mode 0600."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["file", "line", "reason", "raw"])
-            for r in rejects:
-                w.writerow([r.file, r.line, r.reason, r.raw])
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["file", "line", "reason", "raw"])
+    for r in rejects:
+        w.writerow([r.file, r.line, r.reason, r.raw])
+    atomic_write_bytes(buf.getvalue().encode("utf-8"), path)

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from ..errors import InputError, SchemaError
-from .storage import read_mood
+from ..store import read_sessions
 
 TS = pa.timestamp("ns", tz="UTC")
 NS_PER_S = 1_000_000_000
@@ -42,24 +41,8 @@ def parse_duration_s(text: str) -> float:
 
 
 def read_store_table(store: str | Path, name: str) -> pa.Table:
-    """One table (``sessions``, ``sets``, ``reps``) of the store; empty table if absent.
-
-    Uses :func:`repsense.store.read_sessions` when that module is installed.
-    """
-    try:
-        from ..store import read_sessions  # type: ignore[attr-defined]
-    except ModuleNotFoundError as exc:
-        if exc.name != "repsense.store":
-            raise
-        read_sessions = None
-    if read_sessions is not None:
-        return read_sessions(store, table=name)
-    root = Path(store) / name
-    files = sorted(str(p) for p in root.glob("participant=*/date=*/*.parquet")) if root.is_dir() else []
-    if not files:
-        return pa.table({})
-    dataset = ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=str(root))
-    return dataset.to_table()
+    """One table (``sessions``, ``sets``, ``reps``) of the store via :func:`repsense.store.read_sessions`."""
+    return read_sessions(store, table=name)
 
 
 def _sessions(sessions: pa.Table) -> pa.Table:

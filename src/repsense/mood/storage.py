@@ -12,16 +12,18 @@ both a column in each file and the partition key.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
-from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from ..errors import SchemaError
+from ..errors import InputError, SchemaError
+from ..store import atomic_write_table, sanitize_partition_value
 
 MOOD_SCHEMA_VERSION = "1"
 TABLE = "mood"
@@ -54,10 +56,8 @@ MOOD_SCHEMA = pa.schema(
 
 
 def partition_value(participant: str) -> str:
-    """Directory-safe partition value: '' -> ``unknown``; anything but ``[A-Za-z0-9_-]`` percent-encoded."""
-    if participant == "":
-        return "unknown"
-    return quote(participant, safe="-_").replace(".", "%2E")
+    """Partition folder value of ``participant`` (the store's sanitiser: '' -> ``unknown``, odd bytes %-encoded)."""
+    return sanitize_partition_value(participant)
 
 
 def mood_dir(store: str | Path) -> Path:
@@ -68,25 +68,26 @@ def empty_mood_table() -> pa.Table:
     return MOOD_SCHEMA.empty_table()
 
 
-def atomic_write_table(table: pa.Table, path: Path) -> None:
-    """Write ``table`` as zstd Parquet to ``path`` atomically (tmp in same folder, fsync, replace), 0600."""
+def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename), mode 0600.
+
+    Missing folders are created 0700. Used for the rejects CSV, CSV outputs and reports; Parquet
+    goes through :func:`repsense.store.atomic_write_table`.
+    """
+    path = Path(path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    return path
 
 
 def _ensure_dirs(store: Path) -> None:
@@ -141,3 +142,22 @@ def read_mood(store: str | Path, participant: str | None = None) -> pa.Table:
     flt = None if participant is None else ds.field("participant") == participant
     table = dataset.to_table(filter=flt)
     return table.sort_by([("participant", "ascending"), ("t_utc", "ascending"), ("instrument", "ascending")])
+
+
+def write_table_file(table: pa.Table, path: str | Path) -> Path:
+    """Write ``table`` to ``path`` as Parquet (``.parquet``/``.pq``, zstd) or CSV (``.csv``), atomically, 0600.
+
+    Raises
+    ------
+    InputError
+        Any other suffix.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return atomic_write_table(table, path)
+    if suffix != ".csv":
+        raise InputError(f"output suffix {path.suffix!r}: want .parquet or .csv", path=str(path))
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf)
+    return atomic_write_bytes(buf.getvalue(), path)

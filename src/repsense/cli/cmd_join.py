@@ -1,0 +1,65 @@
+"""``repsense join --store DIR --out FILE``: sessions beside the nearest mood entries (as-of join)."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "join"
+HELP = "join sessions with the mood entries before/after them; optional weekly dose-versus-mood table"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", required=True, metavar="DIR")
+    parser.add_argument("--out", required=True, metavar="FILE", help="per-session table: .parquet or .csv")
+    parser.add_argument("--weekly", metavar="FILE", help="also write the weekly table (.parquet or .csv)")
+    parser.add_argument("--tolerance", action="append", default=[], metavar="[INSTRUMENT=]DURATION",
+                        help="max distance of a pre/post entry, inclusive (e.g. 24h, 30min, phq9=14d); "
+                             "repeatable; default 24h")
+    parser.add_argument("--week-tz", default="UTC", metavar="TZ", help="IANA zone whose calendar defines weeks")
+
+
+def parse_tolerances(specs: list[str]) -> dict[str, float]:
+    from ..mood import parse_duration_s
+    from ..mood.join import DEFAULT_TOLERANCE_S
+
+    tol = {"*": DEFAULT_TOLERANCE_S}
+    for spec in specs:
+        name, _, value = spec.rpartition("=")
+        tol[name.strip().lower() or "*"] = parse_duration_s(value)
+    return tol
+
+
+def run(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from rich.console import Console
+
+    from ..errors import RepsenseError
+    from ..mood import join_sessions_mood, read_mood, read_store_table, weekly_table
+    from ..mood.storage import write_table_file
+
+    err = Console(stderr=True)
+    try:
+        tol = parse_tolerances(args.tolerance)
+        try:
+            ZoneInfo(args.week_tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            err.print(f"error: unknown time zone {args.week_tz!r}", markup=False, highlight=False)
+            return 2
+        sessions = read_store_table(args.store, "sessions")
+        if sessions.num_rows == 0:
+            err.print("error: no sessions in the store; run `repsense process` first", markup=False)
+            return 1
+        mood = read_mood(args.store)
+        joined = join_sessions_mood(sessions, mood, tol)
+        write_table_file(joined, args.out)
+        msg = f"{joined.num_rows} session(s), {mood.num_rows} mood entries -> {args.out}"
+        if args.weekly:
+            weekly = weekly_table(sessions, mood, tz=args.week_tz)
+            write_table_file(weekly, args.weekly)
+            msg += f"; {weekly.num_rows} participant-week(s) -> {args.weekly}"
+    except RepsenseError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return 1
+    Console().print(msg, markup=False, highlight=False)
+    return 0

@@ -96,31 +96,38 @@ def sniff_file(path: str | Path) -> Sniff:
         more = bool(fh.read(1))
     if head.startswith(PARQUET_MAGIC):
         return Sniff("parquet")
-    if not head.strip():
-        raise EmptyRecordingError("file is empty", path=p)
+    if not head:
+        raise EmptyRecordingError("file is empty (0 bytes)", path=p)
+    if not head.strip() and not more:
+        raise EmptyRecordingError("file is blank (only whitespace)", path=p)
     bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-    nul = head.find(b"\x00")
-    if nul >= 0:
-        raise FormatError(f"binary content (NUL byte at offset {nul}); not a CSV or repsense Parquet file",
-                          path=p, offset=nul)
     body = head if not more else head[: head.rfind(b"\n") + 1] or head
-    try:
-        text = body[bom:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not UTF-8 text (bad byte at offset {exc.start + bom})", path=p,
-                          offset=exc.start + bom) from None
-    raw_lines = text.split("\n")
-    offset, line_no, header_idx = bom, 0, -1
-    offsets = []
-    for i, ln in enumerate(raw_lines):
+    raw_b = body[bom:].split(b"\n")
+    offsets, offset = [], bom
+    for ln in raw_b:
         offsets.append(offset)
-        offset += len(ln.encode("utf-8")) + 1
-    for i, ln in enumerate(raw_lines):
-        if ln.strip():
-            header_idx = i
-            break
+        offset += len(ln) + 1
+    header_idx = next((i for i, ln in enumerate(raw_b) if ln.strip()), -1)
     if header_idx < 0:
-        raise EmptyRecordingError("file is blank", path=p)
+        raise EmptyRecordingError("file is blank (only whitespace)", path=p)
+    header_b = raw_b[header_idx]
+    nul = header_b.find(b"\x00")
+    if nul >= 0:
+        at = offsets[header_idx] + nul
+        raise FormatError(f"binary content (NUL byte at offset {at}); not a CSV or repsense Parquet file",
+                          path=p, offset=at)
+    try:
+        header_b.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = offsets[header_idx] + exc.start
+        raise FormatError(f"not UTF-8 text (bad byte at offset {at}); not a CSV or repsense Parquet file",
+                          path=p, offset=at) from None
+    text = body[bom:].decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") + text.count("\x00")
+    if bad > 0.3 * max(len(text), 1):
+        raise FormatError(f"binary content ({bad} of {len(text)} characters in the first {len(body)} bytes are "
+                          "not text); not a CSV or repsense Parquet file", path=p, offset=0)
+    raw_lines = [ln.decode("utf-8", errors="replace") for ln in raw_b]
     header_line = raw_lines[header_idx].rstrip("\r")
     rest = [ln.rstrip("\r") for ln in raw_lines[header_idx + 1:]]
     data_lines = [ln for ln in rest if ln.strip()]

@@ -43,6 +43,7 @@ GYRO_PREFIXES = ("g", "gyr", "gyro", "gyroscope", "w", "omega", "rot", "rotation
 _AXIS = re.compile(r"^(?P<prefix>[a-z_]*?)_?(?P<axis>[xyz])(?:_axis)?$")
 _ISO_TZ = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 _INT = re.compile(r"^[+-]?\d+$")
+_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?)?(Z|[+-]\d\d:?\d\d)?$")
 _EPOCH_MIN = 1e8  # 1973-03-03 in seconds: smaller numbers are relative times
 
 
@@ -90,10 +91,20 @@ def _unit_factor(path: str, sn: Sniff, cols: dict[str, tuple[int, str | None]], 
 
 
 def _time_kind(sn: Sniff, idx: int) -> ColumnKind:
-    cell = sn.first_row[idx].strip().strip('"') if len(sn.first_row) > idx else ""
-    if not cell or is_number(cell):
-        return "int" if _INT.match(cell) else "float"
-    return "iso_tz" if _ISO_TZ.search(cell) else "iso"
+    """Column type of the time column, by majority over the sniffed rows (garbage rows are outvoted)."""
+    votes: dict[ColumnKind, int] = {"int": 0, "float": 0, "iso": 0, "iso_tz": 0}
+    for row in sn.sample_rows:
+        cell = row[idx].strip().strip('"') if len(row) > idx else ""
+        if not cell:
+            continue
+        if is_number(cell):
+            votes["int" if _INT.match(cell) else "float"] += 1
+        elif _ISO_DATE.match(cell):
+            votes["iso_tz" if _ISO_TZ.search(cell) else "iso"] += 1
+    if votes["float"] and votes["int"]:  # "1", "1.5": floats
+        votes["float"] += votes.pop("int")
+    best = max(votes, key=lambda k: votes[k])
+    return best if votes[best] else "float"
 
 
 def _infer_time_unit(path: str, header: str, t: np.ndarray) -> str:

@@ -169,7 +169,7 @@ def _sensor_of(path: str, sn: Sniff, name: MetaBaseName | None) -> tuple[str, fl
 
 
 def time_column_residual_ms(sn: Sniff) -> int | None:
-    """Disagreement between the epoch and the local time column on the first data row.
+    """Disagreement between the epoch and the local time column on the first readable data row.
 
     Time zones are whole quarter hours, so ``epoch - local_time`` should be a multiple of
     15 min; the remainder (in ms, centred on 0) is returned, ``None`` when the time column
@@ -177,14 +177,17 @@ def time_column_residual_ms(sn: Sniff) -> int | None:
     ``_1.4.41`` re-exports of the MetaMotion data set give 1 ms: their epoch column is
     shifted by one day plus 1 ms while their time column is shifted by exactly one day.)
     """
-    if len(sn.first_row) < 2:
-        return None
-    m = _LOCAL_TIME.match(sn.first_row[1].strip())
-    try:
-        epoch = float(sn.first_row[0])
-    except ValueError:
-        return None
-    if not m or not np.isfinite(epoch):
+    for row in sn.sample_rows:
+        if len(row) < 2:
+            continue
+        m = _LOCAL_TIME.match(row[1].strip())
+        try:
+            epoch = float(row[0])
+        except ValueError:
+            continue
+        if m and np.isfinite(epoch):
+            break
+    else:
         return None
     y, mo, d, h, mi, sec = (int(g) for g in m.groups()[:6])
     frac = m.group(7) or "0"

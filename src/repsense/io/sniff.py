@@ -14,6 +14,7 @@ from typing import Literal
 from ..errors import EmptyRecordingError, FormatError
 
 SNIFF_BYTES = 1 << 16
+SAMPLE_ROWS = 50
 PARQUET_MAGIC = b"PAR1"
 _DELIMITERS = (",", ";", "\t", "|")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -38,6 +39,8 @@ class Sniff:
         1-based line number of that line.
     first_row : tuple of str
         Fields of the first non-blank data row (for type sniffing); empty if none in the sample.
+    sample_rows : tuple of tuple of str
+        Fields of up to :data:`SAMPLE_ROWS` non-blank data rows from the start of the file.
     """
 
     kind: Kind
@@ -46,6 +49,7 @@ class Sniff:
     data_offset: int = 0
     first_line: int = 2
     first_row: tuple[str, ...] = ()
+    sample_rows: tuple[tuple[str, ...], ...] = ()
 
 
 def is_number(text: str) -> bool:
@@ -139,9 +143,10 @@ def sniff_file(path: str | Path) -> Sniff:
                           path=p, line=line_no)
     if not data_lines and not more:
         raise EmptyRecordingError("header only, no data rows", path=p, line=line_no)
-    first_row = tuple(_split(data_lines[0], delimiter)) if data_lines else ()
+    sample_rows = tuple(tuple(_split(ln, delimiter)) for ln in data_lines[:SAMPLE_ROWS])
+    first_row = sample_rows[0] if sample_rows else ()
     data_offset = offsets[header_idx + 1] if header_idx + 1 < len(offsets) else len(head)
     kind: Kind = "csv"
     if header and header[0].lower() in METABASE_FIRST and len(header) >= 6 and header[2].lower().startswith("elapsed"):
         kind = "metabase"
-    return Sniff(kind, header, delimiter, data_offset, line_no + 1, first_row)
+    return Sniff(kind, header, delimiter, data_offset, line_no + 1, first_row, sample_rows)

@@ -16,7 +16,7 @@ from .parquet import (
     read_sessions,
     write_session,
 )
-from .paths import files_sha256, sanitize_partition_value, session_id_from_hash
+from .paths import combine_sha256, file_sha256, files_sha256, sanitize_partition_value, session_id_from_hash
 from .schema import SCHEMA_VERSION, TABLES, hive_partitioning, schema_for
 
 __all__ = [
@@ -26,6 +26,8 @@ __all__ = [
     "TABLES",
     "SessionPaths",
     "atomic_write_table",
+    "combine_sha256",
+    "file_sha256",
     "files_sha256",
     "hive_partitioning",
     "manifest_is_complete",

@@ -5,7 +5,7 @@ Layout (see ``docs/SCHEMA.md``)::
     OUT/<table>/participant=<P>/date=<YYYY-MM-DD>/<session_id>[-part-NNNNN].parquet
     OUT/_manifest/<session_id>.json      # what a session wrote, from which input and detector
 
-Every file is written to a hidden ``.<name>.<pid>.<random>.tmp`` file in its final folder,
+Every file is written to a hidden ``.<name>.<host>.<pid>.<random>.tmp`` file in its final folder,
 fsynced, then renamed over the final name (``os.replace``), and the folder is fsynced. A crash
 leaves at most a hidden ``*.tmp`` file that pyarrow (names starting with ``.`` or ``_`` are
 ignored), DuckDB and polars (``*.parquet`` globs) never read, and that the next write of the
@@ -20,6 +20,7 @@ import datetime as _dt
 import json
 import os
 import secrets
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ from .paths import (
     UNKNOWN_PARTICIPANT,
     arrays_sha256,
     check_session_id,
+    combine_sha256,
     partition_dir,
     session_id_from_hash,
 )
@@ -118,9 +120,34 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _host() -> str:
+    return "".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname())[:64] or "host"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _remove_stale_tmp(path: Path) -> None:
-    """Remove hidden temp files a killed writer left for ``path``."""
+    """Remove hidden temp files that a dead writer on this host left for ``path``.
+
+    Temp files are named ``.<name>.<host>.<pid>.<random>.tmp``; one of a live process (another
+    worker writing the same session right now) or of another host (shared file system) is left
+    alone. Readers ignore temp files in any case.
+    """
+    host = _host()
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        parts = tmp.name[len(path.name) + 2:-4].rsplit(".", 2)
+        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+            continue
+        if int(parts[1]) != os.getpid() and _pid_alive(int(parts[1])):
+            continue
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
 
@@ -130,7 +157,7 @@ def _atomic_target(path: Path) -> Iterator[Path]:
     """Yield a private temp path next to ``path``; on success fsync it and rename it over ``path``."""
     _mkdirs_private(path.parent)
     _remove_stale_tmp(path)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = path.parent / f".{path.name}.{_host()}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
     try:
@@ -225,6 +252,24 @@ def _reports_from_quality(text: str) -> tuple[ReadReport, ...]:
         )
         for f in data.get("files", [])
     )
+
+
+def _reader_sha256(meta: RecordingMeta) -> str:
+    """The input hash from what :mod:`repsense.io` recorded (per-file digests in ``extra``)."""
+    digests = [str(meta.extra[k]) for k in ("source_sha256", "gyro_sha256") if meta.extra.get(k)]
+    return combine_sha256(digests) if digests else ""
+
+
+def _portable_extra(extra: dict[str, Any]) -> dict[str, Any]:
+    """Reader extras without folders of this machine: paths reduced to their file names."""
+    out = {}
+    for k, v in extra.items():
+        if k in ("source_sha256", "gyro_sha256"):
+            continue
+        if isinstance(v, os.PathLike) or (isinstance(v, str) and (k.endswith(("file", "path")) and "/" in v)):
+            v = _basename(os.fspath(v))
+        out[k] = _jsonable(v)
+    return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -356,6 +401,7 @@ def write_session(
     source_sha256: str | None = None,
     pseudonymize: Pseudonymiser | None = None,
     samples_rows_per_part: int = SAMPLES_ROWS_PER_PART,
+    manifest_extra: dict[str, Any] | None = None,
 ) -> SessionPaths:
     """Write one session (samples, reps, sets, sessions rows) into the dataset at ``out_dir``.
 
@@ -370,11 +416,13 @@ def write_session(
     out_dir : dataset root.
     recording : the samples and metadata; ``meta.t0_utc_ns`` anchors every ``*_s`` time.
     detection : sets and reps found in ``recording`` (times on the recording's time base).
-    source_sha256 : content hash of the input file(s) (batch). Default:
-        ``meta.extra["source_sha256"]``, else a hash of the sample arrays.
+    source_sha256 : content hash of the input file(s) (batch; see
+        :func:`repsense.store.files_sha256`). Default: combined from the per-file digests
+        :mod:`repsense.io` leaves in ``meta.extra``, else a hash of the sample arrays.
     pseudonymize : optional ``str -> str`` applied to ``meta.participant`` before it is stored
         (e.g. a keyed hash). Not applied to an empty id, which is stored as ``unknown``.
     samples_rows_per_part : rows per samples file; more rows give ``-part-NNNNN`` files.
+    manifest_extra : JSON-able items added to the manifest (e.g. what the batch needs to resume).
 
     Returns
     -------
@@ -397,7 +445,7 @@ def write_session(
         participant = str(pseudonymize(participant))
     participant = participant or UNKNOWN_PARTICIPANT
 
-    sha = source_sha256 or str(meta.extra.get("source_sha256", "")) or arrays_sha256(
+    sha = source_sha256 or _reader_sha256(meta) or arrays_sha256(
         np.array([meta.t0_utc_ns], dtype=np.int64), recording.accel.t_s, recording.accel.values,
         None if recording.gyro is None else recording.gyro.t_s,
         None if recording.gyro is None else recording.gyro.values,
@@ -419,7 +467,7 @@ def write_session(
                 "source_file": _basename(meta.source_file),
                 "participant": participant,
                 "session_id": session_id,
-                "extra": _jsonable({k: v for k, v in meta.extra.items() if k != "source_sha256"}),
+                "extra": _portable_extra(meta.extra),
             },
             sort_keys=True, separators=(",", ":"),
         ),
@@ -479,6 +527,10 @@ def write_session(
         "detector_version": detection.detector_version,
         "schema_version": SCHEMA_VERSION,
         "files": rel,
+        "n_samples": len(recording.accel),
+        "n_sets": len(detection.sets),
+        "n_reps": int(detection.n_reps),
+        **(manifest_extra or {}),
     }
     _atomic_write_bytes((json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode(), manifest_path)
 

@@ -89,16 +89,22 @@ def file_sha256(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def files_sha256(paths: Iterable[str | os.PathLike]) -> str:
-    """Content hash of an input made of several files (e.g. accelerometer + gyroscope CSV).
+def combine_sha256(digests: Iterable[str]) -> str:
+    """Content hash of an input made of files with the given sha256 digests, in input order.
 
-    The hash of one file is the hash of its bytes; of several, the hash of their sorted
-    per-file hashes, so it depends on content only, never on names, folders or order.
+    ``sha256("|".join(digests))`` (accelerometer file first, then gyroscope), the convention
+    of :mod:`repsense.io`, whose default ``session_id`` is the first 20 hex digits of it.
     """
-    digests = sorted(file_sha256(p) for p in paths)
-    if len(digests) == 1:
-        return digests[0]
-    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
+    return hashlib.sha256("|".join(digests).encode()).hexdigest()
+
+
+def files_sha256(paths: Iterable[str | os.PathLike]) -> str:
+    """Content hash of an input made of one or several files (e.g. accelerometer + gyroscope CSV).
+
+    Depends on the bytes of the files and their order (accelerometer first), never on their
+    names or folders. See :func:`combine_sha256`.
+    """
+    return combine_sha256(file_sha256(p) for p in paths)
 
 
 def arrays_sha256(*arrays: np.ndarray | None) -> str:

@@ -1,0 +1,111 @@
+"""Send batch work to a Dask distributed cluster (optional extra ``repsense[dask]``).
+
+Dask is imported here only, lazily. Each input is one Dask task calling the same
+:func:`~repsense.batch.work.process_input` as the local pool, so workers need repsense
+installed and the input and output folders at the same paths (a shared file system).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .runner import SchedulerError
+from .work import BatchOptions, FileResult, Task, process_input
+
+__all__ = ["check_scheduler", "connect", "run_on_dask"]
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise SchedulerError(
+            "--scheduler needs Dask distributed, which is not installed: pip install 'repsense[dask]'"
+        ) from None
+    return distributed
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Validate a scheduler spec and that Dask is installed, without connecting.
+
+    Raises
+    ------
+    SchedulerError : with what is wrong and what is expected.
+    """
+    _import_distributed()
+    if scheduler.startswith("local:"):
+        n = scheduler.removeprefix("local:")
+        if not n.isdigit() or int(n) < 1:
+            raise SchedulerError(f"--scheduler {scheduler!r}: want local:N with N >= 1")
+    elif "://" not in scheduler and not Path(scheduler).is_file():
+        raise SchedulerError(
+            f"--scheduler {scheduler!r} is neither tcp://HOST:PORT, local:N nor an existing scheduler file"
+        )
+
+
+def connect(scheduler: str) -> tuple[Any, Any]:
+    """Return ``(client, cluster_or_None)`` for a scheduler spec.
+
+    ``local:N`` starts a LocalCluster of N single-threaded worker processes on loopback (no
+    dashboard); ``tcp://HOST:PORT`` / ``tls://...`` connects to a running scheduler; any other
+    value is read as a scheduler file (``dask scheduler --scheduler-file F``).
+    """
+    distributed = _import_distributed()
+    if scheduler.startswith("local:"):
+        try:
+            n = int(scheduler.removeprefix("local:"))
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise SchedulerError(f"--scheduler {scheduler!r}: want local:N with N >= 1")
+        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None)
+        return distributed.Client(cluster), cluster
+    if "://" in scheduler:
+        try:
+            return distributed.Client(scheduler, timeout="20s"), None
+        except OSError as exc:
+            raise SchedulerError(f"cannot reach Dask scheduler {scheduler}: {exc}") from None
+    path = Path(scheduler)
+    if not path.is_file():
+        raise SchedulerError(
+            f"--scheduler {scheduler!r} is neither tcp://HOST:PORT, local:N nor an existing scheduler file"
+        )
+    try:
+        return distributed.Client(scheduler_file=os.fspath(path), timeout="20s"), None
+    except (OSError, ValueError) as exc:
+        raise SchedulerError(f"cannot use scheduler file {scheduler}: {exc}") from None
+
+
+def run_on_dask(scheduler: str, tasks: Sequence[Task], opts: BatchOptions,
+                done: Callable[[int, FileResult], None], *, client: Any = None) -> None:
+    """Run every task on the cluster; call ``done(k, result)`` as task ``k`` completes.
+
+    A task whose worker dies is retried by the scheduler on another worker (Dask's
+    ``allowed-failures``); when it keeps killing workers it is reported failed, the others go on.
+    """
+    distributed = _import_distributed()
+    own = client is None
+    cluster = None
+    if own:
+        client, cluster = connect(scheduler)
+    try:
+        futures = client.map(process_input, list(tasks), opts=opts, pure=False)
+        index = {f.key: k for k, f in enumerate(futures)}
+        for fut in distributed.as_completed(futures):
+            k = index[fut.key]
+            try:
+                result = fut.result()
+            except Exception as exc:  # KilledWorker, lost connection: isolate to this input
+                result = FileResult(tasks[k].path, "failed",
+                                    error=f"Dask task failed ({type(exc).__name__}: {exc}); run again to resume")
+            done(k, result)
+            fut.release()
+    finally:
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()

@@ -1,0 +1,169 @@
+"""Run :func:`~repsense.batch.work.process_input` over many inputs: in-process, on a spawned
+process pool (one machine), or on a Dask distributed cluster (``repsense[dask]``).
+
+The executor only decides *where* each input runs; the work and the files it writes are the
+same, so the dataset is identical whatever the workers. Results come back as they complete
+(``on_result`` drives a progress bar) and are returned in input order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import RepsenseError
+from .work import BatchOptions, FileResult, Task, process_input
+
+__all__ = ["SchedulerError", "default_workers", "make_tasks", "run_batch"]
+
+
+class SchedulerError(RepsenseError, ValueError):
+    """A ``--scheduler`` value cannot be used (bad form, Dask missing, cluster unreachable)."""
+
+
+def default_workers() -> int:
+    """Cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def make_tasks(paths: Sequence[str | os.PathLike]) -> list[Task]:
+    """Expand files and folders with :func:`repsense.io.iter_recording_files` into tasks."""
+    from ..io import iter_recording_files
+
+    named = {Path(p).resolve() for p in paths if not Path(p).is_dir()}
+    tasks = []
+    for item in iter_recording_files(paths):
+        tasks.append(Task(
+            path=str(item.path),
+            files=tuple(str(f) for f in item.files),
+            skip_reason=item.skip_reason,
+            explicit=item.path.resolve() in named,
+        ))
+    return tasks
+
+
+def _mark_duplicates(results: list[FileResult]) -> list[FileResult]:
+    """Inputs with identical content map to one session: keep the first, flag the others."""
+    first: dict[str, str] = {}
+    out = []
+    for r in results:
+        if r.session_id and r.status in ("written", "unchanged"):
+            if r.session_id in first:
+                r = replace(r, status="duplicate", error=f"same content as {first[r.session_id]}")
+            else:
+                first[r.session_id] = r.path
+        out.append(r)
+    return out
+
+
+def run_batch(
+    tasks: Sequence[Task],
+    opts: BatchOptions,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    """Process every task; return one FileResult per task, in task order.
+
+    Parameters
+    ----------
+    tasks : from :func:`make_tasks`.
+    opts : output folder and per-file options.
+    workers : local worker processes (default: all cores; 1 = in this process). Ignored with
+        ``scheduler``.
+    scheduler : Dask scheduler: ``tcp://HOST:PORT`` (or ``tls://``), a scheduler JSON file,
+        or ``local:N`` for a local cluster of N worker processes.
+    on_result : called in this process with each result as it completes.
+
+    Raises
+    ------
+    SchedulerError : bad ``scheduler`` or Dask missing.
+    """
+    tasks = list(tasks)
+    results: list[FileResult | None] = [None] * len(tasks)
+
+    def done(i: int, r: FileResult) -> None:
+        results[i] = r
+        if on_result is not None:
+            on_result(r)
+
+    # Entries that are not recordings need no worker.
+    todo = []
+    for i, t in enumerate(tasks):
+        if t.skip_reason is not None:
+            done(i, process_input(t, opts))
+        else:
+            todo.append(i)
+
+    if scheduler:
+        from .dask import run_on_dask
+
+        run_on_dask(scheduler, [tasks[i] for i in todo], opts, lambda k, r: done(todo[k], r))
+    else:
+        n = default_workers() if workers is None else workers
+        if n < 1:
+            raise ValueError(f"workers must be >= 1, got {n}")
+        n = min(n, len(todo)) or 1
+        if n == 1:
+            for i in todo:
+                done(i, process_input(tasks[i], opts))
+        else:
+            _run_pool(n, [(i, tasks[i]) for i in todo], opts, done)
+    return _mark_duplicates([r for r in results if r is not None])
+
+
+def _run_pool(n: int, items: Iterable[tuple[int, Task]], opts: BatchOptions,
+              done: Callable[[int, FileResult], None], max_attempts: int = 3) -> None:
+    """Spawned process pool (no fork: safe with threads, numba and BLAS), bounded in-flight work.
+
+    A worker process that dies (killed, out of memory) breaks the pool: the inputs then in
+    flight are retried on a fresh pool, each at most ``max_attempts`` times, after which it is
+    reported as failed. Other inputs are not affected.
+    """
+    queue = [(i, t, 1) for i, t in items]
+    queue.reverse()  # pop() from the end keeps input order
+    ctx = multiprocessing.get_context("spawn")
+    max_in_flight = 4 * n
+    while queue:
+        broken = False
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+            pending: dict[Future, tuple[int, Task, int]] = {}
+
+            def submit_more() -> None:
+                while queue and len(pending) < max_in_flight and not broken:
+                    i, t, attempt = queue.pop()
+                    pending[pool.submit(process_input, t, opts)] = (i, t, attempt)
+
+            submit_more()
+            try:
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        i, t, attempt = pending.pop(fut)
+                        exc = fut.exception()
+                        if exc is None:
+                            done(i, fut.result())
+                        elif isinstance(exc, BrokenProcessPool):
+                            broken = True
+                            if attempt >= max_attempts:
+                                done(i, FileResult(t.path, "failed", error=(
+                                    f"worker process died {attempt} times on this input (killed or out of "
+                                    "memory); run again to retry")))
+                            else:
+                                queue.append((i, t, attempt + 1))
+                        else:  # pragma: no cover - process_input catches everything else
+                            done(i, FileResult(t.path, "failed", error=f"internal error {type(exc).__name__}: {exc}"))
+                    submit_more()
+            except BaseException:
+                for fut in pending:
+                    fut.cancel()
+                raise

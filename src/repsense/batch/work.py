@@ -1,0 +1,182 @@
+"""The unit of batch work: one input (file or MetaBase accel+gyro pair) -> one stored session.
+
+:func:`process_input` is a plain top-level function of picklable arguments returning a
+picklable :class:`FileResult`, so the same call runs in-process, in a spawned process pool or on
+a Dask worker, and gives the same files. It never raises for a bad input: the failure is
+isolated to its file and described in the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, RepsenseError
+from ..types import SCHEMA_VERSION
+
+__all__ = ["BatchOptions", "FileResult", "Task", "detector_version", "process_input"]
+
+_DEFAULT_DETECTOR = "repsense.segment:detect"
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One input: ``path`` is what the reader opens, ``files`` every file the input is made of."""
+
+    path: str
+    files: tuple[str, ...]
+    skip_reason: str | None = None
+    explicit: bool = False  # named on the command line (a skip is then a failure)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    """Everything a worker needs besides the task (picklable; no callables)."""
+
+    out_dir: str
+    participant: str | None = None  # already pseudonymised by the caller when requested
+    sample_rate_hz: float | None = None
+    detector: str = _DEFAULT_DETECTOR  # "module:function", imported on the worker
+    samples_rows_per_part: int | None = None  # None: the store's default
+    resume: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """Outcome of one input.
+
+    ``status``: ``written`` (processed and stored), ``unchanged`` (output already there from the
+    same content and detector: skipped), ``ignored`` (not a recording, found in a folder),
+    ``failed`` (reason in ``error``; ``line`` when known).
+    """
+
+    path: str
+    status: str
+    session_id: str = ""
+    participant: str = ""
+    n_samples: int = 0
+    n_sets: int = 0
+    n_reps: int = 0
+    seconds: float = 0.0
+    error: str = ""
+    line: int | None = None
+    worker: str = field(default="", compare=False)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+def _load(spec: str) -> Any:
+    module, _, attr = spec.partition(":")
+    return getattr(import_module(module), attr)
+
+
+def detector_version(detector: str = _DEFAULT_DETECTOR) -> str:
+    """``DETECTOR_VERSION`` of the module holding ``detector`` (``""`` when it has none).
+
+    Raises ImportError / AttributeError when the detector cannot be loaded.
+    """
+    _load(detector)
+    module = import_module(detector.partition(":")[0])
+    return str(getattr(module, "DETECTOR_VERSION", ""))
+
+
+def _expected_participant(task: Task, opts: BatchOptions) -> str | None:
+    if opts.participant:
+        return opts.participant
+    if Path(task.path).suffix.lower() in (".parquet", ".pq"):
+        return None  # the participant stored in the file comes back; not known before reading
+    return "unknown"
+
+
+def _is_done(task: Task, opts: BatchOptions, sha: str, sid: str, version: str) -> dict[str, Any] | None:
+    from ..store import manifest_is_complete, read_manifest
+
+    m = read_manifest(opts.out_dir, sid)
+    if not m:
+        return None
+    want_participant = _expected_participant(task, opts)
+    same = (
+        m.get("source_sha256") == sha
+        and m.get("detector_version") == version
+        and m.get("schema_version") == SCHEMA_VERSION
+        and (want_participant is None or m.get("participant") == want_participant)
+        and (opts.samples_rows_per_part is None or m.get("samples_rows_per_part") == opts.samples_rows_per_part)
+    )
+    return m if same and manifest_is_complete(opts.out_dir, m) else None
+
+
+def process_input(task: Task, opts: BatchOptions) -> FileResult:
+    """Read, detect and store one input; skip it when its output is already there.
+
+    Parameters
+    ----------
+    task : the input.
+    opts : output folder, participant, rate, detector.
+
+    Returns
+    -------
+    FileResult; never raises for a bad input (``status="failed"`` with the reason).
+    """
+    t_start = time.perf_counter()
+    worker = f"{os.uname().nodename}:{os.getpid()}"
+
+    def fail(message: str, line: int | None = None) -> FileResult:
+        return FileResult(task.path, "failed", error=message, line=line,
+                          seconds=time.perf_counter() - t_start, worker=worker)
+
+    if task.skip_reason is not None:
+        if task.explicit or task.skip_reason == "no such file or folder":
+            return fail(task.skip_reason)
+        return FileResult(task.path, "ignored", error=task.skip_reason, worker=worker)
+    try:
+        from ..store import SAMPLES_ROWS_PER_PART, files_sha256, session_id_from_hash, write_session
+
+        sha = files_sha256(task.files)
+        sid = session_id_from_hash(sha)
+        version = detector_version(opts.detector)
+        detect = _load(opts.detector)
+        if opts.resume:
+            done = _is_done(task, opts, sha, sid, version)
+            if done is not None:
+                return FileResult(task.path, "unchanged", sid, done.get("participant", ""),
+                                  int(done.get("n_samples", 0)), int(done.get("n_sets", 0)),
+                                  int(done.get("n_reps", 0)), time.perf_counter() - t_start, worker=worker)
+
+        from ..io import read_recording
+
+        rec = read_recording(task.path, sample_rate_hz=opts.sample_rate_hz,
+                             participant=opts.participant, session_id=sid)
+        meta = rec.meta
+        meta = dataclasses.replace(
+            meta, session_id=sid, participant=opts.participant if opts.participant else meta.participant)
+        rec = dataclasses.replace(rec, meta=meta)
+        det = detect(rec)
+        if not det.detector_version:
+            det = dataclasses.replace(det, detector_version=version)
+        rows = opts.samples_rows_per_part or SAMPLES_ROWS_PER_PART
+        paths = write_session(opts.out_dir, rec, det, source_sha256=sha, samples_rows_per_part=rows,
+                              manifest_extra={"samples_rows_per_part": rows} if opts.samples_rows_per_part else None)
+        return FileResult(task.path, "written", sid, paths.participant, len(rec.accel), len(det.sets),
+                          int(det.n_reps), time.perf_counter() - t_start, worker=worker)
+    except InputError as exc:
+        msg = exc.reason
+        if exc.offset is not None:
+            msg = f"byte {exc.offset}: {msg}"
+        if exc.path and Path(exc.path) != Path(task.path):  # e.g. the gyroscope partner
+            msg = f"{exc.path}: {msg}"
+        return fail(msg, exc.line)
+    except RepsenseError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""))
+    except MemoryError:
+        return fail("out of memory")
+    except Exception as exc:  # a bug must not take the other files down; report it plainly
+        return fail(f"internal error {type(exc).__name__}: {exc}")

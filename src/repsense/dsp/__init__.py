@@ -1,0 +1,137 @@
+"""Signal processing: validated public wrappers around the private numba kernels.
+
+Functions here check dtype, shape, finiteness and rates, raise the project's errors with a
+reason, then call :mod:`repsense.dsp._kernels`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import InputError, SamplingRateError
+from . import _kernels
+
+__all__ = ["Resampler", "bandpass_sos", "highpass1_sos", "filtfilt_sos", "check_samples"]
+
+
+def check_samples(t_s: np.ndarray, x: np.ndarray, name: str, *, allow_empty: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Validate timestamps and (n, 3) samples; return C-contiguous float64 copies/views.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric arrays.
+    InputError
+        Wrong shapes, non-finite values, or timestamps not strictly increasing.
+    """
+    t = np.asarray(t_s)
+    a = np.asarray(x)
+    if not (np.issubdtype(t.dtype, np.number) and np.issubdtype(a.dtype, np.number)):
+        raise TypeError(f"{name}: timestamps and samples must be numeric, got {t.dtype} and {a.dtype}")
+    if t.ndim != 1 or a.ndim != 2 or a.shape[1] != 3 or a.shape[0] != t.shape[0]:
+        raise InputError(f"{name}: want t_s (n,) and samples (n, 3), got {t.shape} and {a.shape}")
+    if t.shape[0] == 0 and not allow_empty:
+        raise InputError(f"{name}: no samples")
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if not np.isfinite(t).all():
+        raise InputError(f"{name}: timestamp {int(np.flatnonzero(~np.isfinite(t))[0])} is not finite")
+    if not np.isfinite(a).all():
+        bad = int(np.flatnonzero(~np.isfinite(a).all(axis=1))[0])
+        raise InputError(f"{name}: sample {bad} is not finite (NaN or inf)")
+    if t.shape[0] > 1:
+        dt = np.diff(t)
+        if not (dt > 0).all():
+            bad = int(np.flatnonzero(dt <= 0)[0]) + 1
+            raise InputError(f"{name}: timestamps must strictly increase (sample {bad}: {t[bad]!r} after {t[bad - 1]!r})")
+    return t, a
+
+
+class Resampler:
+    """Stateful resampler of irregular 3-axis samples onto a uniform grid (any block sizes).
+
+    Feeding the samples in one block or in many gives bit-identical output.
+
+    Parameters
+    ----------
+    grid_rate_hz : float
+        Output rate.
+    max_gap_s : float
+        Holes longer than this restart the grid at the next sample (reported as a break).
+    anti_alias_tau_s : float
+        Time constant of the one-pole anti-alias low-pass applied before interpolation.
+    """
+
+    def __init__(self, grid_rate_hz: float, max_gap_s: float, anti_alias_tau_s: float) -> None:
+        if not (grid_rate_hz > 0 and math.isfinite(grid_rate_hz)):
+            raise SamplingRateError(f"grid_rate_hz must be > 0, got {grid_rate_hz!r}")
+        self.dt_grid_s = 1.0 / grid_rate_hz
+        self.max_gap_s = float(max_gap_s)
+        self.anti_alias_tau_s = float(anti_alias_tau_s)
+        self._state = np.zeros(6 + 2 * 3)
+        self._t_last = -math.inf
+
+    def update(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Resample one block; returns ``(t_grid_s, x_grid, breaks)``.
+
+        ``breaks`` are indices into this block's output where a new grid segment starts.
+        """
+        t, a = check_samples(t_s, x, "resample")
+        if t.shape[0] == 0:
+            return np.empty(0), np.empty((0, 3)), np.empty(0, np.int64)
+        if t[0] <= self._t_last:
+            raise InputError(f"resample: block starts at {t[0]!r}, not after the previous block's end {self._t_last!r}")
+        if self._state[0] == 0.0:
+            span = np.minimum(np.diff(t), self.max_gap_s).sum()
+        else:
+            span = np.minimum(np.diff(np.r_[self._state[3], t]), self.max_gap_s).sum()
+        m = int(span / self.dt_grid_s) + t.shape[0] + 2
+        out_t = np.empty(m)
+        out_x = np.empty((m, 3))
+        n, breaks = _kernels._resample_linear(t, a, self._state, out_t, out_x, self.dt_grid_s,
+                                             self.max_gap_s, self.anti_alias_tau_s)
+        self._t_last = float(t[-1])
+        return out_t[:n], out_x[:n], breaks
+
+
+def bandpass_sos(low_hz: float, high_hz: float, sample_rate_hz: float) -> np.ndarray:
+    """Second-order high-pass at ``low_hz`` cascaded with a second-order low-pass at ``high_hz``.
+
+    Butterworth (Q = 1/sqrt 2) biquads from the bilinear transform (RBJ cookbook), as (2, 6)
+    sections ``b0 b1 b2 1 a1 a2``.
+    """
+    if not 0 < low_hz < high_hz < sample_rate_hz / 2:
+        raise SamplingRateError(f"band {low_hz}-{high_hz} Hz does not fit below Nyquist of {sample_rate_hz} Hz")
+    q = 1 / math.sqrt(2)
+    rows = []
+    for f, kind in ((low_hz, "hp"), (high_hz, "lp")):
+        w0 = 2 * math.pi * f / sample_rate_hz
+        cw, al = math.cos(w0), math.sin(w0) / (2 * q)
+        a0 = 1 + al
+        if kind == "hp":
+            b = [(1 + cw) / 2, -(1 + cw), (1 + cw) / 2]
+        else:
+            b = [(1 - cw) / 2, 1 - cw, (1 - cw) / 2]
+        rows.append([b[0] / a0, b[1] / a0, b[2] / a0, 1.0, -2 * cw / a0, (1 - al) / a0])
+    return np.array(rows)
+
+
+def highpass1_sos(cutoff_hz: float, sample_rate_hz: float) -> np.ndarray:
+    """First-order Butterworth high-pass (bilinear transform) as one (1, 6) section."""
+    if not 0 < cutoff_hz < sample_rate_hz / 2:
+        raise SamplingRateError(f"cut-off {cutoff_hz} Hz does not fit below Nyquist of {sample_rate_hz} Hz")
+    k = math.tan(math.pi * cutoff_hz / sample_rate_hz)
+    b0 = 1 / (1 + k)
+    return np.array([[b0, -b0, 0.0, 1.0, (k - 1) / (k + 1), 0.0]])
+
+
+def filtfilt_sos(x: np.ndarray, sos: np.ndarray, n_pad: int) -> np.ndarray:
+    """Zero-phase filtering of a 1-d float64 signal by DC-blocking sections (odd-reflection padding)."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 1 or x.shape[0] < 2:
+        raise InputError(f"filtfilt_sos: need a 1-d signal of >= 2 samples, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise InputError("filtfilt_sos: signal has non-finite values")
+    return _kernels._sosfilt_fb(x, np.ascontiguousarray(sos, dtype=np.float64), int(n_pad))

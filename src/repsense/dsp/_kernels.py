@@ -1,0 +1,161 @@
+"""Numba kernels for signal processing (private: arrays in, arrays out; wrappers validate).
+
+Every kernel has a slow, obviously-correct twin in ``tests/naive.py`` and a differential test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .._jit import JIT
+
+
+@njit(**JIT)
+def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s):
+    """Stateful resampler: irregular samples -> uniform grid (linear interpolation).
+
+    A one-pole anti-alias low-pass (time constant ``tau_aa_s``, exact for any interval)
+    runs on the raw samples first, then the filtered signal is interpolated at the grid
+    times ``origin + k * dt_grid_s``. A gap longer than ``max_gap_s`` restarts the grid at
+    the next sample (origin := that sample time, filter state := that sample) and is
+    reported as a break.
+
+    Parameters
+    ----------
+    t_s : float64 (n,) strictly increasing (also across calls).
+    x : float64 (n, c).
+    state : float64 (6 + 2c,) ``[started, origin, k_next, t_prev, dt_prev, alpha_prev, xf_prev(c), xf_new(c)]``
+        updated in place; all zeros on the first call.
+    out_t : float64 (m,) grid times written here (m large enough, see wrapper).
+    out_x : float64 (m, c) grid values.
+    dt_grid_s, max_gap_s, tau_aa_s : float
+
+    Returns
+    -------
+    n_out : int, number of grid samples written.
+    breaks : int64 (n_breaks,), output indices at which a new grid segment starts.
+    """
+    n, c = x.shape
+    n_out = 0
+    breaks = np.empty(n + 1, np.int64)
+    n_breaks = 0
+    xf = state[6:6 + 2 * c]
+    for i in range(n):
+        ti = t_s[i]
+        if state[0] == 0.0 or ti - state[3] > max_gap_s:
+            # (re)start the grid at this sample
+            state[0] = 1.0
+            state[1] = ti
+            state[2] = 0.0
+            state[4] = -1.0
+            for j in range(c):
+                xf[j] = x[i, j]
+            breaks[n_breaks] = n_out
+            n_breaks += 1
+            out_t[n_out] = ti
+            for j in range(c):
+                out_x[n_out, j] = xf[j]
+            n_out += 1
+            state[2] = 1.0
+            state[3] = ti
+            continue
+        dt = ti - state[3]
+        if dt != state[4]:
+            state[4] = dt
+            state[5] = 1.0 - math.exp(-dt / tau_aa_s) if tau_aa_s > 0.0 else 1.0
+        alpha = state[5]
+        t_prev = state[3]
+        # filtered value at ti
+        tg = state[1] + state[2] * dt_grid_s
+        if tg <= ti:
+            # need the previous filtered value to interpolate: keep it in a small buffer
+            for j in range(c):
+                xnew = xf[j] + alpha * (x[i, j] - xf[j])
+                xf[j + c] = xnew
+            while tg <= ti:
+                w = (tg - t_prev) / dt
+                out_t[n_out] = tg
+                for j in range(c):
+                    out_x[n_out, j] = xf[j] + w * (xf[j + c] - xf[j])
+                n_out += 1
+                state[2] += 1.0
+                tg = state[1] + state[2] * dt_grid_s
+            for j in range(c):
+                xf[j] = xf[j + c]
+        else:
+            for j in range(c):
+                xf[j] = xf[j] + alpha * (x[i, j] - xf[j])
+        state[3] = ti
+    return n_out, breaks[:n_breaks].copy()
+
+
+@njit(**JIT)
+def _sosfilt_fb(x, sos, n_pad):
+    """Zero-phase forward-backward filtering of a 1-d signal with second-order sections.
+
+    Odd reflection of ``n_pad`` samples at both ends (as scipy's ``filtfilt`` pads), each
+    direction started from rest after subtracting the padded signal's first value. The
+    filter must block DC (high-pass or band-pass): the removed offset is not restored.
+
+    Parameters
+    ----------
+    x : float64 (n,), n >= 2.
+    sos : float64 (s, 6) rows ``b0 b1 b2 a0 a1 a2`` with ``a0 == 1``.
+    n_pad : int, clipped to ``n - 1``.
+    """
+    n = x.shape[0]
+    p = min(n_pad, n - 1)
+    m = n + 2 * p
+    y = np.empty(m)
+    for i in range(p):
+        y[i] = 2.0 * x[0] - x[p - i]
+    for i in range(n):
+        y[p + i] = x[i]
+    for i in range(p):
+        y[p + n + i] = 2.0 * x[n - 1] - x[n - 2 - i]
+    for direction in range(2):
+        if direction == 1:
+            y = y[::-1].copy()
+        y0 = y[0]
+        for s in range(sos.shape[0]):
+            b0, b1, b2, a1, a2 = sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5]
+            z1 = 0.0
+            z2 = 0.0
+            for i in range(m):
+                v = y[i] - y0 if s == 0 else y[i]
+                o = b0 * v + z1
+                z1 = b1 * v - a1 * o + z2
+                z2 = b2 * v - a2 * o
+                y[i] = o
+            y0 = 0.0
+    y = y[::-1].copy()
+    return y[p:p + n].copy()
+
+
+@njit(**JIT)
+def _norm3(x):
+    """Row-wise Euclidean norm of an (n, 3) array."""
+    n = x.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = math.sqrt(x[i, 0] * x[i, 0] + x[i, 1] * x[i, 1] + x[i, 2] * x[i, 2])
+    return out
+
+
+@njit(**JIT)
+def _integrate_highpass(x, dt_s, alpha):
+    """Running integral (rectangle rule, ``dt_s``) followed by a first-order high-pass.
+
+    ``y[i] = alpha * (y[i-1] + I[i] - I[i-1])`` with ``I`` the running integral, which is
+    ``alpha * (y[i-1] + x[i] * dt_s)``; ``y[0] = 0``.
+    """
+    n = x.shape[0]
+    y = np.empty(n)
+    acc = 0.0
+    for i in range(n):
+        acc = alpha * (acc + x[i] * dt_s)
+        y[i] = acc
+    return y

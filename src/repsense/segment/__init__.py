@@ -1,0 +1,69 @@
+"""Set and rep segmentation, phases and time under tension (TUT).
+
+:func:`detect` (batch) and :class:`RepSegmenter` (streaming) are one algorithm with two
+drivers: ``detect`` feeds the whole recording to a ``RepSegmenter`` in one block, so
+streaming over any chunking gives exactly the batch result. See ``docs/TUT.md`` for the
+definitions of rep, phases, pause, set TUT, tempo and slow-down.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..dsp import check_samples
+from ..errors import InputError
+from ..types import Detection, Recording
+from .config import DetectorConfig
+from .reps import SetAnalyzer, build_set
+from .streaming import RepSegmenter
+
+#: Bump whenever the detector's output on the same input changes.
+DETECTOR_VERSION = "1.0.0"
+
+__all__ = ["DETECTOR_VERSION", "DetectorConfig", "RepSegmenter", "SetAnalyzer", "build_set", "detect"]
+
+
+def detect(t_s: np.ndarray | Recording, accel_g: np.ndarray | None = None, gyro_dps: np.ndarray | None = None, *,
+           gyro_t_s: np.ndarray | None = None, config: DetectorConfig | None = None) -> Detection:
+    """Find the sets (exercise vs rest) and the reps in each, with phases and TUT.
+
+    Parameters
+    ----------
+    t_s : float64 (n,) seconds, or a :class:`~repsense.types.Recording`
+        Accelerometer timestamps (uneven sampling, jitter, drops and gaps are fine).
+        With a ``Recording``, its accel and gyro streams (each on its own timestamps) are used.
+    accel_g : (n, 3) acceleration in g.
+    gyro_dps : (n_g, 3) angular rate in deg/s, optional; on ``gyro_t_s`` or, if that is
+        None, on ``t_s``. Validated; not used by this detector version.
+    config : DetectorConfig, optional
+
+    Returns
+    -------
+    Detection
+        Sets in time order (times on the input's time base), ``sample_rate_hz`` the nominal
+        input rate, ``detector_version``.
+
+    Raises
+    ------
+    InputError
+        Shapes, non-finite values or timestamps that do not increase.
+    SamplingRateError
+        A nominal rate outside 5-2000 Hz.
+    """
+    if isinstance(t_s, Recording):
+        if accel_g is not None or gyro_dps is not None:
+            raise InputError("detect(recording) takes no accel/gyro arrays")
+        rec = t_s
+        t_s, accel_g = rec.accel.t_s, rec.accel.values
+        if rec.gyro is not None:
+            gyro_dps, gyro_t_s = rec.gyro.values, rec.gyro.t_s
+    if accel_g is None:
+        raise InputError("detect: accel_g is required")
+    t, a = check_samples(t_s, accel_g, "accel", allow_empty=False)
+    if gyro_dps is not None:
+        check_samples(t if gyro_t_s is None else gyro_t_s, gyro_dps, "gyro")
+    rate = float(1.0 / np.median(np.diff(t))) if t.shape[0] > 1 else float("nan")
+    seg = RepSegmenter(sample_rate_hz=rate if t.shape[0] > 1 else None, config=config)
+    sets = seg.update(t, a)
+    sets += seg.finish()
+    return Detection(sets=tuple(sets), sample_rate_hz=rate, detector_version=DETECTOR_VERSION)

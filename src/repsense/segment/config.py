@@ -1,0 +1,109 @@
+"""Detector configuration: every tunable, named with its unit, with the physical reason.
+
+One configuration serves every exercise and every device from 12.5 Hz to 200 Hz. The
+detector never sees an exercise label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Tunables of :func:`repsense.segment.detect` and :class:`repsense.segment.RepSegmenter`.
+
+    Attributes
+    ----------
+    grid_rate_hz : float
+        Internal uniform rate. Barbell reps live below ~1.5 Hz; 25 Hz leaves a wide margin
+        and keeps phase timing to 40 ms.
+    anti_alias_tau_s : float
+        Time constant of the one-pole low-pass run on the raw samples before resampling
+        (cut-off ~5 Hz, far above rep content, below the grid's 12.5 Hz Nyquist limit).
+    max_gap_s : float
+        A hole in the samples longer than this ends the current set and restarts the grid;
+        shorter holes (lost BLE packets) are bridged by interpolation.
+    gravity_tau_s : float
+        Time constant of the low-pass that tracks gravity for the activity score.
+    activity_tau_s : float
+        Time constant of the mean-square of gravity-removed acceleration (activity score);
+        about half a slow rep.
+    enter_g : float
+        Activity RMS (g) that opens a set. Walking with the arms still, sitting and
+        standing stay below ~0.03 g; a loaded barbell rep exceeds ~0.08 g.
+    exit_g : float
+        Activity RMS (g) below which the set may close (hysteresis below ``enter_g``).
+    min_rest_s : float
+        Stillness (activity below ``exit_g``) that ends a set: longer than the longest
+        pause inside a set (a breath at lock-out, ~3 s), shorter than a real rest.
+    pre_roll_s, post_roll_s : float
+        Samples kept before a set opens / after its activity stops, so the first and last
+        reps are analysed whole.
+    max_set_s : float
+        A set longer than this is closed and a new one opened; bounds the streaming memory.
+    band_low_hz, band_high_hz : float
+        Band of the vertical-acceleration proxy: the slowest rep (~6 s) to the fastest
+        (~0.7 s) cycle.
+    displacement_highpass_hz : float
+        Leak of each of the two integrations acceleration -> velocity -> displacement
+        (removes drift; below the slowest rep rate).
+    hysteresis_rel : float
+        Turning-point hysteresis as a fraction of the set's robust displacement amplitude
+        (95th percentile of |displacement|): smaller wiggles are not rep turns.
+    amplitude_percentile : float
+        Percentile of |displacement| that defines the amplitude (robust to one big swing).
+    min_travel_m : float
+        Smallest displacement swing (m, of the band-passed proxy) counted as a rep turn:
+        every barbell lift moves the bar further than this; fidgeting at rest does not.
+    min_reps : int
+        Fewer reps than this in an active stretch is not a set (a single re-rack or lift of
+        a bottle is not a set).
+    min_rep_s, max_rep_s : float
+        Plausible rep durations; a turn-to-turn half cycle faster than ``min_rep_s / 2`` is
+        merged away, a rep longer than ``max_rep_s`` is dropped.
+    still_rel : float
+        A rep starts when the displacement leaves, and ends when it re-enters, a band of
+        this fraction of the rep's travel around its start/end level; time inside that band
+        around the turning point is the pause.
+    slowdown_frac : float
+        Fraction of a set's reps (at least one) compared first vs last for the concentric
+        slow-down.
+    """
+
+    grid_rate_hz: float = 25.0
+    anti_alias_tau_s: float = 0.032
+    max_gap_s: float = 5.0
+    gravity_tau_s: float = 1.0
+    activity_tau_s: float = 1.0
+    enter_g: float = 0.06
+    exit_g: float = 0.035
+    min_rest_s: float = 4.0
+    pre_roll_s: float = 2.0
+    post_roll_s: float = 2.0
+    max_set_s: float = 300.0
+    band_low_hz: float = 0.2
+    band_high_hz: float = 1.5
+    displacement_highpass_hz: float = 0.2
+    hysteresis_rel: float = 0.2
+    amplitude_percentile: float = 95.0
+    min_travel_m: float = 0.05
+    min_reps: int = 2
+    min_rep_s: float = 0.8
+    max_rep_s: float = 12.0
+    still_rel: float = 0.1
+    slowdown_frac: float = 0.34
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, (int, float)) or v != v or v < 0:
+                raise InputError(f"DetectorConfig.{f.name} must be a finite number >= 0, got {v!r}")
+        if not 0 < self.band_low_hz < self.band_high_hz < self.grid_rate_hz / 2:
+            raise InputError("DetectorConfig: need 0 < band_low_hz < band_high_hz < grid_rate_hz / 2")
+        if self.exit_g > self.enter_g:
+            raise InputError("DetectorConfig: exit_g must not exceed enter_g (hysteresis)")
+        if self.pre_roll_s > self.max_set_s or self.post_roll_s > self.min_rest_s:
+            raise InputError("DetectorConfig: need pre_roll_s <= max_set_s and post_roll_s <= min_rest_s")

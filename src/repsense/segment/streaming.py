@@ -1,0 +1,131 @@
+"""The detector: one streaming algorithm, two drivers (this class, and :func:`detect`).
+
+Samples -> uniform grid (:class:`repsense.dsp.Resampler`) -> causal set finder
+(``_activity_sets``) -> each closed set's grid slice -> :class:`SetAnalyzer`. The only
+memory is the resampler and set-finder state plus a lookback of grid samples long enough
+for the longest set (``max_set_s`` + pre/post roll), so memory is bounded whatever the
+recording length, and the result does not depend on how the input is chunked.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..dsp import Resampler, check_samples
+from ..errors import InputError, SamplingRateError
+from ..types import RepSet
+from . import _kernels
+from .config import DetectorConfig
+from .reps import SetAnalyzer
+
+MIN_RATE_HZ = 5.0
+MAX_RATE_HZ = 2000.0
+
+
+class RepSegmenter:
+    """Streaming set and rep detector fed blocks of any size.
+
+    Parameters
+    ----------
+    sample_rate_hz : float, optional
+        Nominal input rate, checked to be in the supported range (timestamps drive
+        everything; the nominal rate is only validated).
+    config : DetectorConfig, optional
+
+    Attributes
+    ----------
+    sets_ : list of RepSet
+        Every set emitted so far.
+    emitted_at_s_ : list of float
+        Input time (of the newest sample fed) at which each set of ``sets_`` was emitted.
+    """
+
+    def __init__(self, sample_rate_hz: float | None = None, config: DetectorConfig | None = None) -> None:
+        if sample_rate_hz is not None and not (MIN_RATE_HZ <= float(sample_rate_hz) <= MAX_RATE_HZ):
+            raise SamplingRateError(f"sample_rate_hz {sample_rate_hz!r} outside the supported {MIN_RATE_HZ}-{MAX_RATE_HZ} Hz")
+        self.config = c = config or DetectorConfig()
+        self.sample_rate_hz = sample_rate_hz
+        fs = c.grid_rate_hz
+        self._resampler = Resampler(fs, c.max_gap_s, c.anti_alias_tau_s)
+        self._analyzer = SetAnalyzer(c)
+        self._state = np.zeros(_kernels.N_STATE)
+        self._alpha_g = 1.0 - math.exp(-1.0 / (c.gravity_tau_s * fs))
+        self._alpha_ms = 1.0 - math.exp(-1.0 / (c.activity_tau_s * fs))
+        self._n_rest = max(1, int(round(c.min_rest_s * fs)))
+        self._n_pre = int(round(c.pre_roll_s * fs))
+        self._n_post = int(round(c.post_roll_s * fs))
+        self._n_max = max(1, int(round(c.max_set_s * fs)))
+        self._keep = self._n_pre + self._n_max + self._n_rest + 2
+        self._buf_t = np.empty(0)
+        self._buf_x = np.empty((0, 3))
+        self._buf_k0 = 0  # global grid index of _buf_t[0]
+        self._finished = False
+        self.sets_: list[RepSet] = []
+        self.emitted_at_s_: list[float] = []
+        self._t_last = math.nan
+
+    @property
+    def n_buffered(self) -> int:
+        """Grid samples held for lookback (bounded by ``max_set_s`` and the rolls)."""
+        return int(self._buf_t.shape[0])
+
+    def update(self, t_s: np.ndarray, accel_g: np.ndarray, gyro_dps: np.ndarray | None = None) -> list[RepSet]:
+        """Feed one block (timestamps in s, accel (n, 3) in g); return the sets completed by it.
+
+        ``gyro_dps`` (same timestamps) is validated but not used by this detector version.
+        """
+        if self._finished:
+            raise InputError("RepSegmenter.update after finish()")
+        t, a = check_samples(t_s, accel_g, "accel")
+        if gyro_dps is not None:
+            check_samples(t_s, gyro_dps, "gyro")
+        if t.shape[0] == 0:
+            return []
+        t_grid, x_grid, breaks = self._resampler.update(t, a)
+        self._t_last = float(t[-1])
+        return self._advance(t_grid, x_grid, breaks, final=False)
+
+    def finish(self) -> list[RepSet]:
+        """Close the open set (if any) at the end of the data and return what it completes."""
+        if self._finished:
+            return []
+        self._finished = True
+        return self._advance(np.empty(0), np.empty((0, 3)), np.zeros(1, np.int64), final=True)
+
+    def _advance(self, t_grid, x_grid, breaks, final: bool) -> list[RepSet]:
+        k_block = self._buf_k0 + self._buf_t.shape[0]
+        if final:
+            # a break at the end closes the open set: feed a zero-length block with break at 0
+            events = _kernels._activity_sets(np.zeros((1, 3)), np.zeros(1, np.int64), k_block, self._state.copy(),
+                                             self._alpha_g, self._alpha_ms, 0.0, 0.0, self._n_rest,
+                                             self._n_pre, self._n_post, self._n_max)
+        else:
+            events = _kernels._activity_sets(x_grid, breaks, k_block, self._state, self._alpha_g, self._alpha_ms,
+                                             self.config.enter_g ** 2, self.config.exit_g ** 2, self._n_rest,
+                                             self._n_pre, self._n_post, self._n_max)
+        if self._buf_t.shape[0]:
+            if t_grid.shape[0]:
+                self._buf_t = np.concatenate([self._buf_t, t_grid])
+                self._buf_x = np.concatenate([self._buf_x, x_grid])
+        else:
+            self._buf_t, self._buf_x = t_grid, x_grid
+        out = []
+        shift = self.config.anti_alias_tau_s  # the anti-alias low-pass delays the signal by its tau
+        for first, last in events:
+            last = min(int(last), self._buf_k0 + self._buf_t.shape[0] - 1)
+            lo, hi = int(first) - self._buf_k0, last - self._buf_k0 + 1
+            if lo < 0:
+                raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
+            rs = self._analyzer.analyse(self._buf_t[lo:hi] - shift, self._buf_x[lo:hi])
+            if rs is not None:
+                out.append(rs)
+                self.sets_.append(rs)
+                self.emitted_at_s_.append(self._t_last)
+        drop = self._buf_t.shape[0] - self._keep
+        if drop > 0:
+            self._buf_t = self._buf_t[drop:].copy()
+            self._buf_x = self._buf_x[drop:].copy()
+            self._buf_k0 += drop
+        return out

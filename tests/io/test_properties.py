@@ -36,7 +36,7 @@ def test_roundtrip_and_garbage_rows(case: tuple[np.ndarray, np.ndarray, list[tup
     lines = [f"{t},{x:.{DECIMALS}f},{y:.{DECIMALS}f},{z:.{DECIMALS}f}" for t, (x, y, z) in zip(t_ms, accel)]
     for pos, text in sorted(bad, key=lambda b: -b[0]):
         lines.insert(pos, text)
-    body = "epoch (ms),ax,ay,az\n" + "\n".join(lines) + "\n"
+    body = "epoch (ms),ax (g),ay (g),az (g)\n" + "\n".join(lines) + "\n"
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / "p.csv"
         f.write_text(body, encoding="utf-8", newline="")

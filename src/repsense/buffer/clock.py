@@ -31,7 +31,10 @@ across a reconnect. Each gap stores its span and the estimated number of samples
 
 Duplicates: samples whose device time (or sequence number) is not after the last one accepted are
 dropped and counted; after a reconnect a device that resends its buffer therefore never stores a
-sample twice. The emitted UTC stamps are strictly increasing per stream.
+sample twice. The emitted UTC stamps are strictly increasing per stream: when a refit moves the
+mapping back past the previous sample (mostly in the first seconds, while the envelope forms), the
+notification is shifted forward whole, to just after the previous sample, keeping the device's
+spacing inside it (counted in ``n_shifted``); the next notifications map normally again.
 
 Emulation at ``speed`` x real time: host time is rescaled around the first arrival
 (``h' = h0 + (h - h0) * speed``) so the session keeps the recording's own time base.
@@ -187,6 +190,7 @@ class StreamClock:
         self.n_samples = 0
         self.n_lost = 0
         self.n_duplicate = 0
+        self.n_shifted = 0  # notifications shifted forward to keep stamps increasing
 
     # ----------------------------------------------------------------- state
     @property
@@ -272,10 +276,11 @@ class StreamClock:
         kept = dev[first_kept:]
         self._fit.add(int(kept[-1]), h)
         utc = self._to_utc(kept)
-        floor = (self._last_utc + 1) if self._last_utc is not None else utc[0]
-        # strictly increasing stamps even while the fit settles (the floor moves by < one jitter)
-        utc = np.maximum(utc, floor + np.arange(utc.shape[0], dtype=np.int64))
-        utc = np.maximum.accumulate(utc)
+        if self._last_utc is not None and utc[0] <= self._last_utc:
+            # the fit moved back (a faster notification lowered the envelope): shift this
+            # notification whole, just past the previous sample, keeping the device's spacing
+            utc = utc + (self._last_utc + 1 - int(utc[0]))
+            self.n_shifted += 1
         self._last_dev = int(kept[-1])
         self._last_utc = int(utc[-1])
         self.n_samples += kept.shape[0]

@@ -1,0 +1,348 @@
+"""Live capture: bands -> rings -> streaming rep segmenter -> live view -> Parquet.
+
+:class:`LiveCapture` runs one :class:`~repsense.ingest.DeviceSession` (BLE task) and one
+:class:`DeviceRecorder` per band. Every ``pump_s`` the recorder drains the band's rings, feeds
+the streaming segmenter and updates the view's statistics; every ``flush_s`` (at most 2 s) it
+writes the new samples as a new Parquet part and rewrites the sets/reps files when a rep or set
+completed. Stopping (duration reached, Ctrl-C, SIGTERM) finalises every session: last flush,
+final sets and reps, sessions row, manifest, marker removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import DeviceError, DeviceNotFoundError
+from ..ingest import DeviceSession, FoundDevice, HostClock, LinkState, SessionOptions, driver_for, scan
+from ..types import Detection, Rep, RepSet
+from .writer import LiveSessionWriter, SessionInfo, live_session_id
+
+__all__ = ["DeviceRecorder", "LiveCapture", "LiveOptions", "Target", "resolve_targets"]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """Options of a live capture (times in host seconds unless named otherwise)."""
+
+    out_dir: str
+    participant: str = ""
+    duration_s: float | None = None
+    flush_s: float = 1.0  # samples reach disk at least this often (<= 2 s)
+    pump_s: float = 0.1  # ring -> segmenter cadence
+    speed: float = 1.0
+    session: SessionOptions = SessionOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A band to capture from: where it is and what it is."""
+
+    found: FoundDevice
+    kind: str
+
+
+def _make_segmenter(sample_rate_hz: float) -> Any:
+    from ..segment import RepSegmenter
+
+    return RepSegmenter(sample_rate_hz=sample_rate_hz)
+
+
+def _detector_version() -> str:
+    try:
+        from ..segment import DETECTOR_VERSION
+        return str(DETECTOR_VERSION)
+    except ImportError:
+        return ""
+
+
+def _set_from_reps(reps: list[Rep]) -> RepSet:
+    """The set in progress, summarised from the reps seen so far."""
+    tut = sum(r.end_s - r.start_s for r in reps)
+    return RepSet(start_s=reps[0].start_s, end_s=reps[-1].end_s, reps=tuple(reps), tut_s=tut,
+                  eccentric_s=sum(r.eccentric_s for r in reps), concentric_s=sum(r.concentric_s for r in reps),
+                  pause_s=sum(r.pause_s for r in reps), mean_tempo_s=tut / len(reps))
+
+
+@dataclass
+class ViewRow:
+    """What the live view shows for one band."""
+
+    device: str
+    kind: str
+    link: str = LinkState.CONNECTING
+    samples_per_s: float = 0.0
+    lost: int = 0
+    set_index: int = 0
+    reps_in_set: int = 0
+    last_tempo_s: float = float("nan")
+    tut_s: float = 0.0
+    n_reps: int = 0
+    note: str = ""
+
+
+class DeviceRecorder:
+    """ring -> segmenter -> writer for one band."""
+
+    def __init__(self, session: DeviceSession, kind: str, options: LiveOptions,
+                 on_rep: Callable[[DeviceRecorder, Rep, int], None] | None = None) -> None:
+        self.session = session
+        self.kind = kind
+        self.options = options
+        self.writer: LiveSessionWriter | None = None
+        self.segmenter: Any = None
+        self.sets: list[RepSet] = []
+        self.current: list[Rep] = []
+        self.row = ViewRow(device=session.name or session.address, kind=kind)
+        self._rate_window: deque[tuple[float, int]] = deque(maxlen=50)
+        self._dirty = False
+        self.on_rep = on_rep
+        self.t0_utc_ns: int | None = None
+
+    # ----------------------------------------------------------------- setup
+    def _open(self, t0_utc_ns: int) -> None:
+        s = self.session
+        self.t0_utc_ns = t0_utc_ns
+        info = SessionInfo(session_id=live_session_id(s.address, t0_utc_ns), participant=self.options.participant,
+                           date=_date(t0_utc_ns), t0_utc_ns=t0_utc_ns, device_kind=self.kind, address=s.address,
+                           name=s.name, firmware=s.driver.firmware, sample_rate_hz=s.driver.sample_rate_hz,
+                           detector_version=_detector_version())
+        self.writer = LiveSessionWriter.open(self.options.out_dir, info)
+        self.segmenter = _make_segmenter(s.driver.sample_rate_hz)
+
+    @property
+    def session_id(self) -> str | None:
+        return self.writer.info.session_id if self.writer else None
+
+    # ----------------------------------------------------------------- quality
+    def quality(self) -> dict[str, Any]:
+        s = self.session
+        streams = {}
+        for name, clock in s.clocks.items():
+            ring = s.rings[name]
+            streams[name] = {
+                "sample_rate_hz": clock.sample_rate_hz,
+                "n_received": clock.n_samples + clock.n_duplicate + clock.n_lost,
+                "n_kept": ring.n_read,
+                "dropped": {"lost_in_gap": clock.n_lost, "duplicate": clock.n_duplicate,
+                            "ring_overflow": ring.n_overflow},
+                "gaps": [g.as_dict() for g in clock.gaps],
+                "drift_ppm": clock.drift_ppm,
+            }
+        c = s.counters
+        return {"streams": streams, "n_notifications": c.n_notifications, "n_malformed": c.n_malformed,
+                "malformed": dict(c.malformed), "n_reconnects": c.n_reconnects, "n_stalls": c.n_stalls,
+                "n_connect_failures": c.n_connect_failures, "n_queue_full": s.n_queue_full,
+                "speed": self.options.speed}
+
+    # ----------------------------------------------------------------- pumping
+    def pump(self) -> None:
+        """Drain the rings into the writer's queue and the segmenter; update the view row."""
+        s = self.session
+        accel = s.rings.get("accel")
+        if accel is not None and self.writer is None and len(accel):
+            t_first, _ = accel.snapshot(len(accel))
+            self._open(int(t_first[0]) if t_first.size else 0)
+        if self.writer is None:
+            self.row.link = s.state
+            return
+        for name, ring in s.rings.items():
+            t, v = ring.read()
+            if t.shape[0] == 0:
+                continue
+            self.writer.add_samples(name, t, v)
+            if name == "accel":
+                t_s = (t - self.t0_utc_ns).astype(np.float64) / 1e9
+                self._feed(self.segmenter.update(t_s, v.astype(np.float64)))
+        self._update_row()
+
+    def _feed(self, events: Any) -> None:
+        for ev in events or ():
+            if isinstance(ev, RepSet):
+                self.sets.append(ev)
+                self.current = []
+                self.row.set_index = len(self.sets)
+                self._dirty = True
+            elif isinstance(ev, Rep):
+                self.current.append(ev)
+                self._dirty = True
+                self.row.last_tempo_s = ev.end_s - ev.start_s
+                if self.on_rep is not None:
+                    self.on_rep(self, ev, len(self.sets))
+
+    def _all_sets(self) -> list[RepSet]:
+        return self.sets + ([_set_from_reps(self.current)] if self.current else [])
+
+    def _update_row(self) -> None:
+        s, row = self.session, self.row
+        row.device = s.name or s.address
+        row.link = s.state
+        row.lost = s.n_lost + s.n_overflow
+        n = s.n_samples("accel")
+        now = time.monotonic()
+        self._rate_window.append((now, n))
+        t_old, n_old = self._rate_window[0]
+        if now - t_old > 0.2:
+            row.samples_per_s = (n - n_old) / (now - t_old)
+        row.reps_in_set = len(self.current)
+        row.n_reps = sum(len(x.reps) for x in self.sets) + len(self.current)
+        row.tut_s = sum(x.tut_s for x in self._all_sets())
+        row.set_index = len(self.sets) + (1 if self.current else 0)
+
+    def flush(self) -> None:
+        if self.writer is None:
+            return
+        self.writer.flush(self.quality())
+        if self._dirty:
+            self.writer.write_detection(self._all_sets())
+            self._dirty = False
+
+    def finalise(self) -> Detection | None:
+        self.pump()
+        if self.writer is None:
+            return None
+        self._feed(self.segmenter.finish())
+        if self.current:  # a segmenter that does not close the last set at finish
+            self.sets.append(_set_from_reps(self.current))
+            self.current = []
+        det = Detection(sets=tuple(self.sets), sample_rate_hz=self.session.driver.sample_rate_hz,
+                        detector_version=_detector_version())
+        self.writer.finalise(det, self.quality())
+        self._update_row()
+        return det
+
+
+def _date(t_utc_ns: int) -> str:
+    import datetime as _dt
+    return _dt.datetime.fromtimestamp(t_utc_ns / 1e9, tz=_dt.UTC).date().isoformat()
+
+
+async def resolve_targets(*, devices: list[str], kind: str | None, scan_timeout_s: float,
+                          scanner_backend: Any = None) -> list[Target]:
+    """Find each band given by address or name (one scan) and recognise its kind."""
+    from ..protocols import identify
+
+    found = await scan(scan_timeout_s, backend=scanner_backend,
+                       stop_after=None if not devices else None)
+    targets = []
+    for want in devices:
+        match = [d for d in found if d.address.upper() == want.upper()] or \
+                [d for d in found if want.lower() in d.name.lower()]
+        if not match:
+            raise DeviceNotFoundError(f"no band matching {want!r} seen in {scan_timeout_s:.0f} s of scanning "
+                                      f"({len(found)} advertisers seen)")
+        dev = match[0]
+        k = kind or identify(dev.service_uuids, dev.name)
+        if k is None:
+            raise DeviceError(f"{dev.address} ({dev.name or 'no name'}): services {', '.join(dev.service_uuids) or 'none'}"
+                              " match no known protocol; pass --kind")
+        targets.append(Target(dev, k))
+    return targets
+
+
+class LiveCapture:
+    """Capture from several bands at once until stopped.
+
+    Parameters
+    ----------
+    targets : the bands.
+    options : :class:`LiveOptions`.
+    client_backend : bleak client backend (None: the real one; an emulated one for --emulate).
+    view : optional object with ``update(rows)``, called every pump.
+    """
+
+    def __init__(self, targets: list[Target], options: LiveOptions, *, client_backend: Any = None,
+                 view: Any = None) -> None:
+        self.options = options
+        self.host_clock = HostClock()
+        self.stop = asyncio.Event()
+        self.view = view
+        self.rep_delays_s: list[float] = []
+        self.recorders: list[DeviceRecorder] = []
+        sopts = options.session
+        if options.speed != sopts.speed:
+            sopts = SessionOptions(**{**{f: getattr(sopts, f) for f in sopts.__dataclass_fields__},
+                                      "speed": options.speed})
+        for t in targets:
+            driver = driver_for(t.kind, sopts.sample_rate_hz, gyro=sopts.gyro)
+            session = DeviceSession(t.found, driver, self.host_clock, backend=client_backend, options=sopts)
+            self.recorders.append(DeviceRecorder(session, t.kind, options, on_rep=self._on_rep))
+        self.errors: list[str] = []
+
+    def _on_rep(self, rec: DeviceRecorder, rep: Rep, set_index: int) -> None:
+        """Delay from a rep's end (device time mapped to UTC, rescaled to host time) to now."""
+        assert rec.t0_utc_ns is not None
+        end_utc = rec.t0_utc_ns + rep.end_s * 1e9
+        now = self.host_clock.now_utc_ns()
+        clock = rec.session.clocks.get("accel")
+        host0 = clock._host0 if clock is not None and clock._host0 is not None else rec.t0_utc_ns
+        # session time runs `speed` x host time from the first arrival: map the rep end back
+        end_host = host0 + (end_utc - host0) / self.options.speed
+        self.rep_delays_s.append((now - end_host) / 1e9)
+
+    def request_stop(self) -> None:
+        self.stop.set()
+
+    async def _pump_loop(self) -> None:
+        o = self.options
+        last_flush = time.monotonic()
+        while True:
+            stopping = self.stop.is_set() or all(r.session.state in (LinkState.STOPPED, LinkState.FAILED)
+                                                 for r in self.recorders)
+            for r in self.recorders:
+                r.pump()
+            if self.view is not None:
+                self.view.update([r.row for r in self.recorders])
+            if time.monotonic() - last_flush >= o.flush_s:
+                for r in self.recorders:  # in the loop: the writer's queue is not shared with a thread
+                    r.flush()
+                last_flush = time.monotonic()
+            if stopping:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), o.pump_s)
+
+    async def run(self) -> list[Detection | None]:
+        """Capture until the duration elapses or :meth:`request_stop`; finalise; return detections."""
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.stop.set)
+                installed.append(sig)
+        tasks = [asyncio.create_task(r.session.run(self.stop), name=f"band-{r.session.address}")
+                 for r in self.recorders]
+        pump = asyncio.create_task(self._pump_loop())
+        timer = None
+        if self.options.duration_s is not None:
+            timer = loop.call_later(self.options.duration_s, self.stop.set)
+        try:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for r, res in zip(self.recorders, results, strict=True):
+                if isinstance(res, BaseException):
+                    if not isinstance(res, (DeviceError, OSError)):
+                        raise res
+                    self.errors.append(f"{r.session.address}: {res}")
+                    r.row.note = str(res)
+            self.stop.set()
+            await pump
+        finally:
+            if timer is not None:
+                timer.cancel()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            if not pump.done():
+                self.stop.set()
+                await pump
+        dets = [r.finalise() for r in self.recorders]
+        if self.view is not None:
+            self.view.update([r.row for r in self.recorders])
+        return dets

@@ -49,7 +49,7 @@ def test_acceleration_and_rate_match_finite_differences(seed: int) -> None:
     # finite differences straddling a primitive boundary see the kink only through higher
     # derivatives (all primitives start and end at rest), so no masking is needed
     acc_fd = (plus.pos_m - 2 * mid.pos_m + minus.pos_m) / h**2
-    no_tremor = mid.acc_m_s2 - motion._tremor(t, np.searchsorted(motion.t0_s, t, side="right") - 1)
+    no_tremor = mid.acc_m_s2 - motion.tremor(t)
     np.testing.assert_allclose(acc_fd, no_tremor, atol=2e-3 * max(1.0, np.abs(no_tremor).max()))
     # R' R^T = [ω]x
     dr = (plus.rot - minus.rot) / (2 * h)
@@ -79,3 +79,21 @@ def test_specific_force_is_gravity_at_rest_in_wrist_frame() -> None:
     np.testing.assert_allclose(f_g, np.tile(rot.T @ [0.0, 0.0, 1.0], (10, 1)), atol=1e-12)
     assert np.allclose(f_g[:, 0], -1.0)  # forearm x axis points down: -1 g on x
     np.testing.assert_allclose(w_dps, 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("warp", [0.4, 0.7, 1.0, 1.6, 2.6])
+def test_warped_min_jerk_keeps_rest_to_rest_and_is_its_own_derivative(warp: float) -> None:
+    from repsense.simulate.motion import warped_min_jerk
+
+    tau = np.linspace(0.0, 1.0, 20001)
+    s, ds, dds = warped_min_jerk(tau, warp)
+    assert s[0] == pytest.approx(0.0, abs=1e-12) and s[-1] == pytest.approx(1.0, abs=1e-9)
+    assert abs(ds[0]) < 1e-6 and abs(ds[-1]) < 1e-6
+    assert abs(dds[0]) < 1e-3 and abs(dds[-1]) < 1e-3
+    assert np.all(np.diff(s) >= 0.0)  # monotone: no overshoot
+    h = tau[1] - tau[0]
+    np.testing.assert_allclose(np.gradient(s, h)[5:-5], ds[5:-5], atol=2e-3)
+    np.testing.assert_allclose(np.gradient(ds, h)[5:-5], dds[5:-5], atol=5e-2)
+    # the warp moves the peak speed: early for a drive (< 1), late for a brake (> 1)
+    peak = tau[np.argmax(ds)]
+    assert (peak < 0.45) if warp < 1 else (peak > 0.55) if warp > 1 else (peak == pytest.approx(0.5, abs=1e-3))

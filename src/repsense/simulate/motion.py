@@ -43,6 +43,31 @@ def min_jerk(tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return m, dm, ddm
 
 
+def warped_min_jerk(tau: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minimum-jerk profile in a power-law warped phase time ``w(τ)``.
+
+    ``warp = 1``: plain minimum jerk. ``warp = p > 1``: ``w = τ^p``, the movement is slow to start
+    and brakes hard at the end (a loaded eccentric stopping at the chest or floor).
+    ``warp = 1/q < 1``: ``w = 1 − (1 − τ)^q``, a hard start that eases into the end (a concentric
+    driving off the bottom). Position, velocity and acceleration are still 0/0/0 at both ends.
+    Returns ``s = m(w)`` and its first and second derivatives in τ.
+    """
+    t = np.clip(tau, 0.0, 1.0)
+    warp = np.broadcast_to(np.asarray(warp, dtype=np.float64), t.shape)
+    late = warp >= 1.0
+    p = np.where(late, warp, 1.0 / warp)
+    x = np.where(late, t, 1.0 - t)  # the variable raised to the power p
+    xc = np.maximum(x, 1e-9)
+    xp = xc**p
+    dxp = p * xc ** (p - 1.0)
+    ddxp = p * (p - 1.0) * xc ** (p - 2.0)
+    w = np.where(late, xp, 1.0 - xp)
+    dw = dxp  # d/dτ of τ^p, and of 1 − (1 − τ)^p
+    ddw = np.where(late, ddxp, -ddxp)
+    m, dm, ddm = min_jerk(w)
+    return m, dm * dw, ddm * dw * dw + dm * ddw
+
+
 def rotation_about(axis: np.ndarray, angle_rad: float) -> np.ndarray:
     """Rotation matrix about a unit ``axis`` by ``angle_rad`` (Rodrigues)."""
     u = np.asarray(axis, dtype=np.float64)
@@ -119,6 +144,11 @@ class MotionTimeline:
     bounce_phase: np.ndarray  # (k,)
     ramp_s: np.ndarray  # (k,)
     tremor_g: np.ndarray  # (k,)
+    warp: np.ndarray  # (k,) phase-time warp of the minimum-jerk profile (1 = none)
+    wobble_g: np.ndarray  # (k,) amplitude of the 1.5-6 Hz movement irregularity while moving
+    wobble_hz: np.ndarray = field(default_factory=lambda: np.array([1.7, 2.6, 3.4, 4.3, 5.1, 5.9]))
+    wobble_dir: np.ndarray = field(default_factory=lambda: np.tile(np.eye(3), (2, 1)))
+    wobble_phase: np.ndarray = field(default_factory=lambda: np.zeros(6))
     tremor_hz: np.ndarray = field(default_factory=lambda: np.array([9.0, 10.5, 11.5]))
     tremor_dir: np.ndarray = field(default_factory=lambda: np.eye(3))
     tremor_phase: np.ndarray = field(default_factory=lambda: np.zeros(3))
@@ -135,9 +165,15 @@ class MotionTimeline:
         dur = self.dur_s[idx]
         kind = self.kind[idx]
 
-        # move: s = m(τ), φ = Θ m(τ)
-        m, dm, ddm = min_jerk(u / dur)
+        # move: s = m(w(τ)), φ = Θ s
+        m, dm, ddm = warped_min_jerk(u / dur, self.warp[idx])
         inside = (u >= 0.0) & (u <= dur)
+        # envelope of the movement irregularity: a bump 16 τ² (1 − τ)² over every non-hold move
+        tau = np.clip(u / dur, 0.0, 1.0)
+        moves = inside & (np.abs(self.theta_rad[idx]) + np.abs(self.delta_m[idx]).sum(axis=1) > 0.0)
+        wob = np.where(moves, self.wobble_g[idx] * G0_M_S2 * 16.0, 0.0)
+        env = (wob * tau * tau * (1.0 - tau) ** 2, wob * (2.0 * tau - 6.0 * tau**2 + 4.0 * tau**3) / dur,
+               wob * (2.0 - 12.0 * tau + 12.0 * tau**2) / (dur * dur))
         dm = np.where(inside, dm / dur, 0.0)
         ddm = np.where(inside, ddm / (dur * dur), 0.0)
         theta = self.theta_rad[idx]
@@ -169,12 +205,14 @@ class MotionTimeline:
             s[osc] = 0.0
             ds[osc] = 0.0
             dds[osc] = 0.0
-        return idx, (s, ds, dds), (phi, dphi, ddphi), (bz, dbz, ddbz)
+            wo = self.wobble_g[j] * G0_M_S2
+            env[0][osc], env[1][osc], env[2][osc] = wo * e, wo * de, wo * dde
+        return idx, env, (s, ds, dds), (phi, dphi, ddphi), (bz, dbz, ddbz)
 
     def evaluate(self, t_s: np.ndarray) -> MotionState:
         """Wrist position, linear acceleration, orientation and angular velocity at ``t_s``."""
         t_s = np.asarray(t_s, dtype=np.float64)
-        idx, (s, _ds, dds), (phi, dphi, ddphi), (bz, _dbz, ddbz) = self._profiles(t_s)
+        idx, env, (s, _ds, dds), (phi, dphi, ddphi), (bz, _dbz, ddbz) = self._profiles(t_s)
         u = self.axis[idx]
         d0 = self.arc_dir[idx]
         v2 = _cross(u, d0)
@@ -185,6 +223,8 @@ class MotionTimeline:
         ez = np.array([0.0, 0.0, 1.0])
 
         pos = self.p_base[idx] + s[:, None] * delta + r * ((c - 1.0) * d0 + sn * v2) + bz[:, None] * ez
+        wob_pos, wob_acc = self._wobble(t_s, env)
+        pos += wob_pos
         tangent = -sn * d0 + c * v2
         normal = -c * d0 - sn * v2
         acc = (
@@ -192,7 +232,7 @@ class MotionTimeline:
             + r * (ddphi[:, None] * tangent + (dphi * dphi)[:, None] * normal)
             + ddbz[:, None] * ez
         )
-        acc = acc + self._tremor(t_s, idx)
+        acc = acc + wob_acc + self._tremor(t_s, idx)
 
         rot = _rodrigues(u, phi) @ self.r_post[idx]
         omega = dphi[:, None] * u
@@ -208,7 +248,7 @@ class MotionTimeline:
         select the outputs (the other is returned as ``None``).
         """
         t_s = np.asarray(t_s, dtype=np.float64)
-        idx, (s, _ds, dds), (phi, dphi, ddphi), (_bz, _dbz, ddbz) = self._profiles(t_s)
+        idx, env, (s, _ds, dds), (phi, dphi, ddphi), (_bz, _dbz, ddbz) = self._profiles(t_s)
         u = self.axis[idx]
         rp = self.r_post[idx]
         f_wrist = w_wrist = None
@@ -222,7 +262,7 @@ class MotionTimeline:
             f += (r * ddphi)[:, None] * (c * v2 - sn * d0)
             f -= (r * dphi * dphi)[:, None] * (c * d0 + sn * v2)
             f[:, 2] += ddbz
-            f += self._tremor(t_s, idx)
+            f += self._wobble(t_s, env)[1] + self._tremor(t_s, idx)
             f /= G0_M_S2
             f[:, 2] += 1.0
             # world -> wrist: R^T = R_post^T R(u, -φ)
@@ -232,10 +272,36 @@ class MotionTimeline:
             w_wrist = np.degrees(dphi[:, None] * np.einsum("nji,nj->ni", rp, u))
         return f_wrist, w_wrist
 
+    def tremor(self, t_s: np.ndarray) -> np.ndarray:
+        """Physiological tremor acceleration (m/s², world frame) at ``t_s``: the one part of
+        ``acc_m_s2`` that ``pos_m`` leaves out (its displacement is a few µm)."""
+        t_s = np.asarray(t_s, dtype=np.float64)
+        return self._tremor(t_s, self._profiles(t_s)[0])
+
     def _tremor(self, t_s: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """8-12 Hz sinusoids, random directions and phases; RMS = the primitive's ``tremor_g``."""
         amp = self.tremor_g[idx] * (G0_M_S2 / np.sqrt(self.tremor_hz.shape[0] / 2.0))
         waves = np.sin(np.multiply.outer(t_s, 2.0 * np.pi * self.tremor_hz) + self.tremor_phase)
         return (waves * amp[:, None]) @ self.tremor_dir
+
+    def _wobble(self, t_s: np.ndarray, env) -> tuple[np.ndarray, np.ndarray]:
+        """Movement irregularity (bar wobble, grip, strap and soft tissue) as a displacement
+        ``A(t) q(t)``: ``q`` a sum of 1.5-6 Hz sinusoids scaled so ``|q''|`` has unit RMS, ``A`` the
+        smooth envelope in m/s². Returns displacement (m) and its exact second derivative."""
+        a, da, dda = env
+        if not np.any(a != 0.0) and not np.any(da != 0.0):
+            z = np.zeros((t_s.shape[0], 3))
+            return z, z
+        w = 2.0 * np.pi * self.wobble_hz
+        arg = np.multiply.outer(t_s, w) + self.wobble_phase
+        c = 1.0 / np.sqrt(w.shape[0] / 2.0)
+        sn, cs = np.sin(arg) * c, np.cos(arg) * c
+        q = (sn / w**2) @ self.wobble_dir
+        dq = (cs / w) @ self.wobble_dir
+        ddq = -sn @ self.wobble_dir
+        pos = a[:, None] * q
+        acc = dda[:, None] * q + 2.0 * da[:, None] * dq + a[:, None] * ddq
+        return pos, acc
 
 
 def _envelope(u: np.ndarray, dur: np.ndarray, ramp: np.ndarray):
@@ -300,13 +366,16 @@ class MotionBuilder:
         radius_m: float = 0.0,
         arc_dir: np.ndarray | None = None,
         tremor_g: float = 0.0,
+        warp: float = 1.0,
+        wobble_g: float = 0.0,
     ) -> np.ndarray:
         """Minimum-jerk move; returns the arc direction at its end (pivot -> wrist)."""
         delta = np.zeros(3) if delta_m is None else np.asarray(delta_m, dtype=np.float64)
         u = np.array([0.0, 0.0, 1.0]) if axis is None else unit(axis)
         d0 = _orthogonal_unit(u, arc_dir)
         self._append(
-            dur_s, KIND_MOVE, delta=delta, radius=radius_m, axis=u, arc_dir=d0, theta=theta_rad, tremor=tremor_g
+            dur_s, KIND_MOVE, delta=delta, radius=radius_m, axis=u, arc_dir=d0, theta=theta_rad, tremor=tremor_g,
+            warp=warp, wobble=wobble_g,
         )
         rot_end = rotation_about(u, theta_rad)
         self.pos_m = self.pos_m + delta + radius_m * (rot_end @ d0 - d0)
@@ -317,11 +386,18 @@ class MotionBuilder:
     def hold(self, dur_s: float, tremor_g: float = 0.0) -> None:
         self.move(dur_s, tremor_g=tremor_g)
 
-    def go_to(self, dur_s: float, rot: np.ndarray, pos_m: np.ndarray | None = None, tremor_g: float = 0.0) -> None:
+    def go_to(
+        self,
+        dur_s: float,
+        rot: np.ndarray,
+        pos_m: np.ndarray | None = None,
+        tremor_g: float = 0.0,
+        wobble_g: float = 0.0,
+    ) -> None:
         """Move in a straight line and a single-axis rotation to a target state."""
         axis, angle = axis_angle(rot @ self.rot.T)
         delta = np.zeros(3) if pos_m is None else np.asarray(pos_m, dtype=np.float64) - self.pos_m
-        self.move(dur_s, delta_m=delta, axis=axis, theta_rad=angle, tremor_g=tremor_g)
+        self.move(dur_s, delta_m=delta, axis=axis, theta_rad=angle, tremor_g=tremor_g, wobble_g=wobble_g)
         self.rot = np.asarray(rot, dtype=np.float64).copy()  # remove round-off drift
 
     def oscillate(
@@ -338,6 +414,7 @@ class MotionBuilder:
         bounce_phase: float,
         ramp_s: float,
         tremor_g: float = 0.0,
+        wobble_g: float = 0.0,
     ) -> None:
         u = unit(axis)
         self._append(
@@ -350,6 +427,7 @@ class MotionBuilder:
             bounce=(bounce_m, bounce_hz, bounce_phase),
             ramp=min(ramp_s, dur_s / 2.0),
             tremor=tremor_g,
+            wobble=wobble_g,
         )
         self.t_s += dur_s  # envelope is 0 at both ends: state unchanged
 
@@ -367,6 +445,8 @@ class MotionBuilder:
         bounce: tuple[float, float, float] = (0.0, 0.0, 0.0),
         ramp: float = 0.0,
         tremor: float = 0.0,
+        warp: float = 1.0,
+        wobble: float = 0.0,
     ) -> None:
         if not dur_s > 0.0:
             raise ValueError(f"primitive duration must be > 0, got {dur_s}")
@@ -386,6 +466,8 @@ class MotionBuilder:
                 bounce=bounce,
                 ramp=float(ramp),
                 tremor=float(tremor),
+                warp=float(warp),
+                wobble=float(wobble),
             )
         )
 
@@ -396,10 +478,14 @@ class MotionBuilder:
         extra = {}
         if rng is not None:
             d = rng.normal(size=(3, 3))
+            dw = rng.normal(size=(6, 3))
             extra = dict(
                 tremor_hz=rng.uniform(7.5, 12.0, size=3),
                 tremor_dir=d / np.linalg.norm(d, axis=1, keepdims=True),
                 tremor_phase=rng.uniform(0.0, 2.0 * np.pi, size=3),
+                wobble_hz=rng.uniform(1.5, 6.0, size=6),
+                wobble_dir=dw / np.linalg.norm(dw, axis=1, keepdims=True),
+                wobble_phase=rng.uniform(0.0, 2.0 * np.pi, size=6),
             )
         return MotionTimeline(
             t0_s=np.array([r["t0"] for r in rows]),
@@ -420,6 +506,8 @@ class MotionBuilder:
             bounce_phase=np.array([r["bounce"][2] for r in rows]),
             ramp_s=np.array([max(r["ramp"], 1e-6) for r in rows]),
             tremor_g=np.array([r["tremor"] for r in rows]),
+            warp=np.array([r["warp"] for r in rows]),
+            wobble_g=np.array([r["wobble"] for r in rows]),
             **extra,
         )
 

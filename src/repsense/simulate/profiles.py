@@ -46,7 +46,11 @@ class ExerciseMotion:
     setup_offset_m : wrist displacement from standing to the start position (unrack, grip the bar).
     rack_m : small move when racking / putting the load down after the set.
     setup_s : time to get from standing into the start position.
-    tremor_g : extra physiological/load tremor amplitude during the set.
+    tremor_g : physiological/load tremor amplitude (RMS, 8-12 Hz) during the set.
+    wobble_g : peak RMS of the 1.5-6 Hz movement irregularity while the wrist moves.
+    eccentric_warp, concentric_warp : exponent ``p`` of the phase-time warp of the minimum-jerk
+        profile: the eccentric brakes late (``w = τ^p``), the concentric drives early
+        (``w = 1 − (1 − τ)^p``); 1 is plain minimum jerk.
     """
 
     name: str
@@ -68,6 +72,9 @@ class ExerciseMotion:
     rack_m: Vec3
     setup_s: Range = (1.5, 4.0)
     tremor_g: Range = (0.003, 0.015)
+    wobble_g: Range = (0.015, 0.07)
+    eccentric_warp: Range = (1.2, 2.6)
+    concentric_warp: Range = (1.0, 2.2)
 
 
 UP: Vec3 = (0.0, 0.0, 1.0)
@@ -128,7 +135,7 @@ EXERCISES: dict[str, ExerciseMotion] = {
             lift_dir=(0.05, 0.0, 1.0),
             rom_m=(0.40, 0.65),
             rotation_axis=RIGHT,  # torso leans forward on the way down
-            rotation_deg=(10.0, 30.0),
+            rotation_deg=(15.0, 40.0),
             arc_radius_m=(0.0, 0.0),
             arc_dir=DOWN,
             concentric_s=(0.8, 1.6),
@@ -148,11 +155,11 @@ EXERCISES: dict[str, ExerciseMotion] = {
             lift_dir=(-0.05, 0.0, 1.0),
             rom_m=(0.45, 0.65),
             rotation_axis=LEFT,  # arms swing back slightly as the hips extend
-            rotation_deg=(5.0, 20.0),
+            rotation_deg=(8.0, 30.0),
             arc_radius_m=(0.0, 0.0),
             arc_dir=DOWN,
-            concentric_s=(0.9, 1.8),
-            eccentric_s=(0.8, 1.8),
+            concentric_s=(0.7, 1.6),
+            eccentric_s=(0.7, 1.6),
             turn_pause_s=(0.0, 0.8),
             between_pause_s=(0.4, 2.5),  # dead stop on the floor, re-brace
             reps=(3, 10),
@@ -173,11 +180,13 @@ EXERCISES: dict[str, ExerciseMotion] = {
             arc_dir=DOWN,
             concentric_s=(0.5, 1.1),
             eccentric_s=(0.7, 1.6),
-            turn_pause_s=(0.0, 0.8),  # squeeze at the top
-            between_pause_s=(0.1, 1.0),
+            turn_pause_s=(0.0, 0.4),  # squeeze at the top
+            between_pause_s=(0.0, 0.5),  # often continuous, nearly sinusoidal
             reps=(5, 12),
             setup_offset_m=(0.25, 0.0, -0.3),
             rack_m=(0.0, 0.0, -0.25),
+            eccentric_warp=(1.0, 1.5),
+            concentric_warp=(1.0, 1.5),
         ),
         ExerciseMotion(
             name="curl",
@@ -243,6 +252,8 @@ class RestMotion:
     fidget_hold_s: Range = (0.1, 2.5)
     transition_s: Range = (0.8, 2.2)
     tremor_g: Range = (0.001, 0.005)
+    wobble_g: Range = (0.005, 0.04)
+    walk_wobble_g: Range = (0.02, 0.08)  # heel strikes and arm-swing irregularity
     #: relative weights of the rest activities (walk, sit, stand, drink, fidget)
     weights: tuple[float, float, float, float, float] = (0.3, 0.15, 0.2, 0.1, 0.25)
 

@@ -166,8 +166,12 @@ class _SessionBuilder:
     def _tremor(self) -> float:
         return _u(self.rng, self.rest.tremor_g)
 
+    def _wobble(self) -> float:
+        return _u(self.rng, self.rest.wobble_g)
+
     def _back_to_standing(self) -> None:
-        self.mb.go_to(_u(self.rng, self.rest.transition_s), self.stand_rot, self.stand_pos, self._tremor())
+        self.mb.go_to(_u(self.rng, self.rest.transition_s), self.stand_rot, self.stand_pos, self._tremor(),
+                      self._wobble())
 
     # -- rest activities -------------------------------------------------------------------
     def walk(self, dur_s: float) -> None:
@@ -186,19 +190,20 @@ class _SessionBuilder:
             bounce_phase=_u(rng, (0.0, 2.0 * np.pi)),
             ramp_s=_u(rng, (0.8, 1.8)),
             tremor_g=self._tremor(),
+            wobble_g=_u(rng, r.walk_wobble_g),
         )
 
     def sit(self, dur_s: float) -> None:
         rng = self.rng
         tr = _u(rng, self.rest.transition_s)
         seat = self.stand_pos + np.array([0.2, 0.0, -0.45]) + rng.normal(0.0, 0.05, 3)
-        self.mb.go_to(tr, self.tilt @ posture(*SITTING), seat, self._tremor())
+        self.mb.go_to(tr, self.tilt @ posture(*SITTING), seat, self._tremor(), self._wobble())
         still = dur_s - 2.0 * tr
         n_moves = int(rng.integers(0, 3)) if still > 10.0 else 0
         for _ in range(n_moves):
             piece = still / (n_moves + 1)
             self.mb.hold(piece - 1.0, self._tremor())
-            self.mb.move(1.0, delta_m=rng.normal(0.0, 0.03, 3), tremor_g=self._tremor())
+            self.mb.move(1.0, delta_m=rng.normal(0.0, 0.03, 3), tremor_g=self._tremor(), wobble_g=self._wobble())
             still -= piece
         self.mb.hold(max(still, 0.1), self._tremor())
         self._back_to_standing()
@@ -212,14 +217,14 @@ class _SessionBuilder:
         theta = np.radians(_u(rng, r.drink_raise_deg))
         radius = _u(rng, (0.26, 0.34))
         d = mb.move(_u(rng, r.drink_raise_s), axis=axis, theta_rad=theta, radius_m=radius,
-                    arc_dir=np.array([0.0, 0.0, -1.0]), tremor_g=self._tremor())
+                    arc_dir=np.array([0.0, 0.0, -1.0]), tremor_g=self._tremor(), wobble_g=self._wobble())
         tilt_axis = _perturb(rng, np.array([0.0, -1.0, 0.0]), 20.0)
         tilt = np.radians(_u(rng, r.drink_tilt_deg))
         mb.move(_u(rng, (0.4, 0.9)), axis=tilt_axis, theta_rad=tilt, tremor_g=self._tremor())
         mb.hold(_u(rng, r.drink_hold_s), self._tremor())
         mb.move(_u(rng, (0.4, 0.9)), axis=tilt_axis, theta_rad=-tilt, tremor_g=self._tremor())
         mb.move(_u(rng, r.drink_raise_s) * 1.2, axis=axis, theta_rad=-theta, radius_m=radius, arc_dir=d,
-                tremor_g=self._tremor())
+                tremor_g=self._tremor(), wobble_g=self._wobble())
         self._back_to_standing()
 
     def fidget(self) -> None:
@@ -231,6 +236,7 @@ class _SessionBuilder:
                 axis=unit(rng.normal(size=3)),
                 theta_rad=np.radians(_u(rng, r.fidget_rotate_deg)) * rng.choice([-1.0, 1.0]),
                 tremor_g=self._tremor(),
+                wobble_g=self._wobble(),
             )
             mb.hold(_u(rng, r.fidget_hold_s), self._tremor())
         self._back_to_standing()
@@ -278,18 +284,20 @@ class _SessionBuilder:
         gamma = _u(rng, (1.2, 3.0))
         ecc_trend = _u(rng, (-0.1, 0.2))
         tremor = _u(rng, prof.tremor_g)
+        wobble = _u(rng, prof.wobble_g)
+        warp_ecc = _u(rng, prof.eccentric_warp)
+        warp_conc = 1.0 / _u(rng, prof.concentric_warp)
         bottom_rot = self.tilt @ posture(prof.forearm_dir, prof.dorsal_dir)
-        first_sign = 1.0 if prof.concentric_first else -1.0
         start_turn = rotation_about(axis, 0.0 if prof.concentric_first else theta)
         start_rot = start_turn @ bottom_rot
         arc = start_turn @ unit(prof.arc_dir)
 
         t_setup = mb.t_s
         offset = np.asarray(prof.setup_offset_m) * _u(rng, (0.85, 1.15)) + rng.normal(0.0, 0.03, 3)
-        mb.go_to(_u(rng, prof.setup_s), start_rot, self.stand_pos + offset, self._tremor())
+        mb.go_to(_u(rng, prof.setup_s), start_rot, self.stand_pos + offset, self._tremor(), self._wobble())
         for _ in range(int(rng.integers(0, 3))):  # settle the grip / brace
             mb.move(_u(rng, (0.3, 0.8)), delta_m=rng.normal(0.0, 0.015, 3), axis=unit(rng.normal(size=3)),
-                    theta_rad=np.radians(rng.normal(0.0, 4.0)), tremor_g=tremor)
+                    theta_rad=np.radians(rng.normal(0.0, 4.0)), tremor_g=tremor, wobble_g=self._wobble())
         mb.hold(_u(rng, (0.4, 2.5)), tremor)
         self._mark(t_setup, "setup")
 
@@ -306,11 +314,13 @@ class _SessionBuilder:
             axis_k = _perturb(rng, axis, 4.0)
 
             t_start = mb.t_s
-            phases = ((first_sign, conc if prof.concentric_first else ecc),
-                      (-first_sign, ecc if prof.concentric_first else conc))
-            for i, (sign, dur) in enumerate(phases):
+            # (direction, duration, warp): +1 lifts (concentric), -1 lowers (eccentric)
+            up = (1.0, conc, warp_conc * float(np.exp(rng.normal(0.0, 0.05))))
+            down = (-1.0, ecc, warp_ecc * float(np.exp(rng.normal(0.0, 0.05))))
+            phases = (up, down) if prof.concentric_first else (down, up)
+            for i, (sign, dur, warp) in enumerate(phases):
                 arc = mb.move(dur, delta_m=sign * lift_k, axis=axis_k, theta_rad=sign * theta_k,
-                              radius_m=radius, arc_dir=arc, tremor_g=tremor)
+                              radius_m=radius, arc_dir=arc, tremor_g=tremor, warp=warp, wobble_g=wobble)
                 if i == 0 and turn > 0.0:
                     mb.hold(turn, tremor)
             reps.append(Rep(start_s=t_start, end_s=mb.t_s, eccentric_s=ecc, concentric_s=conc,
@@ -325,9 +335,10 @@ class _SessionBuilder:
 
         t_rack = mb.t_s
         mb.hold(_u(rng, (0.3, 1.5)), tremor)
-        mb.move(_u(rng, (0.5, 1.0)), delta_m=np.asarray(prof.rack_m) * _u(rng, (0.8, 1.2)), tremor_g=tremor)
+        mb.move(_u(rng, (0.5, 1.0)), delta_m=np.asarray(prof.rack_m) * _u(rng, (0.8, 1.2)), tremor_g=tremor,
+                wobble_g=wobble)
         mb.hold(_u(rng, (0.2, 0.8)), tremor)
-        mb.go_to(_u(rng, (1.5, 3.0)), self.stand_rot, self.stand_pos, self._tremor())
+        mb.go_to(_u(rng, (1.5, 3.0)), self.stand_rot, self.stand_pos, self._tremor(), self._wobble())
         self._mark(t_rack, "rack")
 
 

@@ -38,6 +38,7 @@ class LiveOptions:
     duration_s: float | None = None
     flush_s: float = 1.0  # samples reach disk at least this often (<= 2 s)
     pump_s: float = 0.1  # ring -> segmenter cadence
+    provisional_s: float = 0.5  # how often the reps of the set in progress are re-detected
     speed: float = 1.0
     session: SessionOptions = SessionOptions()
 
@@ -54,6 +55,12 @@ def _make_segmenter(sample_rate_hz: float) -> Any:
     from ..segment import RepSegmenter
 
     return RepSegmenter(sample_rate_hz=sample_rate_hz)
+
+
+def _detect(t_s: np.ndarray, accel_g: np.ndarray) -> Any:
+    from ..segment import detect
+
+    return detect(t_s, accel_g)
 
 
 def _detector_version() -> str:
@@ -92,6 +99,9 @@ class ViewRow:
 class DeviceRecorder:
     """ring -> segmenter -> writer for one band."""
 
+    #: provisional reps of the set in progress: batch detection over this much recent signal
+    WINDOW_S = 120.0
+
     def __init__(self, session: DeviceSession, kind: str, options: LiveOptions,
                  on_rep: Callable[[DeviceRecorder, Rep, int], None] | None = None) -> None:
         self.session = session
@@ -106,6 +116,9 @@ class DeviceRecorder:
         self._dirty = False
         self.on_rep = on_rep
         self.t0_utc_ns: int | None = None
+        self._window: deque[tuple[np.ndarray, np.ndarray]] = deque()
+        self._seen_reps: set[int] = set()
+        self._last_provisional = 0.0
 
     # ----------------------------------------------------------------- setup
     def _open(self, t0_utc_ns: int) -> None:
@@ -154,6 +167,7 @@ class DeviceRecorder:
         if self.writer is None:
             self.row.link = s.state
             return
+        fed = False
         for name, ring in s.rings.items():
             t, v = ring.read()
             if t.shape[0] == 0:
@@ -161,24 +175,55 @@ class DeviceRecorder:
             self.writer.add_samples(name, t, v)
             if name == "accel":
                 t_s = (t - self.t0_utc_ns).astype(np.float64) / 1e9
-                self._feed(self.segmenter.update(t_s, v.astype(np.float64)))
+                a = v.astype(np.float64)
+                self._window.append((t_s, a))
+                while self._window and self._window[0][0][-1] < t_s[-1] - self.WINDOW_S:
+                    self._window.popleft()
+                for rs in self.segmenter.update(t_s, a):
+                    self.sets.append(rs)
+                    self.current = []
+                    self._dirty = True
+                    self._announce(rs.reps)
+                fed = True
+        now = time.monotonic()
+        if fed and now - self._last_provisional >= self.options.provisional_s:
+            self._last_provisional = now
+            self._provisional()
         self._update_row()
 
-    def _feed(self, events: Any) -> None:
-        for ev in events or ():
-            if isinstance(ev, RepSet):
-                self.sets.append(ev)
-                self.current = []
-                self.row.set_index = len(self.sets)
-                self._dirty = True
-            elif isinstance(ev, Rep):
-                self.current.append(ev)
-                self._dirty = True
-                self.row.last_tempo_s = ev.end_s - ev.start_s
-                if self.on_rep is not None:
-                    self.on_rep(self, ev, len(self.sets))
+    def _provisional(self) -> None:
+        """Reps of the set in progress: batch detection over the recent signal since the last set."""
+        after_s = self.sets[-1].end_s if self.sets else -np.inf
+        chunks = [(t, a) for t, a in self._window if t[-1] > after_s]
+        if not chunks:
+            self.current = []
+            return
+        t = np.concatenate([c[0] for c in chunks])
+        a = np.concatenate([c[1] for c in chunks])
+        keep = t > after_s
+        t, a = t[keep], a[keep]
+        if t.shape[0] < 50:
+            return
+        try:
+            det = _detect(t, a)
+        except (ValueError, ArithmeticError):  # too little or odd signal for now: try again later
+            return
+        reps = [r for rs in det.sets for r in rs.reps]
+        self.current = reps
+        self._announce(reps)
+
+    def _announce(self, reps: Any) -> None:
+        for r in reps:
+            key = int(round(r.end_s * 5))  # 0.2 s buckets: provisional and final ends agree to ~1 grid step
+            if key in self._seen_reps or key - 1 in self._seen_reps or key + 1 in self._seen_reps:
+                continue
+            self._seen_reps.add(key)
+            self.row.last_tempo_s = r.end_s - r.start_s
+            if self.on_rep is not None:
+                self.on_rep(self, r, len(self.sets))
 
     def _all_sets(self) -> list[RepSet]:
+        """Completed sets plus the one in progress (provisional)."""
         return self.sets + ([_set_from_reps(self.current)] if self.current else [])
 
     def _update_row(self) -> None:
@@ -201,18 +246,18 @@ class DeviceRecorder:
         if self.writer is None:
             return
         self.writer.flush(self.quality())
-        if self._dirty:
-            self.writer.write_detection(self._all_sets())
+        if self._dirty:  # completed sets only: provisional reps are for the view
+            self.writer.write_detection(self.sets)
             self._dirty = False
 
     def finalise(self) -> Detection | None:
         self.pump()
         if self.writer is None:
             return None
-        self._feed(self.segmenter.finish())
-        if self.current:  # a segmenter that does not close the last set at finish
-            self.sets.append(_set_from_reps(self.current))
-            self.current = []
+        for rs in self.segmenter.finish():
+            self.sets.append(rs)
+            self._announce(rs.reps)
+        self.current = []
         det = Detection(sets=tuple(self.sets), sample_rate_hz=self.session.driver.sample_rate_hz,
                         detector_version=_detector_version())
         self.writer.finalise(det, self.quality())

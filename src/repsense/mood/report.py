@@ -11,7 +11,7 @@ import base64
 import html
 import io
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -60,17 +60,17 @@ def _rows(table: pa.Table, column: str, value: str) -> list[dict[str, Any]]:
 
 
 def _draw_timeline(ax: Any, session: dict[str, Any], reps: list[dict[str, Any]], sets: list[dict[str, Any]]) -> None:
-    """Reps as bars on one row per set, x = seconds since the session start, TUT per set written beside."""
+    """Reps as bars on one row per set, x = seconds since the recording origin, TUT per set written beside."""
     start = session["start_utc"]
     local = start.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     ax.set_title(f"{session['participant']} · session {str(session['session_id'])[:12]} · {local}", fontsize=9)
-    ax.set_xlabel("time since session start (s)")
+    ax.set_xlabel("time since recording start (s)")
     ax.set_ylabel("set")
     if not reps:
         ax.text(0.5, 0.5, "no reps detected", ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
         return
-    t0 = min(r["start_s"] for r in reps)
+    t0 = min(0.0, min(r["start_s"] for r in reps))
     set_indices = sorted({int(r["set_index"]) for r in reps})
     row = {s: i for i, s in enumerate(set_indices)}
     for r in reps:
@@ -91,18 +91,22 @@ def _draw_timeline(ax: Any, session: dict[str, Any], reps: list[dict[str, Any]],
 
 
 def _draw_weekly(ax: Any, participant: str, weeks: list[dict[str, Any]]) -> None:
-    """Weekly TUT as bars, PHQ-9 and GAD-7 weekly means as lines on a second axis."""
+    """Weekly TUT as bars spanning each ISO week, PHQ-9 and GAD-7 weekly means as points mid-week."""
     ax.set_title(f"{participant} · weekly time under tension and mood", fontsize=9)
-    x = [datetime(w["week_start"].year, w["week_start"].month, w["week_start"].day) for w in weeks]
-    ax.bar(x, [w["tut_s"] for w in weeks], width=5, color="tab:blue", alpha=0.6, label="TUT (s)")
+    starts = [datetime(w["week_start"].year, w["week_start"].month, w["week_start"].day) for w in weeks]
+    mid = [d + timedelta(days=3.5) for d in starts]
+    ax.bar(starts, [w["tut_s"] for w in weeks], width=6.5, align="edge", color="tab:blue", alpha=0.5,
+           label="TUT (s)")
     ax.set_ylabel("TUT per week (s)")
-    ax.set_xlabel("week (Monday)")
+    ax.set_xticks(mid, [w["week"] for w in weeks], fontsize=8)
+    if starts:
+        ax.set_xlim(starts[0] - timedelta(days=1), starts[-1] + timedelta(days=8))
     mood_ax = ax.twinx()
     mood_ax.set_ylabel("weekly mean score")
     drawn = False
     for key, label, color in WEEKLY_MOOD:
         col = f"{key}_mean"
-        pts = [(xi, w[col]) for xi, w in zip(x, weeks) if w.get(col) is not None]
+        pts = [(xi, w[col]) for xi, w in zip(mid, weeks) if w.get(col) is not None]
         if pts:
             mood_ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=color, label=label)
             drawn = True
@@ -111,7 +115,6 @@ def _draw_weekly(ax: Any, participant: str, weeks: list[dict[str, Any]]) -> None
     else:
         mood_ax.text(0.5, 0.9, "no PHQ-9 / GAD-7 entries", ha="center", transform=ax.transAxes, fontsize=8)
     ax.legend(loc="upper left", fontsize=8)
-    ax.figure.autofmt_xdate()
 
 
 def _table_html(weekly: pa.Table) -> str:

@@ -71,6 +71,7 @@ def run_batch(
     workers: int | None = None,
     scheduler: str | None = None,
     on_result: Callable[[FileResult], None] | None = None,
+    client: object | None = None,
 ) -> list[FileResult]:
     """Process every task; return one FileResult per task, in task order.
 
@@ -83,6 +84,7 @@ def run_batch(
     scheduler : Dask scheduler: ``tcp://HOST:PORT`` (or ``tls://``), a scheduler JSON file,
         or ``local:N`` for a local cluster of N worker processes.
     on_result : called in this process with each result as it completes.
+    client : an existing ``distributed.Client`` to use instead of ``scheduler``.
 
     Raises
     ------
@@ -104,10 +106,10 @@ def run_batch(
         else:
             todo.append(i)
 
-    if scheduler:
+    if scheduler or client is not None:
         from .dask import run_on_dask
 
-        run_on_dask(scheduler, [tasks[i] for i in todo], opts, lambda k, r: done(todo[k], r))
+        run_on_dask(scheduler or "", [tasks[i] for i in todo], opts, lambda k, r: done(todo[k], r), client=client)
     else:
         n = default_workers() if workers is None else workers
         if n < 1:
@@ -125,44 +127,60 @@ def _run_pool(n: int, items: Iterable[tuple[int, Task]], opts: BatchOptions,
               done: Callable[[int, FileResult], None], max_attempts: int = 3) -> None:
     """Spawned process pool (no fork: safe with threads, numba and BLAS), bounded in-flight work.
 
-    A worker process that dies (killed, out of memory) breaks the pool: the inputs then in
-    flight are retried on a fresh pool, each at most ``max_attempts`` times, after which it is
-    reported as failed. Other inputs are not affected.
+    A worker process that dies (killed, out of memory, crash in native code) breaks the pool,
+    and every input then in flight is suspect. Suspects are retried one at a time on a fresh
+    pool, so the input that kills its worker is found: it is reported failed after
+    ``max_attempts`` deaths; the others are stored as usual.
     """
-    queue = [(i, t, 1) for i, t in items]
+    queue = [(i, t) for i, t in items]
     queue.reverse()  # pop() from the end keeps input order
+    suspects: list[tuple[int, Task, int]] = []  # (index, task, deaths so far)
     ctx = multiprocessing.get_context("spawn")
     max_in_flight = 4 * n
-    while queue:
-        broken = False
+
+    def died(i: int, t: Task, deaths: int) -> None:
+        if deaths >= max_attempts:
+            done(i, FileResult(t.path, "failed", error=(
+                f"worker process died {deaths} times on this input (killed, out of memory or a crash); "
+                "run again to retry")))
+        else:
+            suspects.append((i, t, deaths))
+
+    while queue or suspects:
         with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
             pending: dict[Future, tuple[int, Task, int]] = {}
-
-            def submit_more() -> None:
-                while queue and len(pending) < max_in_flight and not broken:
-                    i, t, attempt = queue.pop()
-                    pending[pool.submit(process_input, t, opts)] = (i, t, attempt)
-
-            submit_more()
+            solo = False
             try:
-                while pending:
+                while True:
+                    if suspects:
+                        if not pending:  # a suspect runs alone, so a death points at it
+                            i, t, deaths = suspects.pop(0)
+                            pending[pool.submit(process_input, t, opts)] = (i, t, deaths)
+                            solo = True
+                    else:
+                        solo = False
+                        while queue and len(pending) < max_in_flight:
+                            i, t = queue.pop()
+                            pending[pool.submit(process_input, t, opts)] = (i, t, 0)
+                    if not pending:
+                        break
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    broken = False
                     for fut in finished:
-                        i, t, attempt = pending.pop(fut)
+                        i, t, deaths = pending.pop(fut)
                         exc = fut.exception()
                         if exc is None:
                             done(i, fut.result())
                         elif isinstance(exc, BrokenProcessPool):
                             broken = True
-                            if attempt >= max_attempts:
-                                done(i, FileResult(t.path, "failed", error=(
-                                    f"worker process died {attempt} times on this input (killed or out of "
-                                    "memory); run again to retry")))
-                            else:
-                                queue.append((i, t, attempt + 1))
+                            died(i, t, deaths + 1 if solo else max(deaths, 1))
                         else:  # pragma: no cover - process_input catches everything else
                             done(i, FileResult(t.path, "failed", error=f"internal error {type(exc).__name__}: {exc}"))
-                    submit_more()
+                    if broken:
+                        for fut, (i, t, deaths) in list(pending.items()):
+                            died(i, t, max(deaths, 1))  # was in flight: suspect, not charged alone
+                        pending.clear()
+                        break  # a broken pool takes no more work: start a fresh one
             except BaseException:
                 for fut in pending:
                     fut.cancel()

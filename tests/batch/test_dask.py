@@ -1,0 +1,66 @@
+"""Dask distributed: a real LocalCluster of worker processes on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from repsense.batch import BatchOptions, FileResult, SchedulerError, make_tasks, run_batch
+from repsense.batch.dask import check_scheduler
+
+from .conftest import tree
+
+distributed = pytest.importorskip("distributed", reason="repsense[dask] not installed")
+
+
+@pytest.fixture(scope="module")
+def client():  # type: ignore[no-untyped-def]
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None, worker_dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def test_cluster_output_equals_sequential_and_resume_skips(
+        client, recordings: Path, reference: dict[str, bytes], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tasks = make_tasks([recordings])
+    first = run_batch(tasks, BatchOptions(out_dir=str(tmp_path)), client=client)
+    assert sorted(r.status for r in first) == ["failed", "ignored", "ignored", *["written"] * 6]
+    assert tree(tmp_path) == reference
+    again = run_batch(tasks, BatchOptions(out_dir=str(tmp_path)), client=client)
+    assert sorted(r.status for r in again) == ["failed", "ignored", "ignored", *["unchanged"] * 6]
+    assert tree(tmp_path) == reference
+
+
+def test_killed_worker_then_resume_gives_complete_output(
+        client, recordings: Path, reference: dict[str, bytes], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pids = client.run(os.getpid)  # worker address -> pid of its process
+    killed = threading.Event()
+
+    def kill_one(_: FileResult) -> None:
+        if not killed.is_set():
+            killed.set()
+            os.kill(next(iter(pids.values())), signal.SIGKILL)
+
+    tasks = make_tasks([recordings])
+    run_batch(tasks, BatchOptions(out_dir=str(tmp_path)), client=client, on_result=kill_one)
+    assert killed.is_set()
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
+    resumed = run_batch(tasks, BatchOptions(out_dir=str(tmp_path)), client=client)
+    assert sorted(r.status for r in resumed if r.status not in ("written", "unchanged")) == [
+        "failed", "ignored", "ignored"]
+    assert tree(tmp_path) == reference
+
+
+def test_scheduler_spec_errors(tmp_path: Path) -> None:
+    for bad in ("local:0", "local:x", "no-such-file.json", str(tmp_path)):
+        with pytest.raises(SchedulerError):
+            check_scheduler(bad)
+    check_scheduler("local:2")
+    check_scheduler("tcp://127.0.0.1:8786")  # form only; nothing is contacted

@@ -8,6 +8,7 @@ host receive time). Values are "binary milli-g" since InfiniTime 1.15.0 (1 g = 1
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ MIN_MTU = 23
 FRAME_LEN = 6
 POLL_PERIOD_S = 0.1
 MAX_RATE_HZ = 10.0
+_THREE_I16 = struct.Struct("<3h")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +47,8 @@ def decode_frame(data: bytes, *, config: InfiniTimeConfig = InfiniTimeConfig(), 
     require_length(KIND, data, FRAME_LEN, "a motion sample (3 x i16)")
     if len(data) != FRAME_LEN:
         raise decode_error(KIND, FRAME_LEN, f"bad length: a motion sample is {FRAME_LEN} bytes, got {len(data)}")
-    raw = np.frombuffer(data, dtype="<i2").reshape(1, 3)
-    return DecodedFrame(KIND, "motion", None, (raw / config.lsb_per_g).astype(np.float32), None)
+    accel = (np.array((_THREE_I16.unpack(data),), dtype=np.float64) / config.lsb_per_g).astype(np.float32)
+    return DecodedFrame(KIND, "motion", None, accel, None)
 
 
 def quantise(accel_g: np.ndarray, lsb_per_g: float = 1024.0) -> np.ndarray:

@@ -10,6 +10,7 @@ All samples of a packed notification (3 per packet) arrive together and are in t
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -76,6 +77,7 @@ GYRO_PACKED = {BMI160: 0x07, BMI270: 0x05}
 ACC_PACKED = {BMI160: ACC_PACKED_BMI160, BMI270: ACC_PACKED_BMI270}
 REG_POWER, REG_DATA_INTERRUPT_ENABLE, REG_CONFIG = 0x01, 0x02, 0x03
 READ_BIT = 0x80
+_THREE_I16 = struct.Struct("<3h")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +142,10 @@ def decode_frame(data: bytes, *, config: MetaWearConfig = MetaWearConfig(), stat
     if len(data) != want:
         raise decode_error(KIND, min(len(data), want),
                            f"bad length: {'packed ' if packed else ''}{sensor} packet is {want} bytes, got {len(data)}")
-    raw = np.frombuffer(data, dtype="<i2", offset=2).reshape(-1, 3)
+    if packed:
+        raw = np.frombuffer(data, dtype="<i2", offset=2).reshape(3, 3)
+    else:
+        raw = np.array((_THREE_I16.unpack_from(data, 2),), dtype=np.float64)
     if sensor == "acc":
         accel = (raw * (config.accel_range_g / 32768.0)).astype(np.float32)
         return DecodedFrame(KIND, "acc_packed" if packed else "acc", None, accel, None)

@@ -8,6 +8,7 @@ The MPU-9250 runs at its eMPL defaults, +-2 g and +-2000 deg/s.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ ACCEL_LSB_PER_G = 1024.0  # Q6.10
 GYRO_LSB_PER_DPS = 32.0  # Q11.5
 COMPASS_LSB_PER_UT = 16.0  # Q12.4
 CONFIG_LEN = 9
+_NINE_I16 = struct.Struct("<9h")
 
 
 def decode_frame(data: bytes, *, config: None = None, state: None = None) -> DecodedFrame:
@@ -49,9 +51,10 @@ def decode_frame(data: bytes, *, config: None = None, state: None = None) -> Dec
     require_length(KIND, data, FRAME_LEN, "a raw motion sample (9 x i16)")
     if len(data) != FRAME_LEN:
         raise decode_error(KIND, FRAME_LEN, f"bad length: a raw motion sample is {FRAME_LEN} bytes, got {len(data)}")
-    raw = np.frombuffer(data, dtype="<i2")
-    accel = (raw[0:3] / ACCEL_LSB_PER_G).astype(np.float32).reshape(1, 3)
-    gyro = (raw[3:6] / GYRO_LSB_PER_DPS).astype(np.float32).reshape(1, 3)
+    v = _NINE_I16.unpack(data)
+    # power-of-two scales: float32 division is exact
+    accel = np.array((v[0:3],), dtype=np.float32) / np.float32(ACCEL_LSB_PER_G)
+    gyro = np.array((v[3:6],), dtype=np.float32) / np.float32(GYRO_LSB_PER_DPS)
     return DecodedFrame(KIND, "raw", None, accel, gyro)
 
 

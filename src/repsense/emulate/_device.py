@@ -1,0 +1,405 @@
+"""Base of every virtual band: a bumble peripheral with a GATT server, a replayed recording,
+a device clock, notification batching and fault injection.
+
+A subclass declares its GATT layout (:meth:`VirtualDevice.build_services`), its advertising
+(name, service UUIDs), its ATT MTU cap, and reacts to commands by starting / stopping
+:class:`SensorStream` s whose ``emit`` turns due samples into notifications using the
+device's protocol encoder (from :mod:`repsense.protocols`). The base class owns timing:
+
+* the replay starts when the first stream starts and then runs in true time (``speed`` x wall
+  time), connected or not: samples due while nobody listens are lost, as on a real band;
+* sample ``k`` of a stream is taken on the band's own grid at true time
+  ``k / (rate * (1 + drift))`` and stamped ``clock.device_s(...)``;
+* every sample actually sent is logged (:meth:`VirtualDevice.sent`) in physical units after
+  the band's quantisation: the ground truth a receiver must reproduce.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+from bumble.att import ATT_Error
+from bumble.core import UUID, AdvertisingData
+from bumble.device import AdvertisingEventProperties, AdvertisingParameters, Connection, Device
+from bumble.gatt import Characteristic, CharacteristicValue, Service
+
+from repsense.emulate._world import new_host
+from repsense.emulate.clock import DeviceClock
+from repsense.emulate.faults import LIMITED_RESOURCES, Faults, FaultTally
+from repsense.emulate.replay import ReplaySignal, synthetic_recording
+from repsense.types import Recording
+
+if TYPE_CHECKING:
+    from repsense.emulate._world import VirtualWorld
+
+__all__ = ["VirtualDevice", "SensorStream", "SentSamples", "Props"]
+
+logger = logging.getLogger(__name__)
+
+Props = Characteristic.Properties
+ADVERTISING_INTERVAL_MS = 50.0
+
+
+@dataclass(slots=True)
+class SentSamples:
+    """Samples a band sent on one stream: index on its grid, device time, values in physical units."""
+
+    k: np.ndarray
+    t_device_s: np.ndarray
+    values: np.ndarray
+    unit: str
+    status: np.ndarray  # per sample: "ok", "duplicated", "truncated", "corrupted", "stalled", "offline"
+
+    @property
+    def delivered(self) -> np.ndarray:
+        """Mask of samples that reached the central intact (a duplicate counts once)."""
+        return np.isin(self.status, ("ok", "duplicated"))
+
+
+@dataclass(slots=True)
+class SensorStream:
+    """One running sensor stream (e.g. Polar ACC, MetaWear gyro) of a virtual band.
+
+    ``emit(k, t_device_s, values_phys)`` is called with the samples that became due, in
+    batches of ``batch`` (the last one may be shorter when the replay ends); it returns the
+    quantised values actually put on the air (same shape) so the band can log them.
+    ``source`` is ``"accel"`` (g) or ``"gyro"`` (deg/s).
+    """
+
+    name: str
+    source: str
+    sample_rate_hz: float
+    batch: int
+    emit: Callable[[np.ndarray, np.ndarray, np.ndarray], Awaitable[np.ndarray]]
+    unit: str = "g"
+    next_k: int = 0
+    task: asyncio.Task[None] | None = None
+    log_k: list[np.ndarray] = field(default_factory=list)
+    log_t: list[np.ndarray] = field(default_factory=list)
+    log_v: list[np.ndarray] = field(default_factory=list)
+
+
+class VirtualDevice:
+    """A virtual band on the world's radio. Subclasses implement one protocol.
+
+    Parameters
+    ----------
+    world : the :class:`~repsense.emulate.VirtualWorld` it lives in.
+    name : advertised local name (default: the kind's default name).
+    address : static random address ``AA:BB:CC:DD:EE:FF``.
+    recording : what to replay (default: :func:`~repsense.emulate.replay.synthetic_recording`).
+    speed : true seconds per wall second (1 = real time, 10 = ten times faster).
+    faults : faults to inject (:class:`~repsense.emulate.faults.Faults`).
+    clock : the band's clock (default: the kind's :meth:`default_clock`).
+    rssi_dbm : RSSI the host sees in advertisements.
+    loop : replay the recording forever.
+    """
+
+    kind: ClassVar[str] = "generic"
+    default_name: ClassVar[str] = "repsense virtual band"
+    max_mtu: ClassVar[int] = 247  # ATT MTU the band accepts at most
+
+    def __init__(self, world: VirtualWorld, *, name: str | None = None, address: str, recording: Recording | None = None,
+                 speed: float = 1.0, faults: Faults | None = None, clock: DeviceClock | None = None,
+                 rssi_dbm: int = -60, loop: bool = False) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.world = world
+        self.name = name or self.default_name
+        self.address = address.upper()
+        self.signal = ReplaySignal(recording if recording is not None else synthetic_recording(), loop=loop)
+        self.speed = float(speed)
+        self.faults = faults or Faults()
+        self.clock = clock or self.default_clock()
+        self.rssi_dbm = int(rssi_dbm)
+        self.tally = FaultTally()
+        self.host: Device | None = None
+        self.controller: Any = None
+        self.connection: Connection | None = None
+        self.streams: dict[str, SensorStream] = {}
+        self.finished = asyncio.Event()
+        self.connected = asyncio.Event()
+        self.n_connections = 0
+        self.n_notifications = 0  # data notifications attempted (before faults)
+        self._data_counter = 0
+        self._origin_wall_s: float | None = None
+        self._dropped_link = False
+        self._logs: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray], str]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._status = "ok"
+
+    # ----------------------------------------------------------------------------------
+    # subclass API
+    def build_services(self) -> list[Service]:
+        """The band's GATT services (called once at boot)."""
+        raise NotImplementedError
+
+    def advertised_service_uuids(self) -> Sequence[str]:
+        """128-bit service UUIDs put in the advertisement."""
+        return ()
+
+    def default_clock(self) -> DeviceClock:
+        """The band's clock when none is given: starts at 0 s (time since boot), no drift."""
+        return DeviceClock()
+
+    def on_connect(self, connection: Connection) -> None:
+        """Called when a central connects."""
+
+    def on_disconnect(self, connection: Connection, reason: int) -> None:
+        """Called after a disconnection (streams are already stopped)."""
+
+    # ----------------------------------------------------------------------------------
+    # GATT helpers for subclasses
+    def characteristic(self, uuid: str, properties: Characteristic.Properties, *,
+                       read: Callable[[Connection], bytes] | None = None,
+                       write: Callable[[Connection, bytes], Any] | None = None,
+                       value: bytes = b"") -> Characteristic[bytes]:
+        """A characteristic whose reads / writes go through fault injection then ``read`` / ``write``.
+
+        Without ``read`` a READ property returns ``value``; a characteristic without the READ
+        property answers *Read Not Permitted* (bumble does not enforce properties itself).
+        """
+        key = uuid.lower()
+        can_read = bool(properties & Props.READ)
+
+        def do_read(conn: Connection) -> bytes:
+            code = self.faults.att_error_on_read.get(key)
+            if code is not None:
+                self.tally.add("att_error_read")
+                raise ATT_Error(code)
+            if not can_read:
+                raise ATT_Error(0x02)  # Read Not Permitted
+            return read(conn) if read is not None else value
+
+        def do_write(conn: Connection, data: bytes) -> Any:
+            code = self.faults.att_error_on_write.get(key)
+            if code is not None:
+                self.tally.add("att_error_write")
+                raise ATT_Error(code)
+            if write is None:
+                raise ATT_Error(0x03)  # Write Not Permitted
+            return write(conn, bytes(data))
+
+        perms = Characteristic.READABLE | Characteristic.WRITEABLE
+        return Characteristic(uuid, properties, perms, CharacteristicValue(read=do_read, write=do_write))
+
+    @property
+    def mtu(self) -> int:
+        """ATT MTU of the current connection (23 when not connected)."""
+        return self.connection.att_mtu if self.connection is not None else 23
+
+    def _mark(self, status: str) -> None:
+        if self._status == "ok" or status != "duplicated":
+            self._status = status
+
+    async def notify(self, char: Characteristic[bytes], payload: bytes, *, data: bool = True) -> None:
+        """Notify the connected central. ``data`` notifications go through fault injection."""
+        conn = self.connection
+        if conn is None or self.host is None:
+            if data:
+                self._mark("offline")
+            return
+        copies = 1
+        if data:
+            self.n_notifications += 1
+            self._data_counter += 1
+            n = self._data_counter
+            f = self.faults
+            if f.stalled(self.true_now_s()):
+                self.tally.add("stalled")
+                self._mark("stalled")
+                return
+            if f.truncate_every and n % f.truncate_every == 0:
+                payload = payload[: f.truncate_to_bytes]
+                self.tally.add("truncated")
+                self._mark("truncated")
+            if f.corrupt_every and n % f.corrupt_every == 0:
+                b = bytearray(payload)
+                b[f.corrupt_byte % len(b)] ^= 0xFF
+                payload = bytes(b)
+                self.tally.add("corrupted")
+                self._mark("corrupted")
+            if f.duplicate_every and n % f.duplicate_every == 0:
+                copies = 2
+                self.tally.add("duplicated")
+                self._mark("duplicated")
+        if len(payload) > conn.att_mtu - 3:  # a real stack refuses; bumble would silently truncate
+            raise ValueError(f"{self.kind}: notification of {len(payload)} bytes exceeds ATT MTU {conn.att_mtu} - 3")
+        for _ in range(copies):
+            await self.host.gatt_server.notify_subscriber(conn, char, payload)
+
+    async def indicate(self, char: Characteristic[bytes], payload: bytes) -> None:
+        """Indicate to the connected central (waits for the confirmation)."""
+        conn = self.connection
+        if conn is None or self.host is None:
+            return
+        await self.host.gatt_server.indicate_subscriber(conn, char, payload)
+
+    def later(self, coro: Awaitable[None]) -> None:
+        """Run ``coro`` after the current ATT exchange completes (e.g. a response indication)."""
+        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ----------------------------------------------------------------------------------
+    # boot / radio
+    async def power_on(self) -> None:
+        world = self.world
+        assert world.link is not None
+        self.host, self.controller = new_host(self.name, self.address, world.link, world)
+        self.host.gatt_server.max_mtu = self.max_mtu
+        for service in self.build_services():
+            self.host.add_service(service)
+        self.host.on("connection", self._on_connection)
+        await self.host.power_on()
+        await self._advertise()
+
+    async def _advertise(self) -> None:
+        assert self.host is not None
+        structures: list[tuple[int, bytes]] = [(AdvertisingData.FLAGS, bytes([0x06]))]
+        uuids = b"".join(bytes(UUID(u)) for u in self.advertised_service_uuids())
+        if uuids:
+            structures.append((AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, uuids))
+        structures.append((AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()))
+        # Real bands split name and UUIDs between advertisement and scan response (31 bytes
+        # each); bumble's emulated controller does not carry scan responses, so one extended
+        # advertisement carries both. What bleak reports is the same merged view.
+        await self.host.create_advertising_set(
+            advertising_parameters=AdvertisingParameters(
+                advertising_event_properties=AdvertisingEventProperties(
+                    is_connectable=True, is_scannable=False, is_legacy=False),
+                primary_advertising_interval_min=ADVERTISING_INTERVAL_MS,
+                primary_advertising_interval_max=ADVERTISING_INTERVAL_MS),
+            advertising_data=bytes(AdvertisingData(structures)), auto_restart=True)
+
+    def set_in_range(self, in_range: bool) -> None:
+        """Walk the band out of radio range (its link is lost, nobody hears it) or back."""
+        link, ctrl = self.world.link, self.controller
+        if link is None or ctrl is None:
+            return
+        if not in_range and ctrl in link.controllers:
+            self.world.drop_link(self.address)
+            link.remove_controller(ctrl)
+        elif in_range and ctrl not in link.controllers:
+            link.add_controller(ctrl)
+
+    async def power_off(self) -> None:
+        for stream in list(self.streams.values()):
+            self.stop_stream(stream.name)
+        for task in list(getattr(self, "_tasks", ())):
+            task.cancel()
+        if self.host is not None:
+            try:
+                await self.host.power_off()
+            except Exception:  # pragma: no cover - best effort teardown
+                logger.debug("power off of %s failed", self.address, exc_info=True)
+
+    def _on_connection(self, connection: Connection) -> None:
+        self.n_connections += 1
+        if self.faults.refuse_connections:
+            self.tally.add("refused")
+            self.later(connection.disconnect(LIMITED_RESOURCES))
+            return
+        self.connection = connection
+        self.connected.set()
+        connection.on("disconnection", lambda reason: self._on_disconnection(connection, reason))
+        self.on_connect(connection)
+
+    def _on_disconnection(self, connection: Connection, reason: int) -> None:
+        if self.connection is connection:
+            self.connection = None
+            self.connected.clear()
+        for stream in list(self.streams.values()):
+            self.stop_stream(stream.name)
+        self.on_disconnect(connection, reason)
+
+    # ----------------------------------------------------------------------------------
+    # timing and streaming
+    def true_now_s(self) -> float:
+        """True seconds since the replay started (0 before the first stream starts)."""
+        if self._origin_wall_s is None:
+            return 0.0
+        return (asyncio.get_running_loop().time() - self._origin_wall_s) * self.speed
+
+    def start_stream(self, stream: SensorStream) -> None:
+        """Start sampling ``stream`` now (replacing a stream of the same name)."""
+        if stream.name in self.streams:
+            self.stop_stream(stream.name)
+        if self._origin_wall_s is None:
+            self._origin_wall_s = asyncio.get_running_loop().time()
+        rate = stream.sample_rate_hz * self.clock.rate_factor
+        stream.next_k = int(math.ceil(self.true_now_s() * rate - 1e-9))
+        self.streams[stream.name] = stream
+        self._logs.setdefault(stream.name, ([], [], [], [], stream.unit))
+        stream.task = asyncio.get_running_loop().create_task(self._run(stream))
+
+    def stop_stream(self, name: str) -> None:
+        stream = self.streams.pop(name, None)
+        if stream is not None and stream.task is not None and stream.task is not asyncio.current_task():
+            stream.task.cancel()
+
+    async def _run(self, stream: SensorStream) -> None:
+        loop = asyncio.get_running_loop()
+        rate = stream.sample_rate_hz * self.clock.rate_factor  # samples per true second
+        log_k, log_t, log_v, log_s, _ = self._logs[stream.name]
+        try:
+            while self.streams.get(stream.name) is stream:
+                now = self.true_now_s()
+                f = self.faults
+                if f.drop_link_at_s is not None and not self._dropped_link and now >= f.drop_link_at_s:
+                    self._dropped_link = True
+                    self.tally.add("link_dropped")
+                    self.world.drop_link(self.address)
+                    return
+                k_due = int(math.floor(now * rate + 1e-9)) + 1  # samples 0..k_due-1 are due
+                k_end = int(math.floor(self.signal.duration_s * rate + 1e-9)) + 1
+                if not self.signal.loop:
+                    k_due = min(k_due, k_end)
+                while k_due - stream.next_k >= stream.batch or (
+                        not self.signal.loop and k_due == k_end and stream.next_k < k_end):
+                    n = min(stream.batch, k_due - stream.next_k)
+                    k = np.arange(stream.next_k, stream.next_k + n, dtype=np.int64)
+                    t_true = k / rate
+                    t_dev = np.array([self.clock.device_s(t) for t in t_true]) if self.clock.jumps else (
+                        self.clock.offset_s + k / stream.sample_rate_hz)
+                    phys = self.signal.accel_g(t_true) if stream.source == "accel" else self.signal.gyro_dps(t_true)
+                    stream.next_k += n
+                    self._status = "ok"
+                    sent = await stream.emit(k, t_dev, phys)
+                    log_s.append(np.full(n, self._status))
+                    log_k.append(k)
+                    log_t.append(np.asarray(t_dev, dtype=np.float64))
+                    log_v.append(np.asarray(sent, dtype=np.float64))
+                    if self.streams.get(stream.name) is not stream:
+                        return
+                if not self.signal.loop and stream.next_k >= k_end:
+                    self.finished.set()
+                    return
+                next_due_true = (stream.next_k + stream.batch) / rate
+                if f.drop_link_at_s is not None and not self._dropped_link:
+                    next_due_true = min(next_due_true, f.drop_link_at_s)
+                if not self.signal.loop:
+                    next_due_true = min(next_due_true, (k_end - 1) / rate)
+                assert self._origin_wall_s is not None
+                wake = self._origin_wall_s + next_due_true / self.speed
+                await asyncio.sleep(max(0.0, wake - loop.time()))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s stream %s crashed", self.kind, stream.name)
+            raise
+
+    def sent(self, stream: str) -> SentSamples:
+        """Every sample sent on ``stream`` so far (ground truth after quantisation)."""
+        if stream not in self._logs:
+            raise KeyError(f"{self.kind} has no stream {stream!r}; streams so far: {sorted(self._logs)}")
+        ks, ts, vs, ss, unit = self._logs[stream]
+        if not ks:
+            return SentSamples(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3)), unit, np.zeros(0, "<U10"))
+        return SentSamples(np.concatenate(ks), np.concatenate(ts), np.concatenate(vs), unit, np.concatenate(ss))

@@ -317,6 +317,28 @@ def test_settings_tlv_vendor_vector():
     assert p.encode_settings(s) == block
 
 
+def test_settings_vendor_range_milliunit_signed():
+    s = p.parse_settings(h("03 02 FF FF FF FF FF 00 00 00 01 01 0E 00"))
+    assert s == {p.SettingType.RANGE_MILLIUNIT: (-1, 0xFF), p.SettingType.RESOLUTION: (14,)}
+
+
+def test_settings_vendor_serialize_selected_drops_factor():
+    selected = {p.SettingType.SAMPLE_RATE: 0x7FFF, p.SettingType.RESOLUTION: 0, p.SettingType.RANGE: 15,
+                p.SettingType.RANGE_MILLIUNIT: 2**31 - 1, p.SettingType.CHANNELS: 4, p.SettingType.FACTOR: 15}
+    s = p.parse_settings(p.encode_selected_settings(selected))
+    assert len(s) == 5 and p.SettingType.FACTOR not in s
+    assert s[p.SettingType.SAMPLE_RATE] == (0x7FFF,) and s[p.SettingType.RANGE_MILLIUNIT] == (2**31 - 1,)
+    assert s[p.SettingType.CHANNELS] == (4,) and s[p.SettingType.RESOLUTION] == (0,) and s[p.SettingType.RANGE] == (15,)
+
+
+def test_cp_response_vendor_vectors():
+    r = p.parse_cp_response(h("F0 01 02 00 00 FF FF FF"))
+    assert (r.op_code, r.measurement_type, r.status, r.more, r.parameters) == (1, 2, p.PmdError.SUCCESS, False, h("FF FF FF"))
+    r = p.parse_cp_response(h("F0 01 06 07 00"))
+    assert (r.op_code, r.measurement_type, r.status, r.more, r.parameters) == (1, 6, p.PmdError.INVALID_RESOLUTION, False, b"")
+    assert not r.ok
+
+
 def test_start_stop_commands_bytes():
     assert p.encode_get_settings(ACC) == h("01 02")
     assert p.encode_get_settings(ACC, p.RecordingType.OFFLINE) == h("01 82")

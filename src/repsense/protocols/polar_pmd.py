@@ -565,12 +565,22 @@ def encode_settings(settings: Mapping[int, Sequence[float]]) -> bytes:
                 if len(b) != 16:
                     raise ValueError("SECURITY values are 16 bytes")
                 out += b
+            elif st == SettingType.RANGE_MILLIUNIT:  # signed Int in the SDK
+                iv = int(v)
+                if iv != v or not -(1 << 31) <= iv < (1 << 31):
+                    raise ValueError(f"{st.name} value {v!r} does not fit i32")
+                out += iv.to_bytes(4, "little", signed=True)
             else:
                 iv = int(v)
                 if iv != v or not 0 <= iv < (1 << (8 * width)):
                     raise ValueError(f"{st.name} value {v!r} does not fit u{8 * width}")
                 out += iv.to_bytes(width, "little")
     return bytes(out)
+
+
+def encode_selected_settings(selected: Mapping[int, float]) -> bytes:
+    """One value per setting, FACTOR dropped (the SDK's ``serializeSelected``: FACTOR is never sent)."""
+    return encode_settings({k: [v] for k, v in selected.items() if SettingType(k) != SettingType.FACTOR})
 
 
 def parse_settings(data: bytes, *, base_offset: int = 0) -> dict[SettingType, tuple]:
@@ -596,6 +606,8 @@ def parse_settings(data: bytes, *, base_offset: int = 0) -> dict[SettingType, tu
             vals: tuple = tuple(float(x) for x in np.frombuffer(body, dtype="<f4"))
         elif st == SettingType.SECURITY:
             vals = tuple(body[i:i + 16] for i in range(0, need, 16))
+        elif st == SettingType.RANGE_MILLIUNIT:
+            vals = tuple(int.from_bytes(body[i:i + 4], "little", signed=True) for i in range(0, need, 4))
         else:
             vals = tuple(int.from_bytes(body[i:i + width], "little") for i in range(0, need, width))
         out[st] = vals
@@ -628,14 +640,14 @@ def encode_start(mtype: int, *, sample_rate_hz: int, resolution_bits: int | None
 
     FACTOR is never sent by the client. CHANNELS is 1 byte (Verity rejects 2).
     """
-    settings: dict[int, Sequence[float]] = {SettingType.SAMPLE_RATE: [sample_rate_hz]}
+    selected: dict[int, float] = {SettingType.SAMPLE_RATE: sample_rate_hz}
     if resolution_bits is not None:
-        settings[SettingType.RESOLUTION] = [resolution_bits]
+        selected[SettingType.RESOLUTION] = resolution_bits
     if range_ is not None:
-        settings[SettingType.RANGE] = [range_]
+        selected[SettingType.RANGE] = range_
     if channels is not None:
-        settings[SettingType.CHANNELS] = [channels]
-    return bytes((OpCode.REQUEST_MEASUREMENT_START, _type_byte(mtype, recording))) + encode_settings(settings)
+        selected[SettingType.CHANNELS] = channels
+    return bytes((OpCode.REQUEST_MEASUREMENT_START, _type_byte(mtype, recording))) + encode_selected_settings(selected)
 
 
 def encode_stop(mtype: int) -> bytes:

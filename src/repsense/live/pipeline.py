@@ -15,7 +15,6 @@ import contextlib
 import signal
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,8 +101,10 @@ class DeviceRecorder:
     #: provisional reps of the set in progress: batch detection over this much recent signal
     WINDOW_S = 120.0
 
-    def __init__(self, session: DeviceSession, kind: str, options: LiveOptions,
-                 on_rep: Callable[[DeviceRecorder, Rep, int], None] | None = None) -> None:
+    #: provisional reps ending closer than this to the newest sample are not shown yet (unsettled)
+    SETTLE_S = 1.0
+
+    def __init__(self, session: DeviceSession, kind: str, options: LiveOptions) -> None:
         self.session = session
         self.kind = kind
         self.options = options
@@ -114,10 +115,10 @@ class DeviceRecorder:
         self.row = ViewRow(device=session.name or session.address, kind=kind)
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=50)
         self._dirty = False
-        self.on_rep = on_rep
+        self.appearances: list[tuple[int, float, float, bool]] = []  # (host UTC ns, start_s, end_s, provisional)
+        self.rep_delays_s: list[float] = []  # per final rep: its end -> first shown (host seconds)
         self.t0_utc_ns: int | None = None
         self._window: deque[tuple[np.ndarray, np.ndarray]] = deque()
-        self._seen_reps: set[int] = set()
         self._last_provisional = 0.0
 
     # ----------------------------------------------------------------- setup
@@ -208,19 +209,36 @@ class DeviceRecorder:
             det = _detect(t, a)
         except (ValueError, ArithmeticError):  # too little or odd signal for now: try again later
             return
-        reps = [r for rs in det.sets for r in rs.reps]
+        reps = [r for rs in det.sets for r in rs.reps if r.end_s <= t[-1] - self.SETTLE_S]
         self.current = reps
-        self._announce(reps)
+        self._announce(reps, provisional=True)
 
-    def _announce(self, reps: Any) -> None:
+    def _announce(self, reps: Any, provisional: bool = False) -> None:
+        """Record when reps became visible (for the rep-to-view delay)."""
+        now = self.session.host_clock.now_utc_ns()
         for r in reps:
-            key = int(round(r.end_s * 5))  # 0.2 s buckets: provisional and final ends agree to ~1 grid step
-            if key in self._seen_reps or key - 1 in self._seen_reps or key + 1 in self._seen_reps:
-                continue
-            self._seen_reps.add(key)
-            self.row.last_tempo_s = r.end_s - r.start_s
-            if self.on_rep is not None:
-                self.on_rep(self, r, len(self.sets))
+            self.appearances.append((now, r.start_s, r.end_s, provisional))
+        if reps:
+            self.row.last_tempo_s = reps[-1].end_s - reps[-1].start_s
+
+    def _host_ns_of(self, t_s: float) -> float:
+        """Host UTC ns at which session time ``t_s`` happened (undoing the emulation speed-up)."""
+        assert self.t0_utc_ns is not None
+        utc = self.t0_utc_ns + t_s * 1e9
+        clock = self.session.clocks.get("accel")
+        host0 = clock._host0 if clock is not None and clock._host0 is not None else self.t0_utc_ns
+        return host0 + (utc - host0) / self.options.speed
+
+    def _rep_delays(self, tol_s: float = 0.3) -> list[float]:
+        """For every final rep: first time a matching rep (start and end within ``tol_s``) was shown."""
+        out = []
+        for rs in self.sets:
+            for r in rs.reps:
+                seen = [t for t, a, b, _ in self.appearances
+                        if abs(a - r.start_s) <= tol_s and abs(b - r.end_s) <= tol_s]
+                if seen:
+                    out.append((min(seen) - self._host_ns_of(r.end_s)) / 1e9)
+        return out
 
     def _all_sets(self) -> list[RepSet]:
         """Completed sets plus the one in progress (provisional)."""
@@ -258,6 +276,7 @@ class DeviceRecorder:
             self.sets.append(rs)
             self._announce(rs.reps)
         self.current = []
+        self.rep_delays_s = self._rep_delays()
         det = Detection(sets=tuple(self.sets), sample_rate_hz=self.session.driver.sample_rate_hz,
                         detector_version=_detector_version())
         self.writer.finalise(det, self.quality())
@@ -310,7 +329,6 @@ class LiveCapture:
         self.host_clock = HostClock()
         self.stop = asyncio.Event()
         self.view = view
-        self.rep_delays_s: list[float] = []
         self.recorders: list[DeviceRecorder] = []
         sopts = options.session
         if options.speed != sopts.speed:
@@ -319,19 +337,13 @@ class LiveCapture:
         for t in targets:
             driver = driver_for(t.kind, sopts.sample_rate_hz, gyro=sopts.gyro)
             session = DeviceSession(t.found, driver, self.host_clock, backend=client_backend, options=sopts)
-            self.recorders.append(DeviceRecorder(session, t.kind, options, on_rep=self._on_rep))
+            self.recorders.append(DeviceRecorder(session, t.kind, options))
         self.errors: list[str] = []
 
-    def _on_rep(self, rec: DeviceRecorder, rep: Rep, set_index: int) -> None:
-        """Delay from a rep's end (device time mapped to UTC, rescaled to host time) to now."""
-        assert rec.t0_utc_ns is not None
-        end_utc = rec.t0_utc_ns + rep.end_s * 1e9
-        now = self.host_clock.now_utc_ns()
-        clock = rec.session.clocks.get("accel")
-        host0 = clock._host0 if clock is not None and clock._host0 is not None else rec.t0_utc_ns
-        # session time runs `speed` x host time from the first arrival: map the rep end back
-        end_host = host0 + (end_utc - host0) / self.options.speed
-        self.rep_delays_s.append((now - end_host) / 1e9)
+    @property
+    def rep_delays_s(self) -> list[float]:
+        """Rep end -> first shown in the view, host seconds, every band (after :meth:`run`)."""
+        return [d for r in self.recorders for d in r.rep_delays_s]
 
     def request_stop(self) -> None:
         self.stop.set()

@@ -280,7 +280,7 @@ class _SessionBuilder:
         tempo = self.tempo * float(np.exp(rng.normal(0.0, 0.1)))
         conc0 = _u(rng, prof.concentric_s) * tempo
         ecc0 = _u(rng, prof.eccentric_s) * tempo
-        fatigue = float(rng.choice([_u(rng, (0.05, 0.35)), _u(rng, (0.3, 1.0))]))  # far from / near failure
+        fatigue = float(rng.choice([_u(rng, (0.05, 0.3)), _u(rng, (0.3, 0.8))]))  # far from / near failure
         gamma = _u(rng, (1.2, 3.0))
         ecc_trend = _u(rng, (-0.1, 0.2))
         tremor = _u(rng, prof.tremor_g)

@@ -231,3 +231,18 @@ def test_pseudonymise_is_keyed_and_stable() -> None:
     assert p.startswith("ps-") and len(p) == 27 and pseudonymise(p, a) == p
     with pytest.raises(ValueError):
         pseudonymise("P01", b"short")
+
+
+def test_pseudonymised_rejects_hide_ids_in_every_raw_form(tmp_path: Path, store: Path) -> None:
+    key = b"k" * 32
+    (tmp_path / "log.jsonl").write_text(
+        '{"participant": "CAROL-1", "timestamp": "2026-03-02T07:00:00", "instrument": "fs", "total": 1}\n'
+        '{"participant": "CAROL-1", "timestamp": oops}\n')
+    rep = import_mood_log(tmp_path / "log.jsonl", store, key=key)
+    assert [r.reason.split(":")[0] for r in rep.rejects] == ["naive timestamp", "bad JSON"]
+    assert json.loads(rep.rejects[0].raw)["participant"] == pseudonymise("CAROL-1", key)
+    assert rep.rejects[1].raw.startswith("<unparsable line withheld")
+    log = write(tmp_path / "log.csv", "CAROL-1,2026-03-02T07:00:00Z,GAD-7,1\n")  # wrong field count
+    rep = import_mood_log(log, store, key=key)
+    assert rep.rejects[0].raw.startswith(pseudonymise("CAROL-1", key) + ",")
+    assert b"CAROL" not in b"".join(p.read_bytes() for p in store.rglob("*.csv"))

@@ -97,6 +97,18 @@ def test_cli_end_to_end(tmp_path: Path, store: Path, h, capsys: pytest.CaptureFi
     assert "want .parquet or .csv" in capsys.readouterr().err
 
 
+def test_cli_custom_scales_from_flag_and_toml(tmp_path: Path, store: Path) -> None:
+    log = tmp_path / "m.csv"
+    log.write_text("participant,timestamp,instrument,total\n"
+                   "P01,2026-03-02T07:00:00Z,energy,7.5\n"
+                   "P01,2026-03-02T07:00:00Z,RPE,13\n")
+    (tmp_path / "s.toml").write_text("[scales.rpe]\nmin = 6\nmax = 20\n")
+    assert main(["mood", "import", str(log), "--store", str(store), "--scale", "energy:0:10",
+                 "--scales", str(tmp_path / "s.toml")]) == 0
+    from repsense.mood import read_mood
+    assert sorted(read_mood(store)["instrument"].to_pylist()) == ["energy", "rpe"]
+
+
 def test_cli_usage_errors(tmp_path: Path, store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log = tmp_path / "m.csv"
     log.write_text("participant,timestamp,instrument,total\n")

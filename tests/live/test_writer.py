@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from repsense.live import LiveSessionWriter, SessionInfo, find_unfinished, live_session_id, repair
 from repsense.segment import detect
+from repsense.simulate import simulate_session
 from repsense.store import read_recording_parquet, read_sessions
 from repsense.types import Detection
 
@@ -18,12 +19,10 @@ T0 = 1_764_000_000_123_000_000
 
 
 def _signal(n: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """A curl-like signal: rest, 8 reps at 0.4 Hz, rest."""
-    t_s = np.arange(n) / rate
-    active = (t_s > 5) & (t_s < 25)
-    swing = np.where(active, 0.5 * (1 - np.cos(2 * np.pi * 0.4 * (t_s - 5))), 0.0)
-    acc = np.stack([0.05 * np.sin(t_s), 0.6 * swing, 1.0 - 0.3 * swing], axis=1).astype(np.float32)
-    return t_s, acc
+    """A simulated session (2 sets) on an even grid, cut to ``n`` samples."""
+    rec, _ = simulate_session(1, sample_rate_hz=rate, n_sets=2, rest_s=(20, 30), lead_s=(3, 5), jitter_s=0.0,
+                              drops=False)
+    return np.arange(n) / rate, rec.accel.values[:n].astype(np.float32)
 
 
 def _info(tmp_path) -> SessionInfo:
@@ -34,25 +33,25 @@ def _info(tmp_path) -> SessionInfo:
 
 def test_parts_readable_before_finalise_then_repair(tmp_path) -> None:
     rate = 100.0
-    t_s, acc = _signal(3500, rate)
+    t_s, acc = _signal(7500, rate)
     t_ns = T0 + np.round(t_s * 1e9).astype(np.int64)
     w = LiveSessionWriter.open(tmp_path, _info(tmp_path))
     marker = w.marker
     assert marker.is_file() and find_unfinished(tmp_path) == [marker]
-    for lo in range(0, 3000, 250):  # 12 flushes; the last 500 samples never reach disk (the "crash")
-        w.add_samples("accel", t_ns[lo:lo + 250], acc[lo:lo + 250])
-        w.add_samples("gyro", t_ns[lo:lo + 250], acc[lo:lo + 250] * 100)
-        w.flush({"streams": {"accel": {"n_received": lo + 250, "n_kept": lo + 250,
+    for lo in range(0, 6000, 500):  # 12 flushes; the last 1500 samples never reach disk (the "crash")
+        w.add_samples("accel", t_ns[lo:lo + 500], acc[lo:lo + 500])
+        w.add_samples("gyro", t_ns[lo:lo + 500], acc[lo:lo + 500] * 100)
+        w.flush({"streams": {"accel": {"n_received": lo + 500, "n_kept": lo + 500,
                                         "dropped": {"duplicate": 3}, "gaps": []}}})
-    w.add_samples("accel", t_ns[3000:], acc[3000:])  # queued, never flushed
+    w.add_samples("accel", t_ns[6000:], acc[6000:])  # queued, never flushed
     del w  # killed: no finalise
     # every flushed sample reads back exactly, through the store's own reader
     rec = read_recording_parquet(next((tmp_path / "samples").rglob("*-part-00000.parquet")))
-    assert len(rec.accel) == 3000 and len(rec.gyro) == 3000
-    np.testing.assert_array_equal(rec.accel.values, acc[:3000])
-    np.testing.assert_array_equal(rec.meta.t0_utc_ns + np.round(rec.accel.t_s * 1e9).astype(np.int64), t_ns[:3000])
+    assert len(rec.accel) == 6000 and len(rec.gyro) == 6000
+    np.testing.assert_array_equal(rec.accel.values, acc[:6000])
+    np.testing.assert_array_equal(rec.meta.t0_utc_ns + np.round(rec.accel.t_s * 1e9).astype(np.int64), t_ns[:6000])
     table = read_sessions(tmp_path, "samples")
-    assert table.num_rows == 6000
+    assert table.num_rows == 12000
     assert read_sessions(tmp_path, "sessions").num_rows == 0
     files = list((tmp_path / "samples").rglob("*.parquet"))
     assert len(files) == 12
@@ -63,10 +62,10 @@ def test_parts_readable_before_finalise_then_repair(tmp_path) -> None:
     assert not marker.exists() and find_unfinished(tmp_path) == []
     sessions = read_sessions(tmp_path, "sessions")
     assert sessions.num_rows == 1
-    row = sessions.to_pylist()[0]
+    row = sessions.drop(["start_utc", "end_utc", "t0_utc"]).to_pylist()[0]
     want = detect(rec)
-    assert row["n_samples"] == 3000 and row["n_gyro_samples"] == 3000
-    assert row["n_reps"] == want.n_reps and want.n_reps >= 6
+    assert row["n_samples"] == 6000 and row["n_gyro_samples"] == 6000
+    assert row["n_reps"] == want.n_reps and want.n_reps >= 5
     assert row["n_dropped"] == 3
     q = json.loads(row["quality_json"])
     assert q["files"][0]["dropped"]["duplicate"]["count"] == 3 and q["live"]["repaired"] is True
@@ -78,7 +77,7 @@ def test_parts_readable_before_finalise_then_repair(tmp_path) -> None:
 
 
 def test_clean_finalise_writes_sets_reps_sessions(tmp_path) -> None:
-    t_s, acc = _signal(3500, 100.0)
+    t_s, acc = _signal(7500, 100.0)
     t_ns = T0 + np.round(t_s * 1e9).astype(np.int64)
     w = LiveSessionWriter.open(tmp_path, _info(tmp_path))
     w.add_samples("accel", t_ns, acc)
@@ -86,9 +85,10 @@ def test_clean_finalise_writes_sets_reps_sessions(tmp_path) -> None:
     w.write_detection(det.sets)  # as sets complete
     assert read_sessions(tmp_path, "sets").num_rows == len(det.sets)
     w.finalise(Detection(det.sets, 100.0, "test"), {"streams": {}})
-    s = read_sessions(tmp_path, "sessions").to_pylist()[0]
-    assert s["n_reps"] == det.n_reps and s["detector_version"] == "test"
-    assert abs(s["start_utc"].timestamp() - T0 / 1e9) < 1e-6
+    sessions = read_sessions(tmp_path, "sessions")
+    s = sessions.drop(["start_utc", "end_utc", "t0_utc"]).to_pylist()[0]
+    assert s["n_reps"] == det.n_reps >= 10 and s["detector_version"] == "test"
+    assert sessions.column("start_utc").cast("int64").to_pylist() == [T0]
     sets = read_sessions(tmp_path, "sets", filter=pc.field("participant") == "P01")
     assert sets.num_rows == len(det.sets)
     assert find_unfinished(tmp_path) == []

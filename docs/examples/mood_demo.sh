@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
-# Demonstration store: real MetaMotion sets (participants A and C of the shared data set, stored as
-# P01 and P02) plus the made-up mood log docs/examples/mood_demo.csv. Run from the repository root:
-#   bash docs/examples/mood_demo.sh [DATASET_RAW_DIR] [OUT_DIR]
-# DATASET_RAW_DIR defaults to ../shared/datasets/metamotion-barbell/raw, OUT_DIR to mood-demo/.
+# Demonstration store: the shipped recordings (recordings/, P01 and P02) plus the made-up mood log
+# docs/examples/mood_demo.csv. Run from the repository root:  bash docs/examples/mood_demo.sh [OUT_DIR]
+# (OUT_DIR defaults to mood-demo/). A larger variant on real MetaMotion sets: mood_demo_metamotion.sh.
 set -euo pipefail
-RAW=${1:-../shared/datasets/metamotion-barbell/raw}
-OUT=${2:-mood-demo}
+OUT=${1:-mood-demo}
 STORE="$OUT/store"
-# Only the first exports (_1.4.4.csv); the _1.4.41.csv files are day-shifted copies.
-repsense process --out "$STORE" --participant P01 "$RAW"/A-*_1.4.4.csv
-repsense process --out "$STORE" --participant P02 "$RAW"/C-*_1.4.4.csv
+repsense process --out "$STORE" --participant P01 recordings/P01-bench_*_Accelerometer_*.csv
+repsense process --out "$STORE" --participant P02 recordings/P02-deadlift_*_Accelerometer_*.csv
 # P02's rows have no UTC offset: they are read as Europe/Amsterdam local time. Two rows are rejected
 # on purpose (wrong item count, total mismatch): exit status 1, rejects file listed.
 repsense mood import docs/examples/mood_demo.csv --store "$STORE" --timezone Europe/Amsterdam || true
 repsense join --store "$STORE" --out "$OUT/sessions_mood.csv" --weekly "$OUT/weekly.csv" \
-    --tolerance 2h --tolerance phq9=7d --tolerance gad7=7d --tolerance stai_y1=7d --week-tz Europe/Amsterdam
+    --tolerance 1h --tolerance phq9=7d --tolerance gad7=7d --week-tz Europe/Amsterdam
 repsense report --store "$STORE" --out "$OUT/report.html" --week-tz Europe/Amsterdam
 repsense report --store "$STORE" --participant P01 --out "$OUT/P01.png" --week-tz Europe/Amsterdam

@@ -246,3 +246,11 @@ def test_pseudonymised_rejects_hide_ids_in_every_raw_form(tmp_path: Path, store:
     rep = import_mood_log(log, store, key=key)
     assert rep.rejects[0].raw.startswith(pseudonymise("CAROL-1", key) + ",")
     assert b"CAROL" not in b"".join(p.read_bytes() for p in store.rglob("*.csv"))
+
+
+@pytest.mark.parametrize(("name", "added", "rejected"), [("mood_demo.csv", 20, 2), ("mood_demo_metamotion.csv", 26, 2)])
+def test_shipped_demo_logs_import(name: str, added: int, rejected: int, store: Path) -> None:
+    log = Path(__file__).resolve().parents[2] / "docs" / "examples" / name
+    rep = import_mood_log(log, store, timezone_name="Europe/Amsterdam")
+    assert (rep.n_added, len(rep.rejects)) == (added, rejected)
+    assert {r.reason.split(":")[0] for r in rep.rejects} == {"wrong item count", "total mismatch"}

@@ -240,6 +240,20 @@ def test_quantise_acc_matches_decoder():
         assert np.array_equal(mg(frame), np.rint(g * 1000))
 
 
+def test_quantise_gyro_matches_decoder():
+    d = np.array([[12.5, -250.25, 0.0], [1999.0, -0.5, 3.0]])
+    f80 = p.decode_frame(p.encode_frame(GYRO, 0x80, T_2023, p.quantise_gyro(d, 0x80, 0.5)), config=p.PmdConfig(gyro_factor=0.5))
+    assert np.array_equal(f80.gyro_dps, (np.rint(d / 0.5) * 0.5).astype(np.float32))
+    f81 = p.decode_frame(p.encode_frame(GYRO, 0x81, T_2023, p.quantise_gyro(d, 0x81)))
+    assert np.array_equal(f81.gyro_dps, d.astype(np.float32))
+
+
+def test_config_rates_are_whole_hz():
+    assert p.PmdConfig(acc_sample_rate_hz=52.0).acc_sample_rate_hz == 52
+    with pytest.raises(ValueError):
+        p.PmdConfig(acc_sample_rate_hz=12.5)
+
+
 def test_stream_of_frames_spreads_samples_between_frame_timestamps():
     state = None
     cfg = p.PmdConfig(acc_sample_rate_hz=52)
@@ -359,12 +373,15 @@ def test_parse_start_request_as_device():
     assert req.settings[p.SettingType.CHANNELS] == (3,) and req.settings[p.SettingType.RANGE] == (8,)
     with pytest.raises(DecodeError) as e:
         p.parse_cp_request(h("02 02 04 02 03"))  # 2-byte CHANNELS (Verity rejects it) -> bad TLV length
-    assert e.value.offset == 4
+    assert e.value.offset == 4 and e.value.status is p.PmdError.INVALID_PARAMETER
     with pytest.raises(DecodeError) as e:
         p.parse_cp_request(h("7F 02"))
-    assert e.value.offset == 0 and "invalid op code" in str(e.value)
-    with pytest.raises(DecodeError):
+    assert e.value.offset == 0 and "invalid op code" in str(e.value) and e.value.status is p.PmdError.INVALID_OP_CODE
+    with pytest.raises(DecodeError) as e:
         p.parse_cp_request(h("01"))
+    assert e.value.offset == 1 and e.value.status is p.PmdError.INVALID_LENGTH
+    assert p.parse_cp_request(h("05")).op_code == p.OpCode.GET_MEASUREMENT_STATUS
+    assert p.parse_cp_request(h("03 02")).measurement_type == ACC
 
 
 def test_cp_responses_success():

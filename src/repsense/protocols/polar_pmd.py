@@ -186,6 +186,13 @@ class PmdConfig:
     gyro_sample_rate_hz: int = 52
     gyro_factor: float = 1.0
 
+    def __post_init__(self) -> None:
+        for name in ("acc_sample_rate_hz", "gyro_sample_rate_hz"):
+            v = getattr(self, name)
+            if int(v) != v or not 0 <= int(v) <= 0xFFFF:
+                raise ValueError(f"{name} must be a whole number of Hz in 0..65535 (PMD sends u16), got {v!r}")
+            object.__setattr__(self, name, int(v))
+
     def rate_for(self, mtype: int) -> int:
         return self.gyro_sample_rate_hz if mtype == MeasurementType.GYRO else self.acc_sample_rate_hz
 
@@ -544,6 +551,14 @@ def quantise_acc(accel_g: np.ndarray, frame_type: int, factor: float = 1.0) -> n
     return np.rint(g * 1000.0 / factor).astype(np.int64)
 
 
+def quantise_gyro(gyro_dps: np.ndarray, frame_type: int, factor: float = 1.0) -> np.ndarray:
+    """Device-domain samples for ``gyro_dps``: int64 counts for ``0x80``, float32 for ``0x81``."""
+    d = np.asarray(gyro_dps, dtype=np.float64) / factor
+    if frame_type == 0x81:
+        return d.astype(np.float32)
+    return np.rint(d).astype(np.int64)
+
+
 # --------------------------------------------------------------------------- settings TLV
 
 
@@ -685,21 +700,36 @@ class ControlPointRequest:
 def parse_cp_request(data: bytes) -> ControlPointRequest:
     """Parse a CP write as a device would; raises DecodeError on malformed requests.
 
-    The ``reason`` of the error maps to the device status: an unknown op code is
-    ``INVALID_OP_CODE``; a missing type byte ``INVALID_LENGTH``; a bad TLV ``INVALID_PARAMETER``.
+    The error's ``status`` attribute is the :class:`PmdError` a device answers with: an unknown
+    op code is ``INVALID_OP_CODE``, a missing type byte ``INVALID_LENGTH``, a bad settings TLV
+    ``INVALID_PARAMETER``. Whether the measurement type or the settings are supported is the
+    device's decision (``INVALID_MEASUREMENT_TYPE``, ``INVALID_SAMPLE_RATE``, ...).
     """
     data = bytes(data)
-    require_length(KIND, data, 1, "a CP request")
+
+    def fail(offset: int, status: PmdError, reason: str) -> Exception:
+        err = decode_error(KIND, offset, reason)
+        err.status = status  # type: ignore[attr-defined]
+        return err
+
+    if not data:
+        raise fail(0, PmdError.INVALID_LENGTH, "too short: empty CP request")
     try:
         op = OpCode(data[0])
     except ValueError:
-        raise decode_error(KIND, 0, f"invalid op code 0x{data[0]:02X}") from None
+        raise fail(0, PmdError.INVALID_OP_CODE, f"invalid op code 0x{data[0]:02X}") from None
     if op in (OpCode.GET_MEASUREMENT_STATUS, OpCode.GET_SDK_MODE_STATUS, OpCode.GET_OFFLINE_RECORDING_TRIGGER_STATUS):
         return ControlPointRequest(op, None, None, {}, data[1:])
-    require_length(KIND, data, 2, f"{op.name} (op code + type byte)")
+    if len(data) < 2:
+        raise fail(1, PmdError.INVALID_LENGTH, f"too short: {op.name} needs op code + type byte")
     mtype = data[1] & 0x3F
     rec = RecordingType(data[1] >> 7)
-    settings = parse_settings(data[2:], base_offset=2) if op == OpCode.REQUEST_MEASUREMENT_START else {}
+    settings: dict = {}
+    if op == OpCode.REQUEST_MEASUREMENT_START:
+        try:
+            settings = parse_settings(data[2:], base_offset=2)
+        except Exception as exc:
+            raise fail(getattr(exc, "offset", 2), PmdError.INVALID_PARAMETER, getattr(exc, "reason", str(exc))) from None
     return ControlPointRequest(op, mtype, rec, settings, data[2:])
 
 

@@ -56,3 +56,53 @@ async def world():
 
     async with VirtualWorld() as w:
         yield w
+
+
+class Notifications:
+    """Collects notifications of one characteristic (the test's receiver); wait for a count or quiet."""
+
+    def __init__(self) -> None:
+        self.values: list[bytes] = []
+
+    def __call__(self, _char, data: bytearray) -> None:
+        self.values.append(bytes(data))
+
+    async def wait_for(self, n: int, timeout_s: float = 5.0) -> None:
+        import asyncio
+
+        async with asyncio.timeout(timeout_s):
+            while len(self.values) < n:
+                await asyncio.sleep(0.005)
+
+    async def wait_quiet(self, quiet_s: float = 0.15, timeout_s: float = 10.0) -> None:
+        """Wait until no notification arrived for ``quiet_s``."""
+        import asyncio
+
+        async with asyncio.timeout(timeout_s):
+            seen = -1
+            while seen != len(self.values):
+                seen = len(self.values)
+                await asyncio.sleep(quiet_s)
+
+
+@pytest.fixture
+def notes():
+    return Notifications
+
+
+@pytest.fixture
+def motion(rng):
+    """A 3-s recording at 400 Hz with smooth random motion: accel in g (|a| up to ~3 g), gyro in deg/s."""
+    import numpy as np
+
+    from repsense.types import Recording, RecordingMeta, Stream
+
+    n = 1200
+    t_s = np.arange(n) / 400.0
+    kernel = np.hanning(41)
+    kernel /= kernel.sum()
+    acc = np.stack([np.convolve(rng.normal(0, 6.0, n), kernel, "same") for _ in range(3)], axis=1)
+    acc[:, 2] += 1.0
+    gyr = np.stack([np.convolve(rng.normal(0, 900.0, n), kernel, "same") for _ in range(3)], axis=1)
+    return Recording(accel=Stream(t_s, acc.astype(np.float32), "g"), meta=RecordingMeta(t0_utc_ns=0),
+                     gyro=Stream(t_s.copy(), gyr.astype(np.float32), "deg/s"))

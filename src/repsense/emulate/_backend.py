@@ -12,6 +12,9 @@ the "OS stack" and behave like bleak's BlueZ backend where it matters to an inge
 * ATT error responses raise ``BleakGATTProtocolError`` with the ATT error code;
 * addresses are ``AA:BB:CC:DD:EE:FF`` upper case, UUIDs are bleak-normalised lower case.
 
+``BleakClient(..., mtu=23)`` (extra keyword passed through bleak) skips the MTU exchange, to
+test what a band does with a stack that never raises the MTU.
+
 The world is found, in order: a ``world=`` keyword passed through bleak, the class bound by
 :attr:`VirtualWorld.client_backend`, a ``BLEDevice`` found by our scanner, the world entered
 in the current task.
@@ -169,11 +172,14 @@ class BumbleClient(BaseBleakClient):
 
     def __init__(self, address_or_ble_device: BLEDevice | str, *, disconnected_callback: Callable[[], None] | None,
                  timeout: float = 10.0, services: set[str] | None = None, world: VirtualWorld | None = None,
-                 **kwargs: Any) -> None:
+                 mtu: int | None = None, **kwargs: Any) -> None:
         super().__init__(address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout)
         self.address = self.address.upper()
         self._world = _resolve_world(self, world, address_or_ble_device)
         self._service_filter = services
+        self._requested_mtu = int(mtu) if mtu is not None else self.requested_mtu
+        if not 23 <= self._requested_mtu <= 517:
+            raise ValueError(f"mtu must be in 23..517, got {mtu}")
         self._connection: Connection | None = None
         self._peer: Peer | None = None
         self._mtu = 23
@@ -237,7 +243,8 @@ class BumbleClient(BaseBleakClient):
         try:
             async with asyncio.timeout(max(1.0, deadline - loop.time())):
                 self._peer = Peer(connection)
-                self._mtu = await self._peer.request_mtu(self.requested_mtu)
+                if self._requested_mtu > 23:  # 23: behave like a stack that never exchanges the MTU
+                    self._mtu = await self._peer.request_mtu(self._requested_mtu)
                 self.services = await self._discover()
         except (core.BaseBumbleError, asyncio.CancelledError, TimeoutError, ATT_Error) as exc:
             lost = self._connection is None

@@ -331,10 +331,12 @@ class VirtualDevice:
         """Start sampling ``stream`` now (replacing a stream of the same name)."""
         if stream.name in self.streams:
             self.stop_stream(stream.name)
-        if self._origin_wall_s is None:
-            self._origin_wall_s = asyncio.get_running_loop().time()
         rate = stream.sample_rate_hz * self.clock.rate_factor
-        stream.next_k = int(math.ceil(self.true_now_s() * rate - 1e-9))
+        if self._origin_wall_s is None:  # the replay starts with the first stream, at its sample 0
+            self._origin_wall_s = asyncio.get_running_loop().time()
+            stream.next_k = 0
+        else:
+            stream.next_k = int(math.ceil(self.true_now_s() * rate - 1e-9))
         self.streams[stream.name] = stream
         self._logs.setdefault(stream.name, ([], [], [], [], stream.unit))
         stream.task = asyncio.get_running_loop().create_task(self._run(stream))

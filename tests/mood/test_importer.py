@@ -180,6 +180,12 @@ def test_timezones_offsets_and_dst(tmp_path: Path, store: Path) -> None:
 
 
 def test_file_level_errors(tmp_path: Path, store: Path) -> None:
+    (tmp_path / "nohead.csv").write_text("who,when,what,score\nP01,2026-03-02T07:00:00Z,FS,1\n")
+    with pytest.raises(FormatError, match="line 1: header lacks column.*participant, timestamp, instrument"):
+        import_mood_log(tmp_path / "nohead.csv", store)
+    (tmp_path / "noscore.csv").write_text("participant,timestamp,instrument\nP01,2026-03-02T07:00:00Z,FS\n")
+    with pytest.raises(FormatError, match="total or item1..itemN"):
+        import_mood_log(tmp_path / "noscore.csv", store)
     with pytest.raises(InputError, match="cannot read"):
         import_mood_log(tmp_path / "missing.csv", store)
     (tmp_path / "latin1.csv").write_bytes(HEADER.encode() + "P\xe9,x,y\n".encode("latin-1"))

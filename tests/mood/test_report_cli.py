@@ -91,6 +91,10 @@ def test_cli_end_to_end(tmp_path: Path, store: Path, h, capsys: pytest.CaptureFi
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     for f in (joined, weekly, report, png):
         assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    assert main(["join", "--store", str(store), "--out", str(joined), "--tolerance", "PHQ-9=1h",
+                 "--tolerance", "Feeling Scale=1h"]) == 0
+    assert main(["join", "--store", str(store), "--out", str(joined), "--tolerance", "BDI=1h"]) == 1
+    assert "unknown instrument 'BDI'" in capsys.readouterr().err
     assert main(["report", "--store", str(store), "--participant", "nobody", "--out", str(png)]) == 1
     assert main(["report", "--store", str(store), "--out", str(tmp_path / "r.pdf")]) == 1
     assert main(["join", "--store", str(store), "--out", str(tmp_path / "j.xlsx")]) == 1

@@ -25,8 +25,28 @@ def parse_tolerances(specs: list[str]) -> dict[str, float]:
     tol = {"*": DEFAULT_TOLERANCE_S}
     for spec in specs:
         name, _, value = spec.rpartition("=")
-        tol[name.strip().lower() or "*"] = parse_duration_s(value)
+        tol[name.strip() or "*"] = parse_duration_s(value)
     return tol
+
+
+def _resolve_names(tol: dict[str, float], stored: set[str]) -> dict[str, float]:
+    """Map instrument names/aliases in per-instrument tolerances to keys; unknown names are an error."""
+    from ..errors import InputError
+    from ..mood.instruments import build_registry, normalise_name
+
+    registry = {k: i.key for k, i in build_registry().items()}
+    registry.update({normalise_name(k): k for k in stored})
+    out = {}
+    for name, value in tol.items():
+        if name == "*":
+            out[name] = value
+            continue
+        key = registry.get(normalise_name(name))
+        if key is None:
+            known = ", ".join(sorted({*registry.values()}))
+            raise InputError(f"--tolerance names unknown instrument {name!r} (known: {known})")
+        out[key] = value
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             err.print("error: no sessions in the store; run `repsense process` first", markup=False)
             return 1
         mood = read_mood(args.store)
+        tol = _resolve_names(tol, set(mood["instrument"].to_pylist()))
         joined = join_sessions_mood(sessions, mood, tol)
         write_table_file(joined, args.out)
         msg = f"{joined.num_rows} session(s), {mood.num_rows} mood entries -> {args.out}"

@@ -314,6 +314,13 @@ def import_mood_log(
         if first is None:
             raise FormatError("mood log has no header line", path=str(path))
         lowered = [h.strip().lower() for h in first]
+        missing = [f for f in ("participant", "timestamp", "instrument") if not set(_ALIASES[f]) & set(lowered)]
+        if not (set(_ALIASES["total"]) & set(lowered) or "items" in lowered
+                or any(_ITEM_KEY.fullmatch(h) for h in lowered)):
+            missing.append("total or item1..itemN")
+        if missing:
+            raise FormatError(f"header lacks column(s): {', '.join(missing)} (see docs/MOOD.md)", path=str(path),
+                              line=1)
         header_index = next((lowered.index(a) for a in _ALIASES["participant"] if a in lowered), None)
         rows: Iterator[tuple[int, dict[str, Any] | None, Any, str | None]] = _iter_csv(text)
     else:

@@ -289,18 +289,21 @@ class MotionTimeline:
         ``A(t) q(t)``: ``q`` a sum of 1.5-6 Hz sinusoids scaled so ``|q''|`` has unit RMS, ``A`` the
         smooth envelope in m/s². Returns displacement (m) and its exact second derivative."""
         a, da, dda = env
-        if not np.any(a != 0.0) and not np.any(da != 0.0):
-            z = np.zeros((t_s.shape[0], 3))
-            return z, z
+        pos = np.zeros((t_s.shape[0], 3))
+        acc = np.zeros((t_s.shape[0], 3))
+        on = np.flatnonzero((a != 0.0) | (da != 0.0) | (dda != 0.0))  # holds have no irregularity
+        if on.size == 0:
+            return pos, acc
+        a, da, dda = a[on, None], da[on, None], dda[on, None]
         w = 2.0 * np.pi * self.wobble_hz
-        arg = np.multiply.outer(t_s, w) + self.wobble_phase
+        arg = np.multiply.outer(t_s[on], w) + self.wobble_phase
         c = 1.0 / np.sqrt(w.shape[0] / 2.0)
         sn, cs = np.sin(arg) * c, np.cos(arg) * c
         q = (sn / w**2) @ self.wobble_dir
         dq = (cs / w) @ self.wobble_dir
         ddq = -sn @ self.wobble_dir
-        pos = a[:, None] * q
-        acc = dda[:, None] * q + 2.0 * da[:, None] * dq + a[:, None] * ddq
+        pos[on] = a * q
+        acc[on] = dda * q + 2.0 * da * dq + a * ddq
         return pos, acc
 
 

@@ -189,7 +189,7 @@ def sample_streams(
 
 #: The sensor averages the signal over each output period with this many sub-samples
 #: at least (a boxcar anti-alias filter, like the Bosch "averaging" modes).
-_MIN_INTERNAL_HZ = 200.0
+_MIN_INTERNAL_HZ = 100.0
 
 
 def _sample_one(
@@ -229,7 +229,7 @@ def _sample_one(
     x = np.clip(np.round(x / lsb), -full / lsb, full / lsb - 1.0) * lsb
 
     # latency-like jitter in [0, jitter]: density 3(1 - x)^2 (Beta(1, 3)), mostly small
-    t_rep = t_true + ((1.0 - rng.random(n) ** (1.0 / 3.0)) * jitter if jitter > 0.0 else 0.0)
+    t_rep = t_true + ((1.0 - np.cbrt(rng.random(n))) * jitter if jitter > 0.0 else 0.0)
     t_rep[0] = t_true[0]  # the first sample defines the stream's origin
     keep = _keep_mask(rng, n, rate_hz, model.drop_prob, model.burst_per_min, model.burst_len)
     return SampledStream(

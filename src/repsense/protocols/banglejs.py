@@ -34,7 +34,6 @@ DLE = b"\x10"  # run the line without echo
 MAX_LINE_BYTES = 256
 LINE_TAG = "A"
 
-_INT = re.compile(r"^[+-]?\d+$")
 _NUM = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
@@ -113,14 +112,11 @@ def decode_frame(data: bytes, *, config: None = None, state: None = None) -> Dec
     except UnicodeDecodeError as exc:
         raise decode_error(KIND, exc.start, "non-ASCII byte in a data line") from None
     fields = text.split(",")
-    offsets = [0]
-    for f in fields[:-1]:
-        offsets.append(offsets[-1] + len(f) + 1)
     if fields[0] == LINE_TAG:
         if len(fields) != 5:
             raise decode_error(KIND, 0, f"tagged line needs 5 fields (A,t_s,x,y,z), got {len(fields)}")
         if not _NUM.match(fields[1]):
-            raise decode_error(KIND, offsets[1], f"time field {fields[1]!r} is not a number")
+            raise decode_error(KIND, 2, f"time field {fields[1]!r} is not a number")
         t = np.array([float(fields[1])], dtype=np.float64)
         idx = (2, 3, 4)
     elif len(fields) == 3:
@@ -128,12 +124,17 @@ def decode_frame(data: bytes, *, config: None = None, state: None = None) -> Dec
         idx = (0, 1, 2)
     else:
         raise decode_error(KIND, 0, f"not a data line ({len(fields)} fields): {text[:40]!r}")
+    offsets = [0]
+    for f in fields[:-1]:
+        offsets.append(offsets[-1] + len(f) + 1)
     vals = []
     for i in idx:
-        if not _INT.match(fields[i]):
-            raise decode_error(KIND, offsets[i], f"field {fields[i]!r} is not an integer mg value")
-        vals.append(int(fields[i]))
-    accel = (np.array(vals, dtype=np.float64) / 1000.0).astype(np.float32).reshape(1, 3)
+        f = fields[i]
+        digits = f[1:] if f[:1] in ("-", "+") else f
+        if not (digits.isdigit() and digits.isascii()):
+            raise decode_error(KIND, offsets[i], f"field {f!r} is not an integer mg value")
+        vals.append(int(f) / 1000.0)
+    accel = np.array((vals,), dtype=np.float32)
     return DecodedFrame(KIND, "accel_line" if t is not None else "accel_line_untimed", t, accel, None)
 
 

@@ -47,8 +47,9 @@ def decode_frame(data: bytes, *, config: InfiniTimeConfig = InfiniTimeConfig(), 
     require_length(KIND, data, FRAME_LEN, "a motion sample (3 x i16)")
     if len(data) != FRAME_LEN:
         raise decode_error(KIND, FRAME_LEN, f"bad length: a motion sample is {FRAME_LEN} bytes, got {len(data)}")
-    accel = (np.array((_THREE_I16.unpack(data),), dtype=np.float64) / config.lsb_per_g).astype(np.float32)
-    return DecodedFrame(KIND, "motion", None, accel, None)
+    x, y, z = _THREE_I16.unpack(data)
+    d = config.lsb_per_g
+    return DecodedFrame(KIND, "motion", None, np.array(((x / d, y / d, z / d),), dtype=np.float32), None)
 
 
 def quantise(accel_g: np.ndarray, lsb_per_g: float = 1024.0) -> np.ndarray:

@@ -142,10 +142,14 @@ def decode_frame(data: bytes, *, config: MetaWearConfig = MetaWearConfig(), stat
     if len(data) != want:
         raise decode_error(KIND, min(len(data), want),
                            f"bad length: {'packed ' if packed else ''}{sensor} packet is {want} bytes, got {len(data)}")
-    if packed:
-        raw = np.frombuffer(data, dtype="<i2", offset=2).reshape(3, 3)
-    else:
-        raw = np.array((_THREE_I16.unpack_from(data, 2),), dtype=np.float64)
+    if not packed:  # one sample: scale in Python floats (float64), one array allocation
+        x, y, z = _THREE_I16.unpack_from(data, 2)
+        if sensor == "acc":
+            s = config.accel_range_g / 32768.0
+            return DecodedFrame(KIND, "acc", None, np.array(((x * s, y * s, z * s),), dtype=np.float32), None)
+        d = GYRO_LSB_PER_DPS[config.gyro_range_dps]
+        return DecodedFrame(KIND, "gyro", None, None, np.array(((x / d, y / d, z / d),), dtype=np.float32))
+    raw = np.frombuffer(data, dtype="<i2", offset=2).reshape(3, 3)
     if sensor == "acc":
         accel = (raw * (config.accel_range_g / 32768.0)).astype(np.float32)
         return DecodedFrame(KIND, "acc_packed" if packed else "acc", None, accel, None)

@@ -37,6 +37,7 @@ GYRO_LSB_PER_DPS = 32.0  # Q11.5
 COMPASS_LSB_PER_UT = 16.0  # Q12.4
 CONFIG_LEN = 9
 _NINE_I16 = struct.Struct("<9h")
+_SCALES = np.array([[1.0 / ACCEL_LSB_PER_G], [1.0 / GYRO_LSB_PER_DPS]], dtype=np.float32)
 
 
 def decode_frame(data: bytes, *, config: None = None, state: None = None) -> DecodedFrame:
@@ -52,10 +53,9 @@ def decode_frame(data: bytes, *, config: None = None, state: None = None) -> Dec
     if len(data) != FRAME_LEN:
         raise decode_error(KIND, FRAME_LEN, f"bad length: a raw motion sample is {FRAME_LEN} bytes, got {len(data)}")
     v = _NINE_I16.unpack(data)
-    # power-of-two scales: float32 division is exact
-    accel = np.array((v[0:3],), dtype=np.float32) / np.float32(ACCEL_LSB_PER_G)
-    gyro = np.array((v[3:6],), dtype=np.float32) / np.float32(GYRO_LSB_PER_DPS)
-    return DecodedFrame(KIND, "raw", None, accel, gyro)
+    # power-of-two scales: float32 products are exact
+    both = np.array((v[0:3], v[3:6]), dtype=np.float32) * _SCALES
+    return DecodedFrame(KIND, "raw", None, both[0:1], both[1:2])
 
 
 def decode_compass_ut(data: bytes) -> np.ndarray:

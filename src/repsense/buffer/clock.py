@@ -31,10 +31,10 @@ across a reconnect. Each gap stores its span and the estimated number of samples
 
 Duplicates: samples whose device time (or sequence number) is not after the last one accepted are
 dropped and counted; after a reconnect a device that resends its buffer therefore never stores a
-sample twice. The emitted UTC stamps are strictly increasing per stream: when a refit moves the
-mapping back past the previous sample (mostly in the first seconds, while the envelope forms), the
-notification is shifted forward whole, to just after the previous sample, keeping the device's
-spacing inside it (counted in ``n_shifted``); the next notifications map normally again.
+sample twice. The emitted UTC stamps are strictly increasing per stream and never step back: when
+a refit moves the mapping back (mostly in the first seconds, while the envelope forms), the
+difference is carried forward and slewed away by at most 10 % of a sample period per
+notification (counted in ``n_shifted``). Inside a notification the device's spacing is exact.
 
 Emulation at ``speed`` x real time: host time is rescaled around the first arrival
 (``h' = h0 + (h - h0) * speed``) so the session keeps the recording's own time base.
@@ -49,6 +49,7 @@ import numpy as np
 
 __all__ = ["ClockStamp", "Gap", "StreamClock"]
 
+_SLEW = 0.1  # fraction of a sample period the mapping may move back per notification
 _MAX_DRIFT = 1e-3  # 1000 ppm: far beyond any crystal (+/-100 ppm); larger slopes are jitter artefacts
 
 
@@ -149,9 +150,9 @@ class StreamClock:
     device_time : bool
         True when notifications carry per-sample device timestamps.
     window_s : float
-        Width of the lower-envelope windows (device seconds).
+        Width of the lower-envelope windows (host seconds; device seconds x ``speed``).
     history_s : float
-        How much device time the fit remembers.
+        How much time the fit remembers (host seconds).
     gap_periods : float
         A device-time step larger than this many sample periods is a gap.
     arrival_gap_s : float
@@ -161,7 +162,7 @@ class StreamClock:
     seq_modulo : int or None
         Wrap-around of the protocol's sequence number (e.g. 256 for a u8), None when it has none.
     min_drift_span_s : float
-        Drift is estimated only once the fit spans this much device time; before, slope 0.
+        Drift is estimated only once the fit spans this much host time; before, slope 0.
     """
 
     def __init__(self, sample_rate_hz: float, *, device_time: bool, window_s: float = 1.0,
@@ -178,8 +179,10 @@ class StreamClock:
         self.arrival_gap_ns = float(arrival_gap_s) * 1e9
         self.speed = float(speed)
         self.seq_modulo = seq_modulo
-        window_ns = max(1, int(window_s * 1e9))
-        self._fit = _EnvelopeFit(window_ns, max(3, int(history_s / window_s)), min_drift_span_s)
+        # windows and spans are host (wall) durations: jitter lives in host time, so an emulated
+        # band replayed `speed` x faster needs `speed` x more device time for the same evidence
+        window_ns = max(1, int(window_s * self.speed * 1e9))
+        self._fit = _EnvelopeFit(window_ns, max(3, int(history_s / window_s)), min_drift_span_s * self.speed)
         self._host0: int | None = None
         self._last_dev: int | None = None  # device ns of the last accepted sample
         self._last_utc: int | None = None
@@ -191,6 +194,7 @@ class StreamClock:
         self.n_lost = 0
         self.n_duplicate = 0
         self.n_shifted = 0  # notifications shifted forward to keep stamps increasing
+        self._carry_ns = 0.0  # forward shift still being slewed away
 
     # ----------------------------------------------------------------- state
     @property
@@ -276,11 +280,19 @@ class StreamClock:
         kept = dev[first_kept:]
         self._fit.add(int(kept[-1]), h)
         utc = self._to_utc(kept)
-        if self._last_utc is not None and utc[0] <= self._last_utc:
-            # the fit moved back (a faster notification lowered the envelope): shift this
-            # notification whole, just past the previous sample, keeping the device's spacing
-            utc = utc + (self._last_utc + 1 - int(utc[0]))
-            self.n_shifted += 1
+        if self._last_utc is not None:
+            # Slew, never step back: when a refit moves the mapping back (a faster notification
+            # lowered the envelope), carry the difference and pay it off by at most
+            # `_SLEW` of a period per notification. Inside a notification the device's spacing
+            # is kept exactly; across notifications a step is never below (1 - _SLEW) periods.
+            lo = self._last_utc + (1.0 - _SLEW) * self.period_ns
+            first = float(utc[0]) + self._carry_ns
+            if first < lo:
+                self._carry_ns += lo - first
+                self.n_shifted += 1
+            else:
+                self._carry_ns = max(0.0, self._carry_ns - (first - lo))
+            utc = utc + int(round(self._carry_ns))
         self._last_dev = int(kept[-1])
         self._last_utc = int(utc[-1])
         self.n_samples += kept.shape[0]

@@ -116,6 +116,36 @@ class PolarDriver(Driver):
     device_time = True
     has_gyro = True
 
+    async def _cp(self, link: Link, responses: asyncio.Queue[tuple[int, str, bytes] | None], request: bytes,
+                  op: int, mtype: int) -> Any:
+        """Write a CP request and wait for its (possibly multi-part) response."""
+        p = self.proto
+        cp = p.CONTROL_POINT_UUID.lower()
+        await link.write(cp, request, response=True)
+        parts = []
+
+        def accept(data: bytes) -> Any:
+            try:
+                msg = p.parse_cp_notification(data)
+            except Exception:
+                return None
+            if isinstance(msg, p.ControlPointResponse) and msg.op_code == op and msg.measurement_type & 0x3F == mtype:
+                return msg
+            return None
+
+        while True:
+            msg = await _expect(responses, cp, 5.0, accept)
+            parts.append(msg)
+            if not msg.more:
+                return p.merge_cp_responses(parts) if len(parts) > 1 else msg
+
+    async def _rates(self, link: Link, responses: asyncio.Queue[tuple[int, str, bytes] | None], mt: int) -> tuple:
+        p = self.proto
+        resp = await self._cp(link, responses, p.encode_get_settings(mt), p.OpCode.GET_MEASUREMENT_SETTINGS, mt)
+        if not resp.ok:
+            raise DeviceError(f"Polar settings query for {p.MeasurementType(mt).name} failed: {resp.status.name}")
+        return tuple(int(r) for r in resp.settings.get(p.SettingType.SAMPLE_RATE, ()))
+
     async def start(self, link: Link, responses: asyncio.Queue[tuple[int, str, bytes] | None]) -> None:
         p = self.proto
         cp = p.CONTROL_POINT_UUID.lower()
@@ -126,26 +156,30 @@ class PolarDriver(Driver):
             mtypes.append(p.MeasurementType.GYRO)
         else:
             self.gyro = False
+        want = self.sample_rate_hz
+        rates = await self._rates(link, responses, p.MeasurementType.ACC)
+        if want not in rates and (not rates or want > max(rates)) and features.supports(p.MeasurementType.SDK_MODE):
+            # higher rates need SDK mode (Verity Sense); it resets the sensors, so do it first
+            resp = await self._cp(link, responses, p.encode_sdk_mode(True), p.OpCode.REQUEST_MEASUREMENT_START,
+                                  p.MeasurementType.SDK_MODE)
+            if resp.ok or resp.status == p.PmdError.ALREADY_IN_STATE:
+                rates = await self._rates(link, responses, p.MeasurementType.ACC)
+        if not rates:
+            raise DeviceError("Polar reports no ACC sample rate")
+        rate = min(rates, key=lambda r: (abs(r - want), -r))
+        self.sample_rate_hz = self.gyro_rate_hz = float(rate)
         factors = {}
         for mt in mtypes:
-            await link.write(cp, p.encode_start(mt, sample_rate_hz=int(self.rate_of(
-                "gyro" if mt == p.MeasurementType.GYRO else "accel"))), response=True)
-
-            def accept(data: bytes, mt: int = mt) -> Any:
-                msg = p.parse_cp_notification(data)
-                if isinstance(msg, p.ControlPointResponse) and msg.op_code == p.OpCode.REQUEST_MEASUREMENT_START \
-                        and msg.measurement_type == mt:
-                    return msg
-                return None
-
-            resp = await _expect(responses, cp, 5.0, accept)
+            resp = await self._cp(link, responses, p.encode_start(mt, sample_rate_hz=rate),
+                                  p.OpCode.REQUEST_MEASUREMENT_START, mt)
             if not resp.ok and resp.status != p.PmdError.ALREADY_IN_STATE:
+                if mt == p.MeasurementType.GYRO:  # accel alone is enough for reps
+                    self.gyro = False
+                    continue
                 raise DeviceError(f"Polar refused to start {p.MeasurementType(mt).name}: {resp.status.name}")
             factors[mt] = resp.factor
-        self._config = p.PmdConfig(acc_sample_rate_hz=int(self.sample_rate_hz),
-                                   acc_factor=factors.get(p.MeasurementType.ACC, 1.0),
-                                   gyro_sample_rate_hz=int(self.gyro_rate_hz),
-                                   gyro_factor=factors.get(p.MeasurementType.GYRO, 1.0))
+        self._config = p.PmdConfig(acc_sample_rate_hz=rate, acc_factor=factors.get(p.MeasurementType.ACC, 1.0),
+                                   gyro_sample_rate_hz=rate, gyro_factor=factors.get(p.MeasurementType.GYRO, 1.0))
         self._state = None
 
     async def stop(self, link: Link) -> None:

@@ -464,8 +464,11 @@ def decode_frame(data: bytes, *, config: PmdConfig = PmdConfig(), state: PmdStat
             raise decode_error(KIND, HEADER_LEN + n_full * step,
                                f"bad length: {len(content)} content bytes is not a multiple of {step} ({channels} x i{resolution})")
         nb = resolution // 8
-        raw = np.frombuffer(content, dtype=np.uint8).reshape(-1, nb)
-        samples = _signed_from_le(raw, nb).reshape(-1, channels)
+        if nb in (1, 2):
+            samples = np.frombuffer(content, dtype="<i1" if nb == 1 else "<i2").astype(np.int64).reshape(-1, channels)
+        else:
+            raw = np.frombuffer(content, dtype=np.uint8).reshape(-1, nb)
+            samples = _signed_from_le(raw, nb).reshape(-1, channels)
     n = samples.shape[0]
     factor = config.factor_for(mtype)
     accel = gyro = None

@@ -168,3 +168,14 @@ def test_input_that_keeps_killing_workers_is_isolated(
     assert "died 3 times" in results["rec001_poison.csv"].error
     assert [results[f"rec{k:03d}.csv"].status for k in range(4)] == ["written"] * 4
     assert read_sessions(tmp_path / "out").num_rows == 4
+
+
+@pytest.mark.parametrize("chunk", [997, 2500])
+def test_detect_in_chunks_equals_detect(chunk: int) -> None:
+    from repsense.batch import detect_in_chunks
+    from repsense.simulate import simulate_session
+
+    rec, truth = simulate_session(11, sample_rate_hz=50.0, n_sets=3, rest_s=(20.0, 30.0))
+    whole = repsense.segment.detect(rec)
+    assert len(rec.accel) > 3 * chunk and whole.n_reps > 0
+    assert detect_in_chunks(rec, chunk) == whole

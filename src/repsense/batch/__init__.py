@@ -7,7 +7,7 @@ per-input work is :func:`~repsense.batch.work.process_input`. See ``docs/BATCH.m
 from __future__ import annotations
 
 from .runner import SchedulerError, default_workers, make_tasks, run_batch
-from .work import BatchOptions, FileResult, Task, detector_version, process_input
+from .work import BatchOptions, FileResult, Task, detect_in_chunks, detector_version, process_input
 
 __all__ = [
     "BatchOptions",
@@ -15,6 +15,7 @@ __all__ = [
     "SchedulerError",
     "Task",
     "default_workers",
+    "detect_in_chunks",
     "detector_version",
     "make_tasks",
     "process_input",

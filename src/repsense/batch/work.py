@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, RepsenseError
-from ..types import SCHEMA_VERSION
+from ..types import SCHEMA_VERSION, Detection, Recording
 
-__all__ = ["BatchOptions", "FileResult", "Task", "detector_version", "process_input"]
+__all__ = ["BatchOptions", "FileResult", "Task", "detect_in_chunks", "detector_version", "process_input"]
 
 _DEFAULT_DETECTOR = "repsense.segment:detect"
 
@@ -44,6 +44,7 @@ class BatchOptions:
     detector: str = _DEFAULT_DETECTOR  # "module:function", imported on the worker
     samples_rows_per_part: int | None = None  # None: the store's default
     resume: bool = True
+    detect_chunk_samples: int = 1_000_000  # longer recordings go through RepSegmenter in blocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,32 @@ def detector_version(detector: str = _DEFAULT_DETECTOR) -> str:
     _load(detector)
     module = import_module(detector.partition(":")[0])
     return str(getattr(module, "DETECTOR_VERSION", ""))
+
+
+def detect_in_chunks(recording: Recording, chunk_samples: int) -> Detection:
+    """:func:`repsense.segment.detect` on ``recording``, fed to ``RepSegmenter`` in blocks.
+
+    Same result as ``detect(recording)`` (the segmenter's output does not depend on the
+    chunking), but the detector's working arrays (float64 copies, resampled grid) are one
+    block long instead of the whole recording.
+    """
+    import numpy as np
+
+    from ..segment import DETECTOR_VERSION, RepSegmenter, detect
+
+    n = len(recording.accel)
+    if n <= chunk_samples:
+        return detect(recording)
+    t_s, accel_g = recording.accel.t_s, recording.accel.values
+    d = np.diff(t_s)
+    rate = float(1.0 / np.median(d, overwrite_input=True))  # as detect(): 1 / median interval
+    del d
+    seg = RepSegmenter(sample_rate_hz=rate)
+    sets = []
+    for lo in range(0, n, chunk_samples):
+        sets += seg.update(t_s[lo:lo + chunk_samples], accel_g[lo:lo + chunk_samples])
+    sets += seg.finish()
+    return Detection(sets=tuple(sets), sample_rate_hz=rate, detector_version=DETECTOR_VERSION)
 
 
 def _expected_participant(task: Task, opts: BatchOptions) -> str | None:
@@ -157,7 +184,10 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
         meta = dataclasses.replace(
             meta, session_id=sid, participant=opts.participant if opts.participant else meta.participant)
         rec = dataclasses.replace(rec, meta=meta)
-        det = detect(rec)
+        if opts.detector == _DEFAULT_DETECTOR:
+            det = detect_in_chunks(rec, opts.detect_chunk_samples)
+        else:
+            det = detect(rec)
         if not det.detector_version:
             det = dataclasses.replace(det, detector_version=version)
         rows = opts.samples_rows_per_part or SAMPLES_ROWS_PER_PART

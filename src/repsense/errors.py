@@ -37,7 +37,18 @@ class UnitError(InputError):
 
 
 class DecodeError(RepsenseError, ValueError):
-    """A BLE frame cannot be decoded (bad length, unknown type, bad checksum...)."""
+    """A BLE frame cannot be decoded (bad length, unknown type, bad checksum...).
+
+    ``offset`` is the byte offset in the frame where decoding failed, ``reason`` the short
+    cause, and ``status`` the error code a device answers with (control-point parsers).
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None, reason: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.reason = reason if reason is not None else message
+        self.status = status
 
 
 class SamplingRateError(RepsenseError, ValueError):

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -58,8 +58,11 @@ class SentSamples:
 
     @property
     def delivered(self) -> np.ndarray:
-        """Mask of samples that reached the central intact (a duplicate counts once)."""
-        return np.isin(self.status, ("ok", "duplicated"))
+        """Mask of samples that reached the central intact (a duplicate counts once).
+
+        Samples the band itself lost before sending (e.g. DIY FIFO overflow) are NaN.
+        """
+        return np.isin(self.status, ("ok", "duplicated")) & np.isfinite(self.values).all(axis=1)
 
 
 @dataclass(slots=True)
@@ -69,7 +72,8 @@ class SensorStream:
     ``emit(k, t_device_s, values_phys)`` is called with the samples that became due, in
     batches of ``batch`` (the last one may be shorter when the replay ends); it returns the
     quantised values actually put on the air (same shape) so the band can log them.
-    ``source`` is ``"accel"`` (g) or ``"gyro"`` (deg/s).
+    ``source`` is ``"accel"`` (g), ``"gyro"`` (deg/s) or ``"imu"`` (values (n, 6): accel then gyro,
+    logged as two streams ``acc`` and ``gyro``).
     """
 
     name: str
@@ -78,11 +82,16 @@ class SensorStream:
     batch: int
     emit: Callable[[np.ndarray, np.ndarray, np.ndarray], Awaitable[np.ndarray]]
     unit: str = "g"
+    flush_partial: bool = True  # at the end of the replay, send a last short batch (False: hold it)
     next_k: int = 0
     task: asyncio.Task[None] | None = None
-    log_k: list[np.ndarray] = field(default_factory=list)
-    log_t: list[np.ndarray] = field(default_factory=list)
-    log_v: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def log_names(self) -> tuple[tuple[str, str, slice], ...]:
+        """(log name, unit, columns) of what this stream logs."""
+        if self.source == "imu":
+            return (("acc", "g", slice(0, 3)), ("gyro", "deg/s", slice(3, 6)))
+        return ((self.name, self.unit, slice(0, 3)),)
 
 
 class VirtualDevice:
@@ -338,7 +347,8 @@ class VirtualDevice:
         else:
             stream.next_k = int(math.ceil(self.true_now_s() * rate - 1e-9))
         self.streams[stream.name] = stream
-        self._logs.setdefault(stream.name, ([], [], [], [], stream.unit))
+        for log_name, unit, _ in stream.log_names:
+            self._logs.setdefault(log_name, ([], [], [], [], unit))
         stream.task = asyncio.get_running_loop().create_task(self._run(stream))
 
     def stop_stream(self, name: str) -> None:
@@ -349,7 +359,7 @@ class VirtualDevice:
     async def _run(self, stream: SensorStream) -> None:
         loop = asyncio.get_running_loop()
         rate = stream.sample_rate_hz * self.clock.rate_factor  # samples per true second
-        log_k, log_t, log_v, log_s, _ = self._logs[stream.name]
+        logs = [(self._logs[name], cols) for name, _, cols in stream.log_names]
         try:
             while self.streams.get(stream.name) is stream:
                 now = self.true_now_s()
@@ -361,6 +371,8 @@ class VirtualDevice:
                     return
                 k_due = int(math.floor(now * rate + 1e-9)) + 1  # samples 0..k_due-1 are due
                 k_end = int(math.floor(self.signal.duration_s * rate + 1e-9)) + 1
+                if not stream.flush_partial:  # whole batches only
+                    k_end = stream.next_k + (k_end - stream.next_k) // stream.batch * stream.batch
                 if not self.signal.loop:
                     k_due = min(k_due, k_end)
                 while k_due - stream.next_k >= stream.batch or (
@@ -370,14 +382,20 @@ class VirtualDevice:
                     t_true = k / rate
                     t_dev = np.array([self.clock.device_s(t) for t in t_true]) if self.clock.jumps else (
                         self.clock.offset_s + k / stream.sample_rate_hz)
-                    phys = self.signal.accel_g(t_true) if stream.source == "accel" else self.signal.gyro_dps(t_true)
+                    if stream.source == "accel":
+                        phys = self.signal.accel_g(t_true)
+                    elif stream.source == "gyro":
+                        phys = self.signal.gyro_dps(t_true)
+                    else:
+                        phys = np.hstack([self.signal.accel_g(t_true), self.signal.gyro_dps(t_true)])
                     stream.next_k += n
                     self._status = "ok"
-                    sent = await stream.emit(k, t_dev, phys)
-                    log_s.append(np.full(n, self._status))
-                    log_k.append(k)
-                    log_t.append(np.asarray(t_dev, dtype=np.float64))
-                    log_v.append(np.asarray(sent, dtype=np.float64))
+                    sent = np.asarray(await stream.emit(k, t_dev, phys), dtype=np.float64)
+                    for (log_k, log_t, log_v, log_s, _), cols in logs:
+                        log_k.append(k)
+                        log_t.append(np.asarray(t_dev, dtype=np.float64))
+                        log_v.append(sent[:, cols])
+                        log_s.append(np.full(n, self._status))
                     if self.streams.get(stream.name) is not stream:
                         return
                 if not self.signal.loop and stream.next_k >= k_end:

@@ -148,13 +148,8 @@ class VirtualPolar(VirtualDevice):
         try:
             try:
                 req = pmd.parse_cp_request(data)
-            except DecodeError as exc:
-                reason = getattr(exc, "reason", str(exc))
-                if reason.startswith("too short"):
-                    raise _CpError(PmdError.INVALID_LENGTH) from None
-                if reason.startswith("invalid op code"):
-                    raise _CpError(PmdError.INVALID_OP_CODE) from None
-                raise _CpError(PmdError.INVALID_PARAMETER) from None
+            except DecodeError as exc:  # the protocol module says which status a device answers
+                raise _CpError(getattr(exc, "status", PmdError.INVALID_PARAMETER)) from None
             mtype = req.measurement_type or 0
             params = self._handle(req)
         except _CpError as err:
@@ -255,7 +250,7 @@ class VirtualPolar(VirtualDevice):
                 ints = np.clip(pmd.quantise_acc(phys, frame_type), -1000 * range_, 1000 * range_)
                 sent = ints / 1000.0
             else:
-                ints = np.clip(np.rint(phys / float(f32)), -32768, 32767).astype(np.int64)
+                ints = np.clip(pmd.quantise_gyro(phys, frame_type, float(f32)), -32768, 32767)
                 sent = (ints.astype(np.float32) * f32).astype(np.float64)
             await self._send_frames(mtype, frame_type, t_dev_s, ints)
             return sent

@@ -59,11 +59,28 @@ class DetectorConfig:
         Smallest displacement swing (m, of the band-passed proxy) counted as a rep turn:
         every barbell lift moves the bar further than this; fidgeting at rest does not.
     min_reps : int
-        Fewer reps than this in an active stretch is not a set (a single re-rack or lift of
-        a bottle is not a set).
+        Fewer rhythmic reps than this is not a set: one or two up-down movements (a re-rack,
+        lifting a bottle, standing up) look like reps, three in a rhythm rarely do. Heavy
+        singles and doubles are therefore not counted (documented limitation).
+    min_vertical_fraction : float
+        Share of the band-limited acceleration variance that the vertical proxy must carry
+        over a set. Barbell lifts are vertical translations (>= ~0.3 on real sets); gestures,
+        fidgeting and arm swings are mostly rotation and horizontal motion (<= ~0.2).
+        Curls and raises (rotation) fall below it too, so it is only asked of short sets,
+        where the rhythm alone is weak evidence (see ``rhythm_reps``).
+    rhythm_reps : int
+        A set of at least this many rhythmic reps needs no further evidence; shorter ones
+        (``min_reps`` .. ``rhythm_reps - 1``) must also pass ``min_vertical_fraction``.
+    edge_travel_ratio, edge_duration_ratio : float
+        A first or last rep whose travel (duration) is off the set's median by more than
+        this factor is handling (un-rack, re-rack, set-up), not a rep. Fatigue slows the
+        last reps by up to ~1.5-2x, hence the generous duration factor.
+    max_inter_rep_s : float
+        Longest stillness between two reps of one set (a breath at lock-out); a longer
+        gap splits the rhythm.
     min_rep_s, max_rep_s : float
-        Plausible rep durations; a turn-to-turn half cycle faster than ``min_rep_s / 2`` is
-        merged away, a rep longer than ``max_rep_s`` is dropped.
+        Plausible rep durations (movement start to end): faster than ``min_rep_s`` is a
+        jerk, slower than ``max_rep_s`` (beyond a 4-0-4 super-slow tempo) is not a rep.
     still_rel : float
         A rep starts when the displacement leaves, and ends when it re-enters, a band of
         this fraction of the rep's travel around its start/end level; time inside that band
@@ -90,9 +107,14 @@ class DetectorConfig:
     hysteresis_rel: float = 0.2
     amplitude_percentile: float = 95.0
     min_travel_m: float = 0.05
-    min_reps: int = 2
+    min_reps: int = 3
+    max_inter_rep_s: float = 4.0
+    min_vertical_fraction: float = 0.25
+    rhythm_reps: int = 5
+    edge_travel_ratio: float = 1.6
+    edge_duration_ratio: float = 2.0
     min_rep_s: float = 0.8
-    max_rep_s: float = 12.0
+    max_rep_s: float = 8.0
     still_rel: float = 0.1
     slowdown_frac: float = 0.34
 

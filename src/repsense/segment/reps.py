@@ -45,37 +45,65 @@ class SetAnalyzer:
         self.hp_sos = highpass1_sos(c.displacement_highpass_hz, c.grid_rate_hz)
         self.n_pad = int(round(c.grid_rate_hz / c.band_low_hz))
 
-    def displacement_m(self, x_g: np.ndarray) -> np.ndarray:
+    def vertical_accel_m_s2(self, x_g: np.ndarray) -> np.ndarray:
+        """Band-passed vertical acceleration proxy (m/s^2): band-passed ``|accel|``."""
+        return _dsp._sosfilt_fb(_dsp._norm3(x_g), self.band_sos, self.n_pad) * G_M_S2
+
+    def displacement_m(self, x_g: np.ndarray, a_up: np.ndarray | None = None) -> np.ndarray:
         """Vertical displacement proxy (m) of (m, 3) grid acceleration in g."""
-        mag = _dsp._norm3(x_g)
-        a_up = _dsp._sosfilt_fb(mag, self.band_sos, self.n_pad) * G_M_S2
+        if a_up is None:
+            a_up = self.vertical_accel_m_s2(x_g)
         v = _dsp._sosfilt_fb(np.cumsum(a_up) * self.dt_s, self.hp_sos, self.n_pad)
         return _dsp._sosfilt_fb(np.cumsum(v) * self.dt_s, self.hp_sos, self.n_pad)
 
-    def analyse(self, t_s: np.ndarray, x_g: np.ndarray) -> RepSet | None:
-        """Reps of one stretch of grid samples (``t_s`` uniform, ``x_g`` (m, 3) in g)."""
+    def vertical_fraction(self, x_g: np.ndarray, a_up: np.ndarray, lo: int, hi: int) -> float:
+        """Share of the band-limited acceleration variance in ``[lo, hi)`` that is vertical."""
+        total = 0.0
+        for j in range(3):
+            total += float(np.var(_dsp._sosfilt_fb(np.ascontiguousarray(x_g[:, j]), self.band_sos,
+                                                   self.n_pad)[lo:hi]))
+        return float(np.var(a_up[lo:hi] / G_M_S2)) / total if total > 0 else 0.0
+
+    def analyse(self, t_s: np.ndarray, x_g: np.ndarray) -> list[RepSet]:
+        """Sets of one active stretch of grid samples (``t_s`` uniform, ``x_g`` (m, 3) in g)."""
         c = self.config
         if t_s.shape[0] < max(8, int(c.min_rep_s * self.fs)):
-            return None
-        z = self.displacement_m(x_g)
+            return []
+        a_up = self.vertical_accel_m_s2(x_g)
+        z = self.displacement_m(x_g, a_up)
         amp = float(np.percentile(np.abs(z), c.amplitude_percentile))
         threshold = max(c.hysteresis_rel * amp, c.min_travel_m / 2)
         idx, kind = _kernels._turning_points(z, threshold)
         if idx.shape[0] < 2:
-            return None
+            return []
         n_max = int((kind == 1).sum())
         n_min = idx.shape[0] - n_max
         boundary = 1 if n_max > n_min else -1 if n_min > n_max else int(kind[-1])
         reps = []
         for j in np.flatnonzero(kind == -boundary):
-            rep = self._rep(t_s, z, idx, j, boundary)
-            if rep is not None and c.min_rep_s <= rep.duration_s <= c.max_rep_s:
-                reps.append(rep)
-        if len(reps) < c.min_reps:
-            return None
-        return build_set(reps, c.slowdown_frac)
+            found = self._rep(t_s, z, idx, j, boundary)
+            if found is not None and c.min_rep_s <= found[0].duration_s <= c.max_rep_s:
+                reps.append(found)
+        # a rhythm broken by a long still gap is two sets (or handling, not a set)
+        groups: list[list[tuple[Rep, float]]] = []
+        for rep in reps:
+            if groups and rep[0].start_s - groups[-1][-1][0].end_s <= c.max_inter_rep_s:
+                groups[-1].append(rep)
+            else:
+                groups.append([rep])
+        out = []
+        for g in groups:
+            g = trim_edges(g, c.edge_travel_ratio, c.edge_duration_ratio)
+            if len(g) < c.min_reps:
+                continue
+            lo = int(np.searchsorted(t_s, g[0][0].start_s))
+            hi = int(np.searchsorted(t_s, g[-1][0].end_s))
+            if len(g) < c.rhythm_reps and self.vertical_fraction(x_g, a_up, lo, hi) < c.min_vertical_fraction:
+                continue
+            out.append(build_set([r for r, _ in g], c.slowdown_frac))
+        return out
 
-    def _rep(self, t_s, z, idx, j, boundary) -> Rep | None:
+    def _rep(self, t_s, z, idx, j, boundary) -> tuple[Rep, float] | None:
         c = self.config
         n = z.shape[0]
         it = int(idx[j])
@@ -110,7 +138,35 @@ class SetAnalyzer:
         concentric_first = boundary == -1
         ecc, con = (second_s, first_s) if concentric_first else (first_s, second_s)
         return Rep(start_s=start_s, end_s=end_s, eccentric_s=ecc, concentric_s=con, pause_s=pause_s,
-                   concentric_first=concentric_first)
+                   concentric_first=concentric_first), float(max(travel0 if j >= 1 else 0.0,
+                                                                   travel1 if j + 1 < idx.shape[0] else 0.0))
+
+
+def trim_edges(reps: list[tuple[Rep, float]], travel_ratio: float, duration_ratio: float) -> list[tuple[Rep, float]]:
+    """Drop first/last reps unlike the set's median rep (un-racking, re-racking, set-up).
+
+    Reps of one set repeat one movement: an edge rep whose travel differs from the median
+    travel by more than ``travel_ratio`` (either way), or whose duration differs from the
+    median duration by more than ``duration_ratio``, is handling, not a rep. Only edges are
+    trimmed, repeatedly, so a slow grinding rep inside a set stays.
+    """
+    out = list(reps)
+    while len(out) >= 3:
+        travel = np.median([tr for _, tr in out])
+        dur = np.median([r.duration_s for r, _ in out])
+
+        def odd(item: tuple[Rep, float]) -> bool:
+            r, tr = item
+            return not (travel / travel_ratio <= tr <= travel * travel_ratio
+                        and dur / duration_ratio <= r.duration_s <= dur * duration_ratio)
+
+        if odd(out[0]):
+            out.pop(0)
+        elif odd(out[-1]):
+            out.pop()
+        else:
+            break
+    return out
 
 
 def build_set(reps: list[Rep], slowdown_frac: float) -> RepSet:

@@ -118,8 +118,7 @@ class RepSegmenter:
             lo, hi = int(first) - self._buf_k0, last - self._buf_k0 + 1
             if lo < 0:
                 raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
-            rs = self._analyzer.analyse(self._buf_t[lo:hi] - shift, self._buf_x[lo:hi])
-            if rs is not None:
+            for rs in self._analyzer.analyse(self._buf_t[lo:hi] - shift, self._buf_x[lo:hi]):
                 out.append(rs)
                 self.sets_.append(rs)
                 self.emitted_at_s_.append(self._t_last)

@@ -149,6 +149,17 @@ class MotionTimeline:
     wobble_hz: np.ndarray = field(default_factory=lambda: np.array([1.7, 2.6, 3.4, 4.3, 5.1, 5.9]))
     wobble_dir: np.ndarray = field(default_factory=lambda: np.tile(np.eye(3), (2, 1)))
     wobble_phase: np.ndarray = field(default_factory=lambda: np.zeros(6))
+    sway_rad: np.ndarray | None = None  # (k,) RMS of the rotational irregularity while moving
+    sway_axis: np.ndarray | None = None  # (k, 3) its axis per primitive
+    sway_hz: np.ndarray = field(default_factory=lambda: np.array([0.8, 1.3, 2.1]))
+    sway_phase: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    def __post_init__(self) -> None:
+        k = self.t0_s.shape[0]
+        if self.sway_rad is None:
+            object.__setattr__(self, "sway_rad", np.zeros(k))
+        if self.sway_axis is None:
+            object.__setattr__(self, "sway_axis", np.tile([0.0, 0.0, 1.0], (k, 1)))
     tremor_hz: np.ndarray = field(default_factory=lambda: np.array([9.0, 10.5, 11.5]))
     tremor_dir: np.ndarray = field(default_factory=lambda: np.eye(3))
     tremor_phase: np.ndarray = field(default_factory=lambda: np.zeros(3))
@@ -168,12 +179,15 @@ class MotionTimeline:
         # move: s = m(w(τ)), φ = Θ s
         m, dm, ddm = warped_min_jerk(u / dur, self.warp[idx])
         inside = (u >= 0.0) & (u <= dur)
-        # envelope of the movement irregularity: a bump 16 τ² (1 − τ)² over every non-hold move
-        tau = np.clip(u / dur, 0.0, 1.0)
+        # envelope of the irregularities: a bump B = 64 τ³ (1 − τ)³ over every non-hold move
+        # (peak 1; B, B' and B'' vanish at both ends, so acceleration stays continuous)
+        x = np.clip(u / dur, 0.0, 1.0)
+        y = 1.0 - x
         moves = inside & (np.abs(self.theta_rad[idx]) + np.abs(self.delta_m[idx]).sum(axis=1) > 0.0)
-        wob = np.where(moves, self.wobble_g[idx] * G0_M_S2 * 16.0, 0.0)
-        env = (wob * tau * tau * (1.0 - tau) ** 2, wob * (2.0 * tau - 6.0 * tau**2 + 4.0 * tau**3) / dur,
-               wob * (2.0 - 12.0 * tau + 12.0 * tau**2) / (dur * dur))
+        on = np.where(moves, 1.0, 0.0)
+        xy = x * y
+        env = (on * 64.0 * xy**3, on * 192.0 * xy * xy * (y - x) / dur,
+               on * 384.0 * xy * ((y - x) ** 2 - xy) / (dur * dur))
         dm = np.where(inside, dm / dur, 0.0)
         ddm = np.where(inside, ddm / (dur * dur), 0.0)
         theta = self.theta_rad[idx]
@@ -205,8 +219,7 @@ class MotionTimeline:
             s[osc] = 0.0
             ds[osc] = 0.0
             dds[osc] = 0.0
-            wo = self.wobble_g[j] * G0_M_S2
-            env[0][osc], env[1][osc], env[2][osc] = wo * e, wo * de, wo * dde
+            env[0][osc], env[1][osc], env[2][osc] = e, de, dde
         return idx, env, (s, ds, dds), (phi, dphi, ddphi), (bz, dbz, ddbz)
 
     def evaluate(self, t_s: np.ndarray) -> MotionState:
@@ -223,7 +236,7 @@ class MotionTimeline:
         ez = np.array([0.0, 0.0, 1.0])
 
         pos = self.p_base[idx] + s[:, None] * delta + r * ((c - 1.0) * d0 + sn * v2) + bz[:, None] * ez
-        wob_pos, wob_acc = self._wobble(t_s, env)
+        wob_pos, wob_acc = self._wobble(t_s, idx, env)
         pos += wob_pos
         tangent = -sn * d0 + c * v2
         normal = -c * d0 - sn * v2
@@ -234,8 +247,10 @@ class MotionTimeline:
         )
         acc = acc + wob_acc + self._tremor(t_s, idx)
 
-        rot = _rodrigues(u, phi) @ self.r_post[idx]
-        omega = dphi[:, None] * u
+        e_ax, psi, dpsi = self._sway(t_s, idx, env)
+        rot_sway = _rodrigues(e_ax, psi)
+        rot = rot_sway @ _rodrigues(u, phi) @ self.r_post[idx]
+        omega = dpsi[:, None] * e_ax + np.einsum("nij,nj->ni", rot_sway, dphi[:, None] * u)
         return MotionState(pos_m=pos, acc_m_s2=acc, rot=rot, omega_rad_s=omega)
 
     def specific_force_and_rate(
@@ -262,14 +277,17 @@ class MotionTimeline:
             f += (r * ddphi)[:, None] * (c * v2 - sn * d0)
             f -= (r * dphi * dphi)[:, None] * (c * d0 + sn * v2)
             f[:, 2] += ddbz
-            f += self._wobble(t_s, env)[1] + self._tremor(t_s, idx)
+            f += self._wobble(t_s, idx, env)[1] + self._tremor(t_s, idx)
             f /= G0_M_S2
             f[:, 2] += 1.0
-            # world -> wrist: R^T = R_post^T R(u, -φ)
-            f_wrist = np.einsum("nji,nj->ni", rp, _rotate_vectors(u, -phi, f))
+        e_ax, psi, dpsi = self._sway(t_s, idx, env)
+        if force:
+            # world -> wrist: R^T = R_post^T R(u, -φ) R(e, -ψ)
+            f_wrist = np.einsum("nji,nj->ni", rp, _rotate_vectors(u, -phi, _rotate_vectors(e_ax, -psi, f)))
         if rate:
-            # the rotation axis is invariant under R(u, -φ): world rate φ' u maps to φ' R_post^T u
-            w_wrist = np.degrees(dphi[:, None] * np.einsum("nji,nj->ni", rp, u))
+            # ω_world = ψ' e + R(e, ψ) φ' u  ->  R^T ω_world = R_post^T (ψ' R(u, -φ) e + φ' u)
+            w = dpsi[:, None] * _rotate_vectors(u, -phi, e_ax) + dphi[:, None] * u
+            w_wrist = np.degrees(np.einsum("nji,nj->ni", rp, w))
         return f_wrist, w_wrist
 
     def tremor(self, t_s: np.ndarray) -> np.ndarray:
@@ -284,11 +302,27 @@ class MotionTimeline:
         waves = np.sin(np.multiply.outer(t_s, 2.0 * np.pi * self.tremor_hz) + self.tremor_phase)
         return (waves * amp[:, None]) @ self.tremor_dir
 
-    def _wobble(self, t_s: np.ndarray, env) -> tuple[np.ndarray, np.ndarray]:
+    def _sway(self, t_s: np.ndarray, idx: np.ndarray, env) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rotational irregularity: the wrist turns by ``ψ = sway · B(t) g(t)`` about the
+        primitive's random axis ``e``, ``g`` a unit-RMS sum of 0.6-2.5 Hz sinusoids and ``B`` the
+        same envelope as the wobble (0 with zero slope at both ends, so the state stays
+        continuous). Returns the axes, ψ (rad) and dψ/dt (rad/s)."""
+        b, db, _ = env
+        e_ax = self.sway_axis[idx]
+        amp = self.sway_rad[idx]
+        w = 2.0 * np.pi * self.sway_hz
+        c = 1.0 / np.sqrt(w.shape[0] / 2.0)
+        arg = np.multiply.outer(t_s, w) + self.sway_phase
+        g = np.sin(arg).sum(axis=1) * c
+        dg = (np.cos(arg) * w).sum(axis=1) * c
+        return e_ax, amp * b * g, amp * (db * g + b * dg)
+
+    def _wobble(self, t_s: np.ndarray, idx: np.ndarray, env) -> tuple[np.ndarray, np.ndarray]:
         """Movement irregularity (bar wobble, grip, strap and soft tissue) as a displacement
         ``A(t) q(t)``: ``q`` a sum of 1.5-6 Hz sinusoids scaled so ``|q''|`` has unit RMS, ``A`` the
         smooth envelope in m/s². Returns displacement (m) and its exact second derivative."""
-        a, da, dda = env
+        scale = self.wobble_g[idx] * G0_M_S2
+        a, da, dda = (scale * x for x in env)
         pos = np.zeros((t_s.shape[0], 3))
         acc = np.zeros((t_s.shape[0], 3))
         on = np.flatnonzero((a != 0.0) | (da != 0.0) | (dda != 0.0))  # holds have no irregularity
@@ -371,6 +405,7 @@ class MotionBuilder:
         tremor_g: float = 0.0,
         warp: float = 1.0,
         wobble_g: float = 0.0,
+        sway_deg: float = 0.0,
     ) -> np.ndarray:
         """Minimum-jerk move; returns the arc direction at its end (pivot -> wrist)."""
         delta = np.zeros(3) if delta_m is None else np.asarray(delta_m, dtype=np.float64)
@@ -378,7 +413,7 @@ class MotionBuilder:
         d0 = _orthogonal_unit(u, arc_dir)
         self._append(
             dur_s, KIND_MOVE, delta=delta, radius=radius_m, axis=u, arc_dir=d0, theta=theta_rad, tremor=tremor_g,
-            warp=warp, wobble=wobble_g,
+            warp=warp, wobble=wobble_g, sway=sway_deg,
         )
         rot_end = rotation_about(u, theta_rad)
         self.pos_m = self.pos_m + delta + radius_m * (rot_end @ d0 - d0)
@@ -396,11 +431,13 @@ class MotionBuilder:
         pos_m: np.ndarray | None = None,
         tremor_g: float = 0.0,
         wobble_g: float = 0.0,
+        sway_deg: float = 0.0,
     ) -> None:
         """Move in a straight line and a single-axis rotation to a target state."""
         axis, angle = axis_angle(rot @ self.rot.T)
         delta = np.zeros(3) if pos_m is None else np.asarray(pos_m, dtype=np.float64) - self.pos_m
-        self.move(dur_s, delta_m=delta, axis=axis, theta_rad=angle, tremor_g=tremor_g, wobble_g=wobble_g)
+        self.move(dur_s, delta_m=delta, axis=axis, theta_rad=angle, tremor_g=tremor_g, wobble_g=wobble_g,
+                  sway_deg=sway_deg)
         self.rot = np.asarray(rot, dtype=np.float64).copy()  # remove round-off drift
 
     def oscillate(
@@ -418,6 +455,7 @@ class MotionBuilder:
         ramp_s: float,
         tremor_g: float = 0.0,
         wobble_g: float = 0.0,
+        sway_deg: float = 0.0,
     ) -> None:
         u = unit(axis)
         self._append(
@@ -431,6 +469,7 @@ class MotionBuilder:
             ramp=min(ramp_s, dur_s / 2.0),
             tremor=tremor_g,
             wobble=wobble_g,
+            sway=sway_deg,
         )
         self.t_s += dur_s  # envelope is 0 at both ends: state unchanged
 
@@ -450,6 +489,7 @@ class MotionBuilder:
         tremor: float = 0.0,
         warp: float = 1.0,
         wobble: float = 0.0,
+        sway: float = 0.0,
     ) -> None:
         if not dur_s > 0.0:
             raise ValueError(f"primitive duration must be > 0, got {dur_s}")
@@ -471,6 +511,7 @@ class MotionBuilder:
                 tremor=float(tremor),
                 warp=float(warp),
                 wobble=float(wobble),
+                sway=float(np.radians(sway)),
             )
         )
 
@@ -489,6 +530,9 @@ class MotionBuilder:
                 wobble_hz=rng.uniform(1.5, 6.0, size=6),
                 wobble_dir=dw / np.linalg.norm(dw, axis=1, keepdims=True),
                 wobble_phase=rng.uniform(0.0, 2.0 * np.pi, size=6),
+                sway_axis=_random_units(rng, len(rows)),
+                sway_hz=rng.uniform(0.6, 2.5, size=3),
+                sway_phase=rng.uniform(0.0, 2.0 * np.pi, size=3),
             )
         return MotionTimeline(
             t0_s=np.array([r["t0"] for r in rows]),
@@ -511,8 +555,14 @@ class MotionBuilder:
             tremor_g=np.array([r["tremor"] for r in rows]),
             warp=np.array([r["warp"] for r in rows]),
             wobble_g=np.array([r["wobble"] for r in rows]),
+            sway_rad=np.array([r["sway"] for r in rows]),
             **extra,
         )
+
+
+def _random_units(rng: np.random.Generator, n: int) -> np.ndarray:
+    v = rng.normal(size=(n, 3))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
 def _orthogonal_unit(u: np.ndarray, d: np.ndarray | None) -> np.ndarray:

@@ -48,6 +48,8 @@ class ExerciseMotion:
     setup_s : time to get from standing into the start position.
     tremor_g : physiological/load tremor amplitude (RMS, 8-12 Hz) during the set.
     wobble_g : peak RMS of the 1.5-6 Hz movement irregularity while the wrist moves.
+    sway_deg : peak RMS of the 0.6-2.5 Hz rotational irregularity (wrist flexion, deviation,
+        pronation) about a random axis per phase.
     eccentric_warp, concentric_warp : exponent ``p`` of the phase-time warp of the minimum-jerk
         profile: the eccentric brakes late (``w = τ^p``), the concentric drives early
         (``w = 1 − (1 − τ)^p``); 1 is plain minimum jerk.
@@ -73,6 +75,7 @@ class ExerciseMotion:
     setup_s: Range = (1.5, 4.0)
     tremor_g: Range = (0.003, 0.015)
     wobble_g: Range = (0.015, 0.07)
+    sway_deg: Range = (1.5, 5.0)
     eccentric_warp: Range = (1.2, 2.6)
     concentric_warp: Range = (1.0, 2.2)
 
@@ -254,6 +257,8 @@ class RestMotion:
     tremor_g: Range = (0.001, 0.005)
     wobble_g: Range = (0.005, 0.04)
     walk_wobble_g: Range = (0.02, 0.08)  # heel strikes and arm-swing irregularity
+    sway_deg: Range = (1.0, 4.0)
+    walk_sway_deg: Range = (2.0, 6.0)
     #: relative weights of the rest activities (walk, sit, stand, drink, fidget)
     weights: tuple[float, float, float, float, float] = (0.3, 0.15, 0.2, 0.1, 0.25)
 

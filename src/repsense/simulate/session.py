@@ -169,9 +169,12 @@ class _SessionBuilder:
     def _wobble(self) -> float:
         return _u(self.rng, self.rest.wobble_g)
 
+    def _sway(self) -> float:
+        return _u(self.rng, self.rest.sway_deg)
+
     def _back_to_standing(self) -> None:
         self.mb.go_to(_u(self.rng, self.rest.transition_s), self.stand_rot, self.stand_pos, self._tremor(),
-                      self._wobble())
+                      self._wobble(), self._sway())
 
     # -- rest activities -------------------------------------------------------------------
     def walk(self, dur_s: float) -> None:
@@ -191,19 +194,21 @@ class _SessionBuilder:
             ramp_s=_u(rng, (0.8, 1.8)),
             tremor_g=self._tremor(),
             wobble_g=_u(rng, r.walk_wobble_g),
+            sway_deg=_u(rng, r.walk_sway_deg),
         )
 
     def sit(self, dur_s: float) -> None:
         rng = self.rng
         tr = _u(rng, self.rest.transition_s)
         seat = self.stand_pos + np.array([0.2, 0.0, -0.45]) + rng.normal(0.0, 0.05, 3)
-        self.mb.go_to(tr, self.tilt @ posture(*SITTING), seat, self._tremor(), self._wobble())
+        self.mb.go_to(tr, self.tilt @ posture(*SITTING), seat, self._tremor(), self._wobble(), self._sway())
         still = dur_s - 2.0 * tr
         n_moves = int(rng.integers(0, 3)) if still > 10.0 else 0
         for _ in range(n_moves):
             piece = still / (n_moves + 1)
             self.mb.hold(piece - 1.0, self._tremor())
-            self.mb.move(1.0, delta_m=rng.normal(0.0, 0.03, 3), tremor_g=self._tremor(), wobble_g=self._wobble())
+            self.mb.move(1.0, delta_m=rng.normal(0.0, 0.03, 3), tremor_g=self._tremor(), wobble_g=self._wobble(),
+                         sway_deg=self._sway())
             still -= piece
         self.mb.hold(max(still, 0.1), self._tremor())
         self._back_to_standing()
@@ -217,14 +222,15 @@ class _SessionBuilder:
         theta = np.radians(_u(rng, r.drink_raise_deg))
         radius = _u(rng, (0.26, 0.34))
         d = mb.move(_u(rng, r.drink_raise_s), axis=axis, theta_rad=theta, radius_m=radius,
-                    arc_dir=np.array([0.0, 0.0, -1.0]), tremor_g=self._tremor(), wobble_g=self._wobble())
+                    arc_dir=np.array([0.0, 0.0, -1.0]), tremor_g=self._tremor(), wobble_g=self._wobble(),
+                    sway_deg=self._sway())
         tilt_axis = _perturb(rng, np.array([0.0, -1.0, 0.0]), 20.0)
         tilt = np.radians(_u(rng, r.drink_tilt_deg))
         mb.move(_u(rng, (0.4, 0.9)), axis=tilt_axis, theta_rad=tilt, tremor_g=self._tremor())
         mb.hold(_u(rng, r.drink_hold_s), self._tremor())
         mb.move(_u(rng, (0.4, 0.9)), axis=tilt_axis, theta_rad=-tilt, tremor_g=self._tremor())
         mb.move(_u(rng, r.drink_raise_s) * 1.2, axis=axis, theta_rad=-theta, radius_m=radius, arc_dir=d,
-                tremor_g=self._tremor(), wobble_g=self._wobble())
+                tremor_g=self._tremor(), wobble_g=self._wobble(), sway_deg=self._sway())
         self._back_to_standing()
 
     def fidget(self) -> None:
@@ -237,6 +243,7 @@ class _SessionBuilder:
                 theta_rad=np.radians(_u(rng, r.fidget_rotate_deg)) * rng.choice([-1.0, 1.0]),
                 tremor_g=self._tremor(),
                 wobble_g=self._wobble(),
+                sway_deg=self._sway(),
             )
             mb.hold(_u(rng, r.fidget_hold_s), self._tremor())
         self._back_to_standing()
@@ -285,6 +292,7 @@ class _SessionBuilder:
         ecc_trend = _u(rng, (-0.1, 0.2))
         tremor = _u(rng, prof.tremor_g)
         wobble = _u(rng, prof.wobble_g)
+        sway = _u(rng, prof.sway_deg)
         warp_ecc = _u(rng, prof.eccentric_warp)
         warp_conc = 1.0 / _u(rng, prof.concentric_warp)
         bottom_rot = self.tilt @ posture(prof.forearm_dir, prof.dorsal_dir)
@@ -294,10 +302,12 @@ class _SessionBuilder:
 
         t_setup = mb.t_s
         offset = np.asarray(prof.setup_offset_m) * _u(rng, (0.85, 1.15)) + rng.normal(0.0, 0.03, 3)
-        mb.go_to(_u(rng, prof.setup_s), start_rot, self.stand_pos + offset, self._tremor(), self._wobble())
+        mb.go_to(_u(rng, prof.setup_s), start_rot, self.stand_pos + offset, self._tremor(), self._wobble(),
+                 self._sway())
         for _ in range(int(rng.integers(0, 3))):  # settle the grip / brace
             mb.move(_u(rng, (0.3, 0.8)), delta_m=rng.normal(0.0, 0.015, 3), axis=unit(rng.normal(size=3)),
-                    theta_rad=np.radians(rng.normal(0.0, 4.0)), tremor_g=tremor, wobble_g=self._wobble())
+                    theta_rad=np.radians(rng.normal(0.0, 4.0)), tremor_g=tremor, wobble_g=self._wobble(),
+                    sway_deg=self._sway())
         mb.hold(_u(rng, (0.4, 2.5)), tremor)
         self._mark(t_setup, "setup")
 
@@ -320,7 +330,8 @@ class _SessionBuilder:
             phases = (up, down) if prof.concentric_first else (down, up)
             for i, (sign, dur, warp) in enumerate(phases):
                 arc = mb.move(dur, delta_m=sign * lift_k, axis=axis_k, theta_rad=sign * theta_k,
-                              radius_m=radius, arc_dir=arc, tremor_g=tremor, warp=warp, wobble_g=wobble)
+                              radius_m=radius, arc_dir=arc, tremor_g=tremor, warp=warp, wobble_g=wobble,
+                              sway_deg=sway)
                 if i == 0 and turn > 0.0:
                     mb.hold(turn, tremor)
             reps.append(Rep(start_s=t_start, end_s=mb.t_s, eccentric_s=ecc, concentric_s=conc,
@@ -336,9 +347,9 @@ class _SessionBuilder:
         t_rack = mb.t_s
         mb.hold(_u(rng, (0.3, 1.5)), tremor)
         mb.move(_u(rng, (0.5, 1.0)), delta_m=np.asarray(prof.rack_m) * _u(rng, (0.8, 1.2)), tremor_g=tremor,
-                wobble_g=wobble)
+                wobble_g=wobble, sway_deg=sway)
         mb.hold(_u(rng, (0.2, 0.8)), tremor)
-        mb.go_to(_u(rng, (1.5, 3.0)), self.stand_rot, self.stand_pos, self._tremor(), self._wobble())
+        mb.go_to(_u(rng, (1.5, 3.0)), self.stand_rot, self.stand_pos, self._tremor(), self._wobble(), self._sway())
         self._mark(t_rack, "rack")
 
 

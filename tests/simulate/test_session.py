@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from repsense.simulate import EXERCISES, SensorRanges, simulate_corpus, simulate_session, simulate_set
 from repsense.simulate.motion import axis_angle
@@ -271,3 +273,35 @@ def test_corpus_is_varied_and_deterministic() -> None:
         assert len(truth.sets) == 1
     assert len(rates) >= 2
     assert len({t.seed for _, t in corpus}) == 6
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rate=st.sampled_from([10.0, 12.5, 25.0, 52.0, 100.0, 200.0]),
+    n_sets=st.integers(0, 3),
+    exercises=st.none() | st.lists(st.sampled_from(sorted(EXERCISES)), min_size=1, max_size=3),
+    gyro=st.booleans(),
+    bits=st.sampled_from([12, 16]),
+)
+def test_any_arguments_give_a_valid_recording_and_consistent_truth(seed, rate, n_sets, exercises, gyro, bits) -> None:
+    rec, truth = simulate_session(seed, sample_rate_hz=rate, n_sets=n_sets, exercises=exercises, gyro=gyro,
+                                  bits=bits, rest_s=(10.0, 20.0), lead_s=(2.0, 5.0))
+    streams = [rec.accel] + ([rec.gyro] if gyro else [])
+    assert (rec.gyro is not None) == gyro
+    for stream, full in zip(streams, (truth.sensor.accel_range_g, truth.sensor.gyro_range_dps)):
+        assert np.all(np.diff(stream.t_s) > 0)
+        assert np.all(np.isfinite(stream.values))
+        assert np.abs(stream.values).max() <= full
+        assert stream.values.dtype == np.float32 and stream.t_s.dtype == np.float64
+    assert len(truth.sets) == n_sets
+    if exercises is not None and n_sets:
+        assert {s.exercise for s in truth.sets} <= set(exercises)
+    end = 0.0
+    for s in truth.sets:
+        assert s.start_s >= end and s.n_reps >= 1
+        end = s.end_s
+        for r in s.reps:
+            assert r.eccentric_s + r.concentric_s + r.pause_s == pytest.approx(r.end_s - r.start_s, abs=1e-9)
+    n_grid = len(rec.accel) + truth.accel_dropped_index.size
+    assert end < truth.duration_s < n_grid / rate + 1e-9  # the samples cover the whole timeline

@@ -160,7 +160,7 @@ def test_binary_garbage_lines_inside_a_good_file(write_text: Callable[..., Path]
     rec = read_recording(f)
     assert len(rec.accel) == 8
     d = rec.reports[0].dropped
-    assert d["undecodable"].first_lines == (6,)
+    assert d["too_few_columns"].first_lines == (6,)  # one field of bytes that are not text
     assert d["non_numeric"].first_lines == (9,)
     assert d["truncated_last_line"].first_lines == (12,)
 
@@ -210,3 +210,56 @@ def test_block_boundaries_do_not_change_the_result(write_text: Callable[..., Pat
         assert small.sha256 == big.sha256
     assert big.drops.as_dict()["non_numeric"].first_lines == (19, 1025, 1026, 2049)
     assert big.drops.as_dict()["truncated_last_line"].first_lines == (3001,)
+
+
+def _nasty_file(write_text: Callable[..., Path]) -> Path:
+    rows = [_row(i).encode() for i in range(3000)]
+    rows[3] = rows[3].replace(b",0.500,", b",abc,")
+    rows[10] = b""
+    rows[11] = b"   "
+    rows[12] = b",,,,,"
+    rows[20] = b"1547219408431,x,0.0,0.1"
+    rows[21] = rows[21] + b",9"
+    rows[30] = rows[30].replace(b",0.500,", b",nan,")
+    rows[31] = rows[31].replace(b",0.500,", b",-inf,")
+    rows[40] = b"1.5474e12" + rows[40][13:]  # float text in the integer epoch column
+    rows[41] = b"nan" + rows[41][13:]
+    rows[50] = rows[50].replace(b",0.500,", b',"0.25",')
+    rows[60] = rows[60].replace(b"2019-01-11", b"\xff\xfe-01-11")  # bad bytes in a column not read
+    rows[1500] = rows[1500].replace(b",0.500,", b",\xc3\x28,")  # bad bytes in a column read
+    rows[2000] = rows[2000].replace(b",0.500,", b", 0.75 ,")
+    rows[2999] = rows[2999][:20]
+    return write_text("nasty.csv", HEAD.encode() + b"\r\n".join(rows))
+
+
+def test_vectorised_fallback_equals_line_by_line(write_text: Callable[..., Path],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from repsense.io import _csvparse
+
+    f = _nasty_file(write_text)
+    spec = [(0, "int"), (3, "float"), (4, "float"), (5, "float")]
+    kw = dict(data_offset=len(HEAD), first_line=2, delimiter=",", n_fields=6, columns=spec)
+    results = {}
+    for vector in (True, False):
+        monkeypatch.setattr(_csvparse, "_VECTOR_FALLBACK", vector)
+        for block in (1 << 26, 10_000):
+            results[vector, block] = parse_columns(f, block_bytes=block, **kw)
+    ref = results[False, 1 << 26]
+    for key, res in results.items():
+        np.testing.assert_array_equal(res.lines, ref.lines, err_msg=str(key))
+        for a, b in zip(res.arrays, ref.arrays):
+            np.testing.assert_array_equal(a, b, err_msg=str(key))
+        assert res.drops.as_dict() == ref.drops.as_dict(), key
+        assert res.n_rows == ref.n_rows, key
+    d = ref.drops.as_dict()
+    assert d["non_numeric"].first_lines == (5, 43, 1502)
+    assert d["missing_value"].first_lines == (14,)
+    assert d["too_few_columns"].first_lines == (22,) and d["too_many_columns"].first_lines == (23,)
+    assert d["truncated_last_line"].first_lines == (3001,)
+    assert ref.n_rows == 2998  # 3000 lines minus the blank and the whitespace-only line
+    row40 = int(np.flatnonzero(ref.lines == 42)[0])
+    assert ref.arrays[0][row40] == 1_547_400_000_000
+    row50 = int(np.flatnonzero(ref.lines == 52)[0])
+    assert ref.arrays[2][row50] == 0.25
+    assert 62 in ref.lines.tolist()  # bad bytes in an unread column do not cost the sample
+    assert np.isnan(ref.arrays[2][int(np.flatnonzero(ref.lines == 32)[0])])  # NaN left for the timeline stage

@@ -250,17 +250,17 @@ class RestMotion:
     drink_tilt_deg: Range = (20.0, 50.0)
     fidget_moves: tuple[int, int] = (2, 7)
     fidget_move_m: Range = (0.02, 0.15)
-    fidget_rotate_deg: Range = (5.0, 60.0)
-    fidget_move_s: Range = (0.25, 1.2)
-    fidget_hold_s: Range = (0.1, 2.5)
+    fidget_rotate_deg: Range = (10.0, 90.0)
+    fidget_move_s: Range = (0.2, 0.9)
+    fidget_hold_s: Range = (0.1, 1.5)
     transition_s: Range = (0.8, 2.2)
     tremor_g: Range = (0.001, 0.005)
     wobble_g: Range = (0.005, 0.04)
     walk_wobble_g: Range = (0.02, 0.08)  # heel strikes and arm-swing irregularity
-    sway_deg: Range = (1.0, 4.0)
+    sway_deg: Range = (2.0, 6.0)
     walk_sway_deg: Range = (2.0, 6.0)
     #: relative weights of the rest activities (walk, sit, stand, drink, fidget)
-    weights: tuple[float, float, float, float, float] = (0.3, 0.15, 0.2, 0.1, 0.25)
+    weights: tuple[float, float, float, float, float] = (0.3, 0.1, 0.15, 0.1, 0.35)
 
 
 REST = RestMotion()

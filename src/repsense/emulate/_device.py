@@ -198,6 +198,10 @@ class VirtualDevice:
         perms = Characteristic.READABLE | Characteristic.WRITEABLE
         return Characteristic(uuid, properties, perms, CharacteristicValue(read=do_read, write=do_write))
 
+    def on_subscription(self, char: Characteristic[bytes], callback: Callable[[bool], None]) -> None:
+        """Call ``callback(enabled)`` when the central writes the CCCD of ``char``."""
+        char.on(Characteristic.EVENT_SUBSCRIPTION, lambda _bearer, notify, indicate: callback(bool(notify or indicate)))
+
     @property
     def mtu(self) -> int:
         """ATT MTU of the current connection (23 when not connected)."""

@@ -13,7 +13,7 @@ from numba import njit
 from .._jit import JIT
 
 # Layout of the activity state vector (float64), shared with the naive twin.
-S_INIT, S_G0, S_G1, S_G2, S_MS, S_ACTIVE, S_KSTART, S_BELOW, S_SEGSTART, S_LASTEND, S_K = range(11)
+S_INIT, S_G0, S_G1, S_G2, S_MS, S_ACTIVE, S_KSTART, S_BELOW, S_SEGSTART, S_NEXTFIRST, S_K = range(11)
 N_STATE = 11
 
 
@@ -49,14 +49,15 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
         if bi < breaks.shape[0] and breaks[bi] == i:
             bi += 1
             if state[S_ACTIVE] == 1.0 and state[S_INIT] == 1.0:
-                first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_LASTEND] + 1.0)
+                first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST])
                 last = state[S_K]
                 if state[S_BELOW] >= 0.0:
                     last = min(last, state[S_BELOW] + n_post)
-                ev[ne, 0] = np.int64(first)
-                ev[ne, 1] = np.int64(last)
-                ne += 1
-                state[S_LASTEND] = last
+                if first <= last:
+                    ev[ne, 0] = np.int64(first)
+                    ev[ne, 1] = np.int64(last)
+                    ne += 1
+                    state[S_NEXTFIRST] = last + 1.0
             state[S_INIT] = 0.0
             state[S_ACTIVE] = 0.0
         if state[S_INIT] == 0.0:
@@ -87,22 +88,22 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
                 if state[S_BELOW] < 0.0:
                     state[S_BELOW] = k
                 if k - state[S_BELOW] >= n_rest:
-                    first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_LASTEND] + 1.0)
+                    first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST])
                     last = state[S_BELOW] + n_post
                     ev[ne, 0] = np.int64(first)
                     ev[ne, 1] = np.int64(last)
                     ne += 1
-                    state[S_LASTEND] = last
+                    state[S_NEXTFIRST] = last + 1.0
                     state[S_ACTIVE] = 0.0
                     state[S_BELOW] = -1.0
             else:
                 state[S_BELOW] = -1.0
             if state[S_ACTIVE] == 1.0 and k - state[S_KSTART] >= n_max:
-                first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_LASTEND] + 1.0)
+                first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST])
                 ev[ne, 0] = np.int64(first)
                 ev[ne, 1] = k
                 ne += 1
-                state[S_LASTEND] = k
+                state[S_NEXTFIRST] = k + 1.0
                 state[S_KSTART] = k + 1
                 state[S_BELOW] = -1.0
     return ev[:ne].copy()

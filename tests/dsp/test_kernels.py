@@ -1,0 +1,126 @@
+"""Differential tests: dsp kernels == their naive twins; validation of the public wrappers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from repsense.dsp import Resampler, bandpass_sos, check_samples, filtfilt_sos, highpass1_sos
+from repsense.dsp import _kernels
+from repsense.errors import InputError, SamplingRateError
+
+
+def _irregular_times(seed: int, n: int, rate_hz: float, gap_at: int | None = None, gap_s: float = 0.0):
+    rng = np.random.default_rng(seed)
+    dt = (1.0 / rate_hz) * rng.uniform(0.5, 1.5, n)
+    if gap_at is not None and 0 < gap_at < n:
+        dt[gap_at] += gap_s
+    return 3.0 + np.cumsum(dt), rng.normal(0, 1, (n, 3))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 120), rate=st.sampled_from([12.5, 25.0, 50.0, 100.0, 200.0]),
+       gap_at=st.integers(0, 119), gap_s=st.sampled_from([0.0, 0.5, 7.0]), tau=st.sampled_from([0.0, 0.032]))
+def test_resample_matches_naive(naive, seed, n, rate, gap_at, gap_s, tau):
+    t, x = _irregular_times(seed, n, rate, gap_at, gap_s)
+    r = Resampler(25.0, 5.0, tau)
+    gt, gx, br = r.update(t, x)
+    nt, nx, nb = naive.resample_linear(t, x, 1 / 25.0, 5.0, tau)
+    assert gt.shape[0] == len(nt)
+    np.testing.assert_allclose(gt, nt, rtol=0, atol=1e-12)
+    if len(nt):
+        np.testing.assert_allclose(gx, np.asarray(nx), rtol=1e-12, atol=1e-12)
+    assert list(br) == nb
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 150), cuts=st.lists(st.integers(1, 149), max_size=6))
+def test_resample_chunking_is_exact(seed, n, cuts):
+    t, x = _irregular_times(seed, n, 12.5, n // 2, 6.0)
+    whole = Resampler(25.0, 5.0, 0.032).update(t, x)
+    r = Resampler(25.0, 5.0, 0.032)
+    parts_t, parts_x, parts_b, off = [], [], [], 0
+    edges = [0, *sorted(set(c for c in cuts if c < n)), n]
+    for a, b in zip(edges[:-1], edges[1:]):
+        gt, gx, br = r.update(t[a:b], x[a:b])
+        parts_t.append(gt), parts_x.append(gx), parts_b.extend(int(v) + off for v in br)
+        off += gt.shape[0]
+    assert np.array_equal(np.concatenate(parts_t), whole[0])
+    assert np.array_equal(np.concatenate(parts_x), whole[1])
+    assert parts_b == list(whole[2])
+
+
+def test_resample_grid_is_uniform_and_restarts_after_gap():
+    t = np.r_[np.arange(0, 2, 0.08), np.arange(10, 12, 0.08)]
+    x = np.zeros((t.shape[0], 3))
+    gt, gx, br = Resampler(25.0, 5.0, 0.0).update(t, x)
+    assert list(br) == [0, int(np.searchsorted(gt, 10.0))]
+    seg1 = gt[: br[1]]
+    np.testing.assert_allclose(np.diff(seg1), 0.04, atol=1e-12)
+    assert gt[br[1]] == 10.0
+
+
+def test_resample_rejects_a_block_that_goes_back_in_time():
+    r = Resampler(25.0, 5.0, 0.0)
+    r.update(np.array([0.0, 0.1]), np.zeros((2, 3)))
+    with pytest.raises(InputError, match="not after the previous block"):
+        r.update(np.array([0.05]), np.zeros((1, 3)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 200), n_pad=st.integers(0, 80),
+       band=st.sampled_from([(0.2, 1.5), (0.5, 3.0), (1.0, 10.0)]))
+def test_filtfilt_matches_naive(naive, seed, n, n_pad, band):
+    x = np.random.default_rng(seed).normal(0, 1, n)
+    sos = bandpass_sos(band[0], band[1], 25.0)
+    np.testing.assert_allclose(filtfilt_sos(x, sos, n_pad), naive.sosfilt_fb(x, sos, n_pad), rtol=1e-9, atol=1e-9)
+    hp = highpass1_sos(0.2, 25.0)
+    np.testing.assert_allclose(filtfilt_sos(x, hp, n_pad), naive.sosfilt_fb(x, hp, n_pad), rtol=1e-9, atol=1e-9)
+
+
+def test_bandpass_passes_band_and_blocks_dc():
+    fs = 25.0
+    t = np.arange(0, 60, 1 / fs)
+    sos = bandpass_sos(0.2, 1.5, fs)
+    inband = filtfilt_sos(np.sin(2 * np.pi * 0.6 * t) + 5.0, sos, 125)
+    mid = slice(250, -250)
+    assert abs(np.std(inband[mid]) - np.std(np.sin(2 * np.pi * 0.6 * t[mid]))) < 0.1
+    assert abs(np.mean(inband[mid])) < 0.05
+    high = filtfilt_sos(np.sin(2 * np.pi * 8.0 * t), sos, 125)
+    assert np.std(high[mid]) < 0.05
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 1000), n=st.integers(0, 50))
+def test_norm3_matches_naive(naive, seed, n):
+    x = np.random.default_rng(seed).normal(0, 2, (n, 3))
+    np.testing.assert_allclose(_kernels._norm3(x), naive.norm3(x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.array([[0.0, np.nan, 1.0]]), "not finite"),
+    (np.array([[0.0, np.inf, 1.0]]), "not finite"),
+])
+def test_check_samples_rejects_non_finite(bad, match):
+    with pytest.raises(InputError, match=match):
+        check_samples(np.array([0.0]), bad, "accel")
+
+
+def test_check_samples_rejects_shapes_order_and_dtype():
+    with pytest.raises(InputError, match=r"\(n, 3\)"):
+        check_samples(np.arange(3.0), np.zeros((3, 2)), "accel")
+    with pytest.raises(InputError, match="strictly increase"):
+        check_samples(np.array([0.0, 1.0, 1.0]), np.zeros((3, 3)), "accel")
+    with pytest.raises(InputError, match="timestamp 1 is not finite"):
+        check_samples(np.array([0.0, np.nan]), np.zeros((2, 3)), "accel")
+    with pytest.raises(TypeError):
+        check_samples(np.array(["a", "b"]), np.zeros((2, 3)), "accel")
+
+
+def test_filter_design_rejects_bands_above_nyquist():
+    with pytest.raises(SamplingRateError):
+        bandpass_sos(0.2, 20.0, 25.0)
+    with pytest.raises(SamplingRateError):
+        highpass1_sos(0.0, 25.0)

@@ -1,0 +1,163 @@
+"""Slow, obviously-correct twins of the numba kernels (``repsense.dsp._kernels``,
+``repsense.segment._kernels``). Plain Python loops over lists; no numba, no vectorisation
+tricks. Differential tests compare each kernel with its twin.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def resample_linear(t_s, x, dt_grid_s, max_gap_s, tau_aa_s):
+    """Twin of ``_resample_linear`` run over the whole input at once.
+
+    Returns (grid_t, grid_x, breaks) as lists.
+    """
+    out_t, out_x, breaks = [], [], []
+    xf = None
+    t_prev = origin = None
+    k = 0
+    for i in range(len(t_s)):
+        ti = float(t_s[i])
+        xi = [float(v) for v in x[i]]
+        if xf is None or ti - t_prev > max_gap_s:
+            xf = list(xi)
+            origin, k, t_prev = ti, 0, ti
+            breaks.append(len(out_t))
+            out_t.append(ti)
+            out_x.append(list(xf))
+            k = 1
+            continue
+        dt = ti - t_prev
+        alpha = 1.0 - math.exp(-dt / tau_aa_s) if tau_aa_s > 0 else 1.0
+        new = [xf[j] + alpha * (xi[j] - xf[j]) for j in range(len(xi))]
+        while origin + k * dt_grid_s <= ti:
+            tg = origin + k * dt_grid_s
+            w = (tg - t_prev) / dt
+            out_t.append(tg)
+            out_x.append([xf[j] + w * (new[j] - xf[j]) for j in range(len(xi))])
+            k += 1
+        xf = new
+        t_prev = ti
+    return out_t, out_x, breaks
+
+
+def sosfilt_fb(x, sos, n_pad):
+    """Twin of ``_sosfilt_fb``: odd-reflect pad, then each section forward, then backward."""
+    x = [float(v) for v in x]
+    n = len(x)
+    p = min(n_pad, n - 1)
+    y = [2 * x[0] - x[p - i] for i in range(p)] + x + [2 * x[n - 1] - x[n - 2 - i] for i in range(p)]
+
+    def one_pass(sig):
+        sig = [v - sig[0] for v in sig]
+        for b0, b1, b2, _a0, a1, a2 in sos:
+            out = []
+            for i in range(len(sig)):
+                xm1 = sig[i - 1] if i >= 1 else 0.0
+                xm2 = sig[i - 2] if i >= 2 else 0.0
+                ym1 = out[i - 1] if i >= 1 else 0.0
+                ym2 = out[i - 2] if i >= 2 else 0.0
+                out.append(b0 * sig[i] + b1 * xm1 + b2 * xm2 - a1 * ym1 - a2 * ym2)
+            sig = out
+        return sig
+
+    y = one_pass(y)
+    y = one_pass(y[::-1])[::-1]
+    return y[p:p + n]
+
+
+def norm3(x):
+    """Twin of ``_norm3``."""
+    return [math.sqrt(sum(float(v) ** 2 for v in row)) for row in x]
+
+
+def turning_points(y, threshold):
+    """Twin of ``_turning_points``: walk the signal, confirm an extreme once the signal
+    crosses the opposite threshold; the pending extreme is confirmed at the end."""
+    idx, kind = [], []
+    state, ext = 0, 0
+    for i, v in enumerate(y):
+        if state == 0:
+            if v > threshold:
+                state, ext = 1, i
+            elif v < -threshold:
+                state, ext = -1, i
+        elif state == 1:
+            if v > y[ext]:
+                ext = i
+            if v < -threshold:
+                idx.append(ext), kind.append(1)
+                state, ext = -1, i
+        else:
+            if v < y[ext]:
+                ext = i
+            if v > threshold:
+                idx.append(ext), kind.append(-1)
+                state, ext = 1, i
+    if state != 0:
+        idx.append(ext), kind.append(state)
+    return idx, kind
+
+
+def activity_sets(x, breaks, alpha_g, alpha_ms, enter_ms, exit_ms, n_rest, n_pre, n_post, n_max):
+    """Twin of ``_activity_sets`` over one whole array (global index = local index).
+
+    Written as a plain state machine with named variables. Returns a list of (first, last).
+    """
+    events = []
+    g = None
+    ms = 0.0
+    active = False
+    k_start = below = seg_start = 0
+    below = -1
+    last_end = -1
+    k_last = -1
+    breaks = set(int(b) for b in breaks)
+    for k in range(len(x)):
+        if k in breaks:
+            if active and g is not None:
+                first = max(k_start - n_pre, seg_start, last_end + 1)
+                last = k_last if below < 0 else min(k_last, below + n_post)
+                if first <= last:
+                    events.append((first, last))
+                    last_end = last
+            g = None
+            active = False
+        if g is None:
+            g = [float(v) for v in x[k]]
+            ms = 0.0
+            active = False
+            below = -1
+            seg_start = k
+        g = [g[j] + alpha_g * (float(x[k][j]) - g[j]) for j in range(3)]
+        d = [float(x[k][j]) - g[j] for j in range(3)]
+        ms = ms + alpha_ms * (sum(v * v for v in d) - ms)
+        k_last = k
+        if not active:
+            if ms > enter_ms:
+                active, k_start, below = True, k, -1
+        else:
+            if ms < exit_ms:
+                if below < 0:
+                    below = k
+                if k - below >= n_rest:
+                    first = max(k_start - n_pre, seg_start, last_end + 1)
+                    last = below + n_post
+                    events.append((first, last))
+                    last_end = last
+                    active, below = False, -1
+            else:
+                below = -1
+            if active and k - k_start >= n_max:
+                first = max(k_start - n_pre, seg_start, last_end + 1)
+                events.append((first, k))
+                last_end = k
+                k_start, below = k + 1, -1
+    return events
+
+
+def as_array(rows) -> np.ndarray:
+    return np.asarray(rows, dtype=np.float64)

@@ -1,0 +1,70 @@
+"""Differential tests: segment kernels == their naive twins."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from repsense.segment import _kernels
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 300), th=st.floats(0.0, 1.5))
+def test_turning_points_match_naive(naive, seed, n, th):
+    y = np.cumsum(np.random.default_rng(seed).normal(0, 0.3, n))
+    idx, kind = _kernels._turning_points(y, th)
+    nidx, nkind = naive.turning_points(list(y), th)
+    assert list(idx) == nidx and list(kind) == nkind
+    assert np.all(np.diff(idx) > 0)
+    assert np.all(kind[1:] != kind[:-1])
+
+
+def test_turning_points_with_nan_free_edge_cases():
+    assert _kernels._turning_points(np.zeros(10), 0.1)[0].shape == (0,)
+    idx, kind = _kernels._turning_points(np.sin(np.linspace(0, 4 * np.pi, 200)), 0.5)
+    assert list(kind) == [1, -1, 1, -1]
+
+
+def _bursty(seed: int, n: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.tile([0.0, 0.0, 1.0], (n, 1)) + rng.normal(0, 0.01, (n, 3))
+    for _ in range(3):
+        a = int(rng.integers(0, max(1, n - 50)))
+        b = a + int(rng.integers(10, 200))
+        x[a:b] += rng.normal(0, 0.3, (min(b, n) - a, 3))
+    return x
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 600), n_rest=st.integers(1, 60), n_max=st.integers(20, 300),
+       breaks=st.lists(st.integers(1, 599), max_size=3))
+def test_activity_sets_match_naive(naive, seed, n, n_rest, n_max, breaks):
+    x = _bursty(seed, n)
+    br = np.array(sorted({0, *[b for b in breaks if b < n]}), np.int64)
+    ag, am = 1 - math.exp(-1 / 25), 1 - math.exp(-1 / 25)
+    n_pre, n_post = 10, min(5, n_rest)
+    state = np.zeros(_kernels.N_STATE)
+    ev = _kernels._activity_sets(x, br, 0, state, ag, am, 0.06 ** 2, 0.035 ** 2, n_rest, n_pre, n_post, n_max)
+    ref = naive.activity_sets(x, br, ag, am, 0.06 ** 2, 0.035 ** 2, n_rest, n_pre, n_post, n_max)
+    assert [tuple(e) for e in ev.tolist()] == ref
+    # events never overlap and never run backwards
+    for (a0, a1), (b0, b1) in zip(ref, ref[1:]):
+        assert a0 <= a1 < b0 <= b1
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 600), cuts=st.lists(st.integers(1, 599), max_size=5))
+def test_activity_sets_chunking_is_exact(seed, n, cuts):
+    x = _bursty(seed, n)
+    args = (1 - math.exp(-1 / 25), 1 - math.exp(-1 / 25), 0.06 ** 2, 0.035 ** 2, 25, 10, 5, 200)
+    whole = _kernels._activity_sets(x, np.zeros(1, np.int64), 0, np.zeros(_kernels.N_STATE), *args)
+    state = np.zeros(_kernels.N_STATE)
+    edges = [0, *sorted(set(c for c in cuts if c < n)), n]
+    parts = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        br = np.zeros(1, np.int64) if a == 0 else np.zeros(0, np.int64)
+        parts.extend(_kernels._activity_sets(x[a:b], br, a, state, *args).tolist())
+    assert parts == whole.tolist()

@@ -125,11 +125,12 @@ class Spec:
 
 
 SPECS = (
+    # MetaBase rebuilds time from the sample counter: exact 80 / 40 ms grids, sensor clock slightly off
     Spec("P01", 101, dict(sample_rate_hz=12.5, gyro_rate_hz=25.0, n_sets=1, exercises="bench", reps=8,
-                          lead_s=(4.0, 8.0), t0_utc_ns=utc_ns("2025-03-04T17:12:31.621")),
+                          lead_s=(4.0, 8.0), t0_utc_ns=utc_ns("2025-03-04T17:12:31.621"), timestamps="counter"),
          write_metabase_pair, dict(label="P01-bench", tz_offset_min=60)),
     Spec("P02", 202, dict(sample_rate_hz=12.5, gyro_rate_hz=25.0, n_sets=1, exercises="deadlift", reps=5,
-                          lead_s=(4.0, 8.0), t0_utc_ns=utc_ns("2025-06-12T16:47:05.090")),
+                          lead_s=(4.0, 8.0), t0_utc_ns=utc_ns("2025-06-12T16:47:05.090"), timestamps="counter"),
          write_metabase_pair, dict(label="P02-deadlift", tz_offset_min=120)),
     Spec("P03", 303, dict(sample_rate_hz=50.0, n_sets=2, exercises=["curl", "lateral_raise"], reps=(5, 7),
                           rest_s=(20.0, 25.0), lead_s=(3.0, 4.0), t0_utc_ns=utc_ns("2025-05-20T06:31:44.512")),

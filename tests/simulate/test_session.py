@@ -305,3 +305,27 @@ def test_any_arguments_give_a_valid_recording_and_consistent_truth(seed, rate, n
             assert r.eccentric_s + r.concentric_s + r.pause_s == pytest.approx(r.end_s - r.start_s, abs=1e-9)
     n_grid = len(rec.accel) + truth.accel_dropped_index.size
     assert end < truth.duration_s < n_grid / rate + 1e-9  # the samples cover the whole timeline
+
+
+def test_counter_timestamps_are_an_exact_grid_and_the_truth_follows_the_reported_clock() -> None:
+    kw = dict(sample_rate_hz=12.5, gyro_rate_hz=25.0, n_sets=1, exercises="bench", rest_s=(20.0, 30.0))
+    rec_h, host = simulate_session(31, **kw)
+    rec_c, counter = simulate_session(31, timestamps="counter", **kw)
+    err = counter.sensor.clock_error
+    assert 0.0 < abs(err) <= 0.005 and host.sensor.clock_error == 0.0
+    assert counter.time_scale == pytest.approx(1.0 / (1.0 + err))
+    # reported times: sample counter x nominal period (gaps only where samples were dropped)
+    steps = np.diff(rec_c.accel.t_s) * 12.5
+    np.testing.assert_allclose(steps, np.round(steps), atol=1e-6)
+    gsteps = np.diff(rec_c.gyro.t_s) * 25.0
+    np.testing.assert_allclose(gsteps, np.round(gsteps), atol=1e-6)
+    # same movements, truth expressed on the reported clock
+    k = counter.time_scale
+    for rh, rc in zip(host.reps, counter.reps, strict=True):
+        assert rc.start_s == pytest.approx(rh.start_s * k, rel=1e-12)
+        assert rc.concentric_s == pytest.approx(rh.concentric_s * k, rel=1e-12)
+    assert counter.duration_s == pytest.approx(host.duration_s * k)
+    # the true instants behind the reported grid run on the sensor's (wrong) clock
+    np.testing.assert_allclose(counter.accel_t_true_s * k, rec_c.accel.t_s, atol=1e-9)
+    with pytest.raises(ValueError, match="timestamps"):
+        simulate_session(31, timestamps="gps", **kw)

@@ -23,8 +23,13 @@ class SensorModel:
 
     ``mount`` maps sensor-frame vectors to the wrist frame (the strap's random orientation).
     ``accel_gain``/``gyro_gain`` = diag(1 + scale error) + cross-axis terms.
-    Jitter: reported time = true sampling time + U in [0, ``jitter_s``] (host-stamped latency),
-    so ``|t_reported - t_true| <= jitter_s`` and timestamps stay strictly increasing.
+    Timestamps:
+
+    * ``"host"``: reported time = true sampling time + U in [0, ``jitter_s``] (host-stamped
+      latency), so ``0 <= t_reported - t_true <= jitter_s`` and timestamps stay increasing.
+    * ``"counter"``: reported time = sample counter x nominal period (a perfect grid, as in
+      MetaBase exports) while the sensor's oscillator runs off by ``clock_error``: the true
+      period is ``(1 + clock_error)`` x nominal, so ``t_reported = t_true / (1 + clock_error)``.
     """
 
     mount: np.ndarray
@@ -45,7 +50,14 @@ class SensorModel:
     gyro_jitter_s: float
     drop_prob: float
     burst_per_min: float
-    burst_len: tuple[int, int]
+    burst_s: tuple[float, float]
+    timestamps: str = "host"
+    clock_error: float = 0.0
+
+    @property
+    def time_scale(self) -> float:
+        """Reported seconds per true second (1 for host timestamps)."""
+        return 1.0 / (1.0 + self.clock_error)
 
     @property
     def accel_lsb_g(self) -> float:
@@ -74,7 +86,8 @@ class SensorRanges:
     jitter_periods: tuple[float, float] = (0.02, 0.35)  # jitter bound as a fraction of the period
     drop_prob: tuple[float, float] = (0.0, 0.004)
     burst_per_min: tuple[float, float] = (0.0, 0.4)
-    burst_len: tuple[int, int] = (2, 40)
+    burst_s: tuple[float, float] = (0.05, 0.8)  # duration of a burst of lost samples
+    clock_error: float = 0.005  # bound of the oscillator error of counter-timed sensors (assumed)
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
@@ -101,11 +114,14 @@ def draw_sensor_model(
     jitter_s: float | None = None,
     drops: bool = True,
     ideal: bool = False,
+    timestamps: str = "host",
 ) -> SensorModel:
     """Draw one sensor. ``ideal=True`` keeps mount, sampling and quantisation but removes
     calibration errors, noise, jitter and drops (for physics tests)."""
     r = ranges or SensorRanges()
     period = 1.0 / sample_rate_hz
+    if timestamps not in ("host", "counter"):
+        raise ValueError(f"timestamps must be 'host' or 'counter', got {timestamps!r}")
 
     def gain(scale_sd: float, cross_sd: float) -> np.ndarray:
         g = np.diag(1.0 + rng.normal(0.0, scale_sd, 3))
@@ -137,8 +153,12 @@ def draw_sensor_model(
         gyro_jitter_s=float(rng.uniform(*r.jitter_periods) * period) if jitter_s is None else float(jitter_s),
         drop_prob=float(rng.uniform(*r.drop_prob)) if drops else 0.0,
         burst_per_min=float(rng.uniform(*r.burst_per_min)) if drops else 0.0,
-        burst_len=r.burst_len,
+        burst_s=r.burst_s,
+        timestamps=timestamps,
+        clock_error=float(rng.uniform(-r.clock_error, r.clock_error)) if timestamps == "counter" else 0.0,
     )
+    if timestamps == "counter":  # counter-based time has no jitter
+        model.update(jitter_s=0.0, gyro_jitter_s=0.0)
     if ideal:
         model.update(
             accel_bias_g=np.zeros(3),
@@ -153,6 +173,7 @@ def draw_sensor_model(
             gyro_jitter_s=0.0,
             drop_prob=0.0,
             burst_per_min=0.0,
+            clock_error=0.0,
         )
     if not model["jitter_s"] < 0.5 * period or not model["gyro_jitter_s"] < 0.5 * period:
         raise ValueError(f"jitter_s must be < half the sample period ({0.5 * period:.4g} s)")
@@ -202,7 +223,7 @@ def _sample_one(
     *,
     gyro: bool,
 ) -> SampledStream:
-    period = 1.0 / rate_hz
+    period = (1.0 + model.clock_error) / rate_hz  # the sensor's true sampling period
     n = int(np.floor((end_s - start_s) / period)) + 1
     t_true = start_s + np.arange(n) * period
     n_sub = max(1, int(np.ceil(_MIN_INTERNAL_HZ / rate_hz)))
@@ -228,10 +249,13 @@ def _sample_one(
     # saturate and quantise to the ADC grid (two's complement: -full .. full - lsb)
     x = np.clip(np.round(x / lsb), -full / lsb, full / lsb - 1.0) * lsb
 
-    # latency-like jitter in [0, jitter]: density 3(1 - x)^2 (Beta(1, 3)), mostly small
-    t_rep = t_true + ((1.0 - np.cbrt(rng.random(n))) * jitter if jitter > 0.0 else 0.0)
-    t_rep[0] = t_true[0]  # the first sample defines the stream's origin
-    keep = _keep_mask(rng, n, rate_hz, model.drop_prob, model.burst_per_min, model.burst_len)
+    if model.timestamps == "counter":
+        t_rep = t_true * model.time_scale  # = start / (1 + error) + i * nominal period
+    else:
+        # latency-like jitter in [0, jitter]: density 3(1 - x)^2 (Beta(1, 3)), mostly small
+        t_rep = t_true + ((1.0 - np.cbrt(rng.random(n))) * jitter if jitter > 0.0 else 0.0)
+        t_rep[0] = t_true[0]  # the first sample defines the stream's origin
+    keep = _keep_mask(rng, n, rate_hz, model.drop_prob, model.burst_per_min, model.burst_s)
     return SampledStream(
         t_s=np.ascontiguousarray(t_rep[keep]),
         values=np.ascontiguousarray(x[keep], dtype=np.float32),
@@ -241,7 +265,7 @@ def _sample_one(
 
 
 def _keep_mask(
-    rng: np.random.Generator, n: int, rate_hz: float, p: float, burst_per_min: float, burst_len: tuple[int, int]
+    rng: np.random.Generator, n: int, rate_hz: float, p: float, burst_per_min: float, burst_s: tuple[float, float]
 ) -> np.ndarray:
     keep = np.ones(n, dtype=bool)
     if p > 0.0:
@@ -249,7 +273,7 @@ def _keep_mask(
     n_bursts = rng.poisson(burst_per_min * n / rate_hz / 60.0) if burst_per_min > 0.0 else 0
     if n_bursts:
         starts = rng.integers(0, n, n_bursts)
-        lens = rng.integers(burst_len[0], burst_len[1] + 1, n_bursts)
+        lens = np.maximum(1, np.ceil(rng.uniform(burst_s[0], burst_s[1], n_bursts) * rate_hz)).astype(np.int64)
         cover = np.zeros(n + 1, dtype=np.int64)
         np.add.at(cover, starts, 1)
         np.add.at(cover, np.minimum(starts + lens, n), -1)

@@ -90,8 +90,13 @@ class Activity:
 class SessionTruth:
     """Everything the simulator knows about a recording.
 
-    Times are seconds on the recording's time base (``Recording.*.t_s``; the sensor's true
-    sampling instants, which the reported timestamps follow within ``sensor.jitter_s``).
+    ``sets``, ``activities`` and ``duration_s`` are in seconds on the recording's time base
+    (``Recording.*.t_s``). ``motion``, ``accel_t_true_s`` and ``gyro_t_true_s`` are on the true
+    clock: reported = true x :attr:`time_scale`. With host timestamps ``time_scale`` is 1 and
+    the reported stamps lag the true instants by at most ``sensor.jitter_s``; with counter
+    timestamps they are exact grid times of a sensor whose clock is off by
+    ``sensor.clock_error``, so evaluate the motion at a reported time ``t`` as
+    ``motion.evaluate(t / time_scale)``.
     """
 
     seed: int
@@ -110,6 +115,11 @@ class SessionTruth:
     @property
     def n_reps(self) -> int:
         return sum(s.n_reps for s in self.sets)
+
+    @property
+    def time_scale(self) -> float:
+        """Reported seconds per true second (1 unless counter timestamps with clock error)."""
+        return self.sensor.time_scale
 
     @property
     def tut_s(self) -> float:
@@ -353,6 +363,21 @@ class _SessionBuilder:
         self._mark(t_rack, "rack")
 
 
+def _rescale_sets(sets: list[SetTruth], k: float) -> list[SetTruth]:
+    """Express set and rep times in a time base running ``k`` times the true clock."""
+    if k == 1.0:
+        return sets
+    out = []
+    for s in sets:
+        reps = tuple(
+            Rep(start_s=r.start_s * k, end_s=r.end_s * k, eccentric_s=r.eccentric_s * k,
+                concentric_s=r.concentric_s * k, pause_s=r.pause_s * k, concentric_first=r.concentric_first)
+            for r in s.reps
+        )
+        out.append(SetTruth(reps[0].start_s, reps[-1].end_s, s.exercise, reps))
+    return out
+
+
 def _exercise_plan(rng: np.random.Generator, n_sets: int, exercises: str | Sequence[str] | None) -> list[str]:
     names = sorted(EXERCISES)
     if exercises is None:
@@ -399,6 +424,7 @@ def simulate_session(
     rest_motion: RestMotion | None = None,
     participant: str = "",
     t0_utc_ns: int | None = None,
+    timestamps: str = "host",
 ) -> tuple[Recording, SessionTruth]:
     """Simulate one wrist-worn recording of a training session, with exact labels.
 
@@ -420,6 +446,9 @@ def simulate_session(
         quantisation kept); the motion is the same as with ``ideal_sensor=False``.
     sensor_ranges, rest_motion : override the parameter ranges.
     participant, t0_utc_ns : metadata (default start: a seeded plausible date and time).
+    timestamps : ``"host"`` (true time + bounded jitter, the default) or ``"counter"`` (exact
+        grid of sample counter x nominal period, as MetaBase writes, from a sensor clock that is
+        off by up to ±0.5 %; the truth is then rescaled to the reported time base).
 
     Returns
     -------
@@ -456,6 +485,7 @@ def simulate_session(
         jitter_s=jitter_s,
         drops=drops,
         ideal=ideal_sensor,
+        timestamps=timestamps,
     )
     acc, gyr = sample_streams(motion, model, noise_rng, sample_rate_hz=sample_rate_hz, gyro_rate_hz=g_rate,
                               start_s=0.0, end_s=end_s)
@@ -477,13 +507,15 @@ def simulate_session(
         meta=meta,
         gyro=Stream(gyr.t_s, gyr.values, "deg/s") if gyr is not None else None,
     )
+    k = model.time_scale
+    activities = sorted(sb.activities, key=lambda a: a.start_s)
     truth = SessionTruth(
         seed=int(seed),
-        sets=tuple(sb.sets),
-        activities=tuple(sorted(sb.activities, key=lambda a: a.start_s)),
+        sets=tuple(_rescale_sets(sb.sets, k)),
+        activities=tuple(Activity(a.start_s * k, a.end_s * k, a.kind) for a in activities),
         sample_rate_hz=float(sample_rate_hz),
         gyro_rate_hz=g_rate,
-        duration_s=end_s,
+        duration_s=end_s * k,
         sensor=model,
         motion=motion,
         accel_t_true_s=acc.t_true_s,
@@ -531,6 +563,7 @@ def simulate_corpus(n: int, seed: int, **overrides) -> list[tuple[Recording, Ses
             rest_s=(float(rng.uniform(25.0, 60.0)), float(rng.uniform(60.0, 150.0))),
             accel_range_g=float(rng.choice([4.0, 8.0, 16.0])),
             bits=int(rng.choice([12, 16], p=[0.2, 0.8])),
+            timestamps=str(rng.choice(["host", "counter"], p=[0.7, 0.3])),
         )
         kwargs.update(overrides)
         out.append(simulate_session(int(child.generate_state(1)[0]), **kwargs))

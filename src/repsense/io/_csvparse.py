@@ -22,9 +22,9 @@ Row-level reasons recorded here (see :class:`DropLog`):
 Bytes that are not UTF-8 only matter in the cells that are read (then ``non_numeric``).
 
 Paths: (1) pyarrow with typed columns, multi-threaded, for blocks without a problem;
-(2) for a block pyarrow rejects: pyarrow again with the needed columns as raw bytes and an
-invalid-row handler (which reports exact row numbers when single-threaded), then per-cell
-validation with regular expressions, all vectorised; (3) line by line in Python, only for
+(2) for a block pyarrow rejects: pyarrow again with the needed columns as strings (and, if a
+row has a wrong field count, single-threaded with an invalid-row handler, which then reports
+exact row numbers), then each column cast by pyarrow, bisecting to the few failing cells; (3) line by line in Python, only for
 ISO 8601 time columns in a rejected block or if (2) fails. (2) and (3) give identical results
 (tested).
 """
@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -52,8 +53,6 @@ ColumnKind = Literal["int", "float", "iso", "iso_tz"]
 _MAX_FIRST_LINES = 5
 _SUB_BLOCK_LINES = 1024
 _VECTOR_FALLBACK = True  # tests switch it off to compare with the line-by-line path
-_FLOAT_RE = r"^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:nan|inf|infinity))\s*$"
-_INT_RE = r"^\s*[+-]?\d+\s*$"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -137,6 +136,86 @@ def _py_value(text: str, kind: ColumnKind) -> float | int:
         dt = dt.replace(tzinfo=timezone.utc)
     delta = dt - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+_CAST_ERROR = re.compile(r"Failed to parse string: '(.*)' as a scalar of type", re.S)
+_MAX_BAD_VALUES = 8
+
+
+def _cast_cells(col: pa.Array, kind: ColumnKind) -> tuple[np.ndarray, np.ndarray]:
+    """Cast a string column cell by cell: values and a mask of the cells that are numbers.
+
+    pyarrow casts the column. When the cast fails, the failing text (named in pyarrow's
+    error) is masked everywhere at once and the cast retried, for up to
+    :data:`_MAX_BAD_VALUES` distinct bad texts; beyond that the column is bisected so the
+    failing cells are found with O(log n) casts each. Only the masked or isolated cells are
+    tried with the Python rules of the line-by-line path, so both paths accept exactly the
+    same cells. Null cells come back as not ok (the caller tells empty from bad by nulls).
+    """
+    dtype = np.float64 if kind == "float" else np.int64
+    typ = pa.float64() if kind == "float" else pa.int64()
+    n = len(col)
+    out = np.zeros(n, dtype=dtype)
+    ok = np.zeros(n, dtype=bool)
+    suspect = np.zeros(n, dtype=bool)
+    current = col
+    done = False
+    for _ in range(_MAX_BAD_VALUES):
+        try:
+            cast = pc.cast(current, typ)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            m = _CAST_ERROR.search(str(exc))
+            if not m:
+                break
+            same = np.asarray(pc.equal(current, m.group(1)).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+            if not same.any():
+                break
+            suspect |= same
+            current = pc.if_else(pa.array(same), pa.scalar(None, pa.string()), current)
+            continue
+        out[:] = cast.fill_null(0).to_numpy(zero_copy_only=False)
+        ok[:] = ~np.asarray(cast.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        done = True
+        break
+    if not done:
+        _bisect_cast(current, kind, typ, out, ok)
+    checked: dict[str, tuple[bool, float | int]] = {}
+    for i in np.flatnonzero(suspect):
+        cell = col[int(i)].as_py()
+        if cell not in checked:
+            try:
+                checked[cell] = (True, _py_value(cell, kind))
+            except (ValueError, OverflowError):
+                checked[cell] = (False, 0)
+        ok[i], out[i] = checked[cell]
+    return out, ok
+
+
+def _bisect_cast(col: pa.Array, kind: ColumnKind, typ: pa.DataType, out: np.ndarray, ok: np.ndarray) -> None:
+    """Cast by halves down to 16 cells, then cell by cell with the Python rules (fills out/ok)."""
+    stack = [(0, len(col))]
+    while stack:
+        lo, hi = stack.pop()
+        part = col.slice(lo, hi - lo)
+        try:
+            cast = pc.cast(part, typ)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            if hi - lo <= 16:
+                for i in range(lo, hi):
+                    cell = col[i].as_py()
+                    if cell is None:
+                        continue
+                    try:
+                        out[i] = _py_value(cell, kind)
+                        ok[i] = True
+                    except (ValueError, OverflowError):
+                        pass
+            else:
+                mid = (lo + hi) // 2
+                stack.extend(((mid, hi), (lo, mid)))
+            continue
+        out[lo:hi] = cast.fill_null(0).to_numpy(zero_copy_only=False)
+        ok[lo:hi] = ~np.asarray(cast.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 class _Parser:
@@ -234,45 +313,57 @@ class _Parser:
         self.out_lines.append(np.asarray(kept, dtype=np.int64))
 
     # -- dispatch ----------------------------------------------------------------------------
-    def _vector_fallback(self, block: bytes | memoryview, first_line: int, unterminated_last: bool) -> int | None:
-        """Path (2): returns lines consumed, or None when this block needs the Python path."""
-        if not _VECTOR_FALLBACK or any(k in ("iso", "iso_tz") for _, k in self.columns):
-            return None
-        try:  # pyarrow decodes an invalid row's text as UTF-8 before calling the handler
-            str(block, "utf-8")
-        except UnicodeDecodeError:
-            return None
-        invalid: list[tuple[int, int, str]] = []
+    def _read_strings(self, block: bytes | memoryview, invalid: list[tuple[int | None, int, str]]) -> pa.Table:
+        """The needed columns as strings; rows with a wrong field count go to ``invalid``."""
 
         def on_invalid(row: pacsv.InvalidRow) -> str:
             invalid.append((row.number, row.actual_columns, row.text))
             return "skip"
 
+        threads = not invalid  # first try: threads, no handler; row numbers need one thread
+        return pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(block)),
+            read_options=pacsv.ReadOptions(column_names=self.names, use_threads=threads,
+                                           block_size=1 << 20 if threads else 1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False,
+                                             invalid_row_handler=None if threads else on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in self.include},
+                                                 include_columns=self.include, null_values=[""],
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True),
+        )
+
+    def _vector_fallback(self, block: bytes | memoryview, first_line: int, unterminated_last: bool) -> int | None:
+        """Path (2): returns lines consumed, or None when this block needs the Python path."""
+        if not _VECTOR_FALLBACK or any(k in ("iso", "iso_tz") for _, k in self.columns):
+            return None
+        try:  # pyarrow decodes an invalid row's text as UTF-8 before calling the handler
+            if np.frombuffer(block, dtype=np.uint8).max(initial=0) >= 0x80:
+                str(block, "utf-8")
+        except UnicodeDecodeError:
+            return None
+        invalid: list[tuple[int | None, int, str]] = []
         try:
-            table = pacsv.read_csv(
-                pa.BufferReader(pa.py_buffer(block)),
-                read_options=pacsv.ReadOptions(column_names=self.names, use_threads=False, block_size=1 << 24),
-                parse_options=pacsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False,
-                                                 invalid_row_handler=on_invalid),
-                convert_options=pacsv.ConvertOptions(column_types={n: pa.binary() for n in self.include},
-                                                     include_columns=self.include, null_values=[""],
-                                                     strings_can_be_null=True, quoted_strings_can_be_null=True),
-            )
+            try:
+                table = self._read_strings(block, invalid)
+            except pa.ArrowInvalid:  # a row with a wrong number of fields: find them, one thread
+                invalid.append((None, 0, ""))
+                table = self._read_strings(block, invalid)
+                invalid.pop(0)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
         if any(num is None for num, _, _ in invalid):
             return None
         n_lines = table.num_rows + len(invalid)
         is_row = np.ones(n_lines, dtype=bool)
-        bad_numbers = np.asarray([num for num, _, _ in invalid], dtype=np.int64)
-        is_row[bad_numbers - 1] = False
+        if invalid:
+            is_row[np.asarray([num for num, _, _ in invalid], dtype=np.int64) - 1] = False
         lines = first_line + np.flatnonzero(is_row).astype(np.int64)  # file line of each table row
         last_line = first_line + n_lines - 1
         for num, actual, text in invalid:
             if not text.strip(" \t\r\x0b\x0c"):
                 continue  # whitespace-only line: not a row
             self.n_rows += 1
-            line_no = first_line + num - 1
+            line_no = first_line + int(num) - 1  # type: ignore[arg-type]
             if unterminated_last and line_no == last_line:
                 self.drops.add("truncated_last_line", [line_no])
             else:
@@ -282,24 +373,16 @@ class _Parser:
         reason_missing = np.zeros(n, dtype=bool)
         reason_bad = np.zeros(n, dtype=bool)
         all_null = np.ones(n, dtype=bool)
-        cols: list[pa.ChunkedArray] = []
-        valids: list[np.ndarray] = []
+        values: list[np.ndarray] = []
         for (_, kind), name in zip(self.columns, self.include):
-            col = table.column(name)
+            col = table.column(name).combine_chunks()
             null = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-            ok_float = np.asarray(pc.match_substring_regex(col, _FLOAT_RE).fill_null(False).to_numpy(
-                zero_copy_only=False), dtype=bool)
-            ok = ok_float
-            if kind == "int":
-                ok_int = np.asarray(pc.match_substring_regex(col, _INT_RE).fill_null(False).to_numpy(
-                    zero_copy_only=False), dtype=bool)
-                ok = ok_int | ok_float
+            vals, ok = _cast_cells(col, kind)
             all_null &= null
             reason_missing |= undecided & null
             reason_bad |= undecided & ~null & ~ok
             undecided &= ~null & ok
-            cols.append(col)
-            valids.append(ok)
+            values.append(vals)
         blank = np.zeros(n, dtype=bool)
         if all_null.any():  # a blank line or a row of empty cells: look at the bytes
             data = bytes(block)
@@ -319,32 +402,9 @@ class _Parser:
         self.drops.add("missing_value", lines[reason_missing & ~truncated])
         self.drops.add("non_numeric", lines[reason_bad & ~truncated])
         keep = undecided & ~blank
-        idx = np.flatnonzero(keep)
-        take = pa.array(idx)
-        for store, (_, kind), col, ok in zip(self.out, self.columns, cols, valids):
-            text = pc.utf8_trim_whitespace(pc.cast(pc.take(col, take), pa.string()))
-            if kind == "float":
-                store.append(np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64))
-                continue
-            is_int = np.asarray(pc.match_substring_regex(text, _INT_RE).to_numpy(zero_copy_only=False), dtype=bool)
-            values = np.empty(idx.shape[0], dtype=np.int64)
-            if is_int.all():
-                values[:] = pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
-            else:
-                as_float = np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-                finite = np.isfinite(as_float)
-                if not finite.all():  # nan/inf in an integer column: not a number there
-                    self.drops.add("non_numeric", lines[idx[~finite]])
-                    keep[idx[~finite]] = False
-                    idx, is_int, as_float, text = idx[finite], is_int[finite], as_float[finite], text.filter(pa.array(finite))
-                    values = np.empty(idx.shape[0], dtype=np.int64)
-                    for prev in self.out[: self.out.index(store)]:
-                        prev[-1] = prev[-1][finite]
-                values[~is_int] = np.round(as_float[~is_int]).astype(np.int64)
-                if is_int.any():
-                    values[is_int] = pc.cast(text.filter(pa.array(is_int)), pa.int64()).to_numpy(zero_copy_only=False)
-            store.append(values)
-        self.out_lines.append(lines[idx])
+        for store, vals in zip(self.out, values):
+            store.append(vals[keep])
+        self.out_lines.append(lines[keep])
         return n_lines
 
     def feed(self, block: bytes | memoryview, first_line: int, unterminated_last: bool,

@@ -103,7 +103,7 @@ def bench_scaling(work: Path, n_files: int, seconds: float) -> None:
         import distributed
 
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address=None)
+                                           dashboard_address="127.0.0.1:0")
         client = distributed.Client(cluster)
         client.run(lambda: __import__("repsense.segment"))  # workers import before timing
         try:

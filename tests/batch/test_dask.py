@@ -20,7 +20,7 @@ distributed = pytest.importorskip("distributed", reason="repsense[dask] not inst
 @pytest.fixture(scope="module")
 def client():  # type: ignore[no-untyped-def]
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, worker_dashboard_address=None)
+                                       dashboard_address="127.0.0.1:0")
     c = distributed.Client(cluster)
     yield c
     c.close()

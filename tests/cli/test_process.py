@@ -63,6 +63,15 @@ def test_process_folder_then_rerun_changes_nothing(inputs: Path, tmp_path: Path)
     assert _tree(out) == first
 
 
+def test_dask_local_cluster_gives_the_same_dataset(inputs: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed", reason="repsense[dask] not installed")
+    r1 = _process(str(inputs), "--out", str(tmp_path / "seq"), "--workers", "1")
+    r2 = _process(str(inputs), "--out", str(tmp_path / "dask"), "--scheduler", "local:2")
+    assert r1.returncode == 0 and r2.returncode == 0, r2.stdout + r2.stderr
+    assert "local:2" in r2.stdout
+    assert _tree(tmp_path / "dask") == _tree(tmp_path / "seq")
+
+
 def test_failing_file_is_listed_and_the_rest_stored(inputs: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("time_ns,ax,ay,az\n1,x,2,3\n2,y,2,3\n")
@@ -73,6 +82,20 @@ def test_failing_file_is_listed_and_the_rest_stored(inputs: Path, tmp_path: Path
     assert f"{bad}" in r.stdout and "missing.csv" in r.stdout and "no such file" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
     assert read_sessions(tmp_path / "o").num_rows == 1
+
+
+def test_rate_for_files_without_time_column(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 0.05, (1500, 3)) + [0, 0, 1]
+    f = tmp_path / "no_time.csv"
+    f.write_text("ax,ay,az\n" + "\n".join(f"{x:.4f},{y:.4f},{z:.4f}" for x, y, z in a) + "\n")
+    r = _process(str(f), "--out", str(tmp_path / "o1"), "--workers", "1")
+    assert r.returncode == 1 and "no_time.csv" in r.stdout and "rate" in r.stdout.lower()
+    r = _process(str(f), "--out", str(tmp_path / "o2"), "--rate", "50", "--workers", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    row = read_sessions(tmp_path / "o2")
+    assert row["n_samples"].to_pylist() == [1500]
+    assert row["sample_rate_hz"].to_pylist()[0] == pytest.approx(50.0)
 
 
 @pytest.mark.parametrize("args, message", [

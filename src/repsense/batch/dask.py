@@ -49,8 +49,8 @@ def check_scheduler(scheduler: str) -> None:
 def connect(scheduler: str) -> tuple[Any, Any]:
     """Return ``(client, cluster_or_None)`` for a scheduler spec.
 
-    ``local:N`` starts a LocalCluster of N single-threaded worker processes on loopback (no
-    dashboard); ``tcp://HOST:PORT`` / ``tls://...`` connects to a running scheduler; any other
+    ``local:N`` starts a LocalCluster of N single-threaded worker processes; every socket it
+    opens (scheduler, workers, status page) listens on 127.0.0.1 only, on free ports; ``tcp://HOST:PORT`` / ``tls://...`` connects to a running scheduler; any other
     value is read as a scheduler file (``dask scheduler --scheduler-file F``).
     """
     distributed = _import_distributed()
@@ -62,7 +62,7 @@ def connect(scheduler: str) -> tuple[Any, Any]:
         if n < 1:
             raise SchedulerError(f"--scheduler {scheduler!r}: want local:N with N >= 1")
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=None)
+                                           host="127.0.0.1", dashboard_address="127.0.0.1:0")
         return distributed.Client(cluster), cluster
     if "://" in scheduler:
         try:

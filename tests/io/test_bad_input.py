@@ -203,7 +203,7 @@ def test_block_boundaries_do_not_change_the_result(write_text: Callable[..., Pat
     big = parse_columns(f, **kw)
     for block in (97, 4096, 65_536):
         small = parse_columns(f, block_bytes=block, **kw)
-        np.testing.assert_array_equal(small.lines, big.lines)
+        np.testing.assert_array_equal(small.lines.array(), big.lines.array())
         for a, b in zip(small.arrays, big.arrays):
             np.testing.assert_array_equal(a, b)
         assert small.drops.as_dict() == big.drops.as_dict()
@@ -246,7 +246,7 @@ def test_vectorised_fallback_equals_line_by_line(write_text: Callable[..., Path]
             results[vector, block] = parse_columns(f, block_bytes=block, **kw)
     ref = results[False, 1 << 26]
     for key, res in results.items():
-        np.testing.assert_array_equal(res.lines, ref.lines, err_msg=str(key))
+        np.testing.assert_array_equal(res.lines.array(), ref.lines.array(), err_msg=str(key))
         for a, b in zip(res.arrays, ref.arrays):
             np.testing.assert_array_equal(a, b, err_msg=str(key))
         assert res.drops.as_dict() == ref.drops.as_dict(), key
@@ -257,9 +257,9 @@ def test_vectorised_fallback_equals_line_by_line(write_text: Callable[..., Path]
     assert d["too_few_columns"].first_lines == (22,) and d["too_many_columns"].first_lines == (23,)
     assert d["truncated_last_line"].first_lines == (3001,)
     assert ref.n_rows == 2998  # 3000 lines minus the blank and the whitespace-only line
-    row40 = int(np.flatnonzero(ref.lines == 42)[0])
+    row40 = int(np.flatnonzero(ref.lines.array() == 42)[0])
     assert ref.arrays[0][row40] == 1_547_400_000_000
-    row50 = int(np.flatnonzero(ref.lines == 52)[0])
+    row50 = int(np.flatnonzero(ref.lines.array() == 52)[0])
     assert ref.arrays[2][row50] == 0.25
-    assert 62 in ref.lines.tolist()  # bad bytes in an unread column do not cost the sample
-    assert np.isnan(ref.arrays[2][int(np.flatnonzero(ref.lines == 32)[0])])  # NaN left for the timeline stage
+    assert 62 in ref.lines.array().tolist()  # bad bytes in an unread column do not cost the sample
+    assert np.isnan(ref.arrays[2][int(np.flatnonzero(ref.lines.array() == 32)[0])])  # NaN left for the timeline stage

@@ -83,6 +83,40 @@ class DropLog:
         return {r: DropReason(c, tuple(self._lines[r])) for r, c in sorted(self._count.items())}
 
 
+class RowLines:
+    """1-based file line of each kept row, materialised only when asked for.
+
+    The fast path stores a run ``(first_line, count)`` per block instead of an array, so a
+    clean file of 60 M rows never allocates its line numbers; readers ask for them only to
+    report dropped rows.
+    """
+
+    __slots__ = ("_array", "_pieces", "_n")
+
+    def __init__(self, pieces: list[tuple[int, int] | np.ndarray]) -> None:
+        self._pieces = pieces
+        self._n = sum(p[1] if isinstance(p, tuple) else p.shape[0] for p in pieces)
+        self._array: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self._n
+
+    def array(self) -> np.ndarray:
+        """The line numbers as an int64 array (cached)."""
+        if self._array is None:
+            parts = [np.arange(p[0], p[0] + p[1], dtype=np.int64) if isinstance(p, tuple) else p
+                     for p in self._pieces]
+            self._array = np.concatenate(parts) if parts else np.empty(0, np.int64)
+        return self._array
+
+    def __getitem__(self, sel: object) -> np.ndarray:
+        return self.array()[sel]  # type: ignore[index]
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        a = self.array()
+        return a if dtype is None else a.astype(dtype)
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedColumns:
     """Columns parsed from the data rows of one file.
@@ -92,8 +126,8 @@ class ParsedColumns:
     arrays : list of ndarray
         One array per requested column: int64 for ``"int"``, float64 for ``"float"``,
         int64 nanoseconds since the Unix epoch for ``"iso"`` / ``"iso_tz"``.
-    lines : ndarray of int64
-        1-based file line number of every kept row.
+    lines : RowLines
+        1-based file line number of every kept row (``lines.array()``; indexable).
     n_rows : int
         Data rows seen (kept + dropped at parse level; blank lines are not rows).
     drops : DropLog
@@ -103,7 +137,7 @@ class ParsedColumns:
     """
 
     arrays: list[np.ndarray]
-    lines: np.ndarray
+    lines: RowLines
     n_rows: int
     drops: DropLog
     sha256: str
@@ -229,7 +263,7 @@ class _Parser:
         self.include = [f"f{i}" for i, _ in self.columns]
         self.types = {f"f{i}": _arrow_type(k) for i, k in self.columns}
         self.out: list[list[np.ndarray]] = [[] for _ in self.columns]
-        self.out_lines: list[np.ndarray] = []
+        self.out_lines: list[tuple[int, int] | np.ndarray] = []
         self.drops = DropLog()
         self.n_rows = 0
 
@@ -247,7 +281,6 @@ class _Parser:
 
     def _take_table(self, table: pa.Table, first_line: int) -> None:
         n = table.num_rows
-        lines = np.arange(first_line, first_line + n, dtype=np.int64)
         valid = np.ones(n, dtype=bool)
         cols = []
         for (_, kind), name in zip(self.columns, self.include):
@@ -259,13 +292,15 @@ class _Parser:
                 col = col.cast(pa.int64())
             cols.append(np.asarray(col.to_numpy()))
         self.n_rows += n
-        if not valid.all():
+        if valid.all():
+            self.out_lines.append((first_line, n))
+        else:
+            lines = np.arange(first_line, first_line + n, dtype=np.int64)
             self.drops.add("missing_value", lines[~valid])
-            lines = lines[valid]
+            self.out_lines.append(lines[valid])
             cols = [c[valid] for c in cols]
         for store, c in zip(self.out, cols):
             store.append(c)
-        self.out_lines.append(lines)
 
     # -- slow path ---------------------------------------------------------------------------
     def _python_lines(self, block: bytes | memoryview, first_line: int, unterminated_last: bool) -> None:
@@ -460,9 +495,7 @@ class _Parser:
             dtype = np.float64 if kind == "float" else np.int64
             arr = store[0] if len(store) == 1 else (np.concatenate(store) if store else np.empty(0, dtype))
             arrays.append(arr.astype(dtype, copy=False))
-        lines = (self.out_lines[0] if len(self.out_lines) == 1 else
-                 np.concatenate(self.out_lines) if self.out_lines else np.empty(0, np.int64))
-        return ParsedColumns(arrays, lines, self.n_rows, self.drops, sha256)
+        return ParsedColumns(arrays, RowLines(self.out_lines), self.n_rows, self.drops, sha256)
 
 
 def parse_columns(

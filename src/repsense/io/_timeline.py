@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._csvparse import DropLog
+from ._csvparse import DropLog, RowLines
 from ._kernels import _increasing_backbone
 
 REORDER_WINDOW_ROWS = 8
@@ -37,8 +37,8 @@ class CleanSamples:
     ----------
     t_ns : ndarray of int64
         Strictly increasing timestamps, nanoseconds (absolute or relative, as given).
-    values : ndarray of float64, shape (n, 3)
-    lines : ndarray of int64
+    values : ndarray of float, shape (n, 3)
+    lines : ndarray of int64 or RowLines
         1-based file line of each kept sample.
     n_reordered : int
         Rows kept but moved into time order.
@@ -46,7 +46,7 @@ class CleanSamples:
 
     t_ns: np.ndarray
     values: np.ndarray
-    lines: np.ndarray
+    lines: np.ndarray | RowLines
     n_reordered: int
 
 
@@ -83,7 +83,7 @@ def spread_packed(t_ns: np.ndarray) -> np.ndarray:
     return t_ns + np.round(j * step[run_of_row]).astype(np.int64)
 
 
-def clean_samples(t_ns: np.ndarray, values: np.ndarray, lines: np.ndarray, drops: DropLog, *,
+def clean_samples(t_ns: np.ndarray, values: np.ndarray, lines: np.ndarray | RowLines, drops: DropLog, *,
                   packed: bool = False, t_finite: np.ndarray | None = None) -> CleanSamples:
     """Apply the timeline policy of this module to one stream.
 
@@ -91,9 +91,9 @@ def clean_samples(t_ns: np.ndarray, values: np.ndarray, lines: np.ndarray, drops
     ----------
     t_ns : ndarray of int64
         Timestamps in nanoseconds, in row order.
-    values : ndarray of float64, shape (n, 3)
-    lines : ndarray of int64
-        1-based file line of each row.
+    values : ndarray of float, shape (n, 3)
+    lines : ndarray of int64 or RowLines
+        1-based file line of each row (materialised only if a row is dropped).
     drops : DropLog
         Receives the rows dropped here.
     packed : bool
@@ -110,7 +110,7 @@ def clean_samples(t_ns: np.ndarray, values: np.ndarray, lines: np.ndarray, drops
         ok &= t_finite
     if not ok.all():
         drops.add("non_finite_value", lines[~ok])
-        t_ns, values, lines = t_ns[ok], values[ok], lines[ok]
+        t_ns, values, lines = t_ns[ok], values[ok], np.asarray(lines)[ok]
     if packed:
         t_ns = spread_packed(t_ns)
     n_reordered = 0
@@ -120,9 +120,9 @@ def clean_samples(t_ns: np.ndarray, values: np.ndarray, lines: np.ndarray, drops
             keep = np.zeros(t_ns.shape[0], dtype=bool)
             keep[first] = True
             drops.add("duplicate_timestamp", lines[~keep])
-            t_ns, values, lines = t_ns[keep], values[keep], lines[keep]
+            t_ns, values, lines = t_ns[keep], values[keep], np.asarray(lines)[keep]
         if not np.all(t_ns[1:] > t_ns[:-1]):
-            t_ns, values, lines, n_reordered = _reorder(t_ns, values, lines, drops)
+            t_ns, values, lines, n_reordered = _reorder(t_ns, values, np.asarray(lines), drops)
     return CleanSamples(t_ns, values, lines, n_reordered)
 
 

@@ -179,7 +179,7 @@ def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, s
     t_finite = None
     if tcol is None:
         period_ns = 1e9 / float(sample_rate_hz)  # type: ignore[arg-type]
-        t_ns = np.round((parsed.lines - sn.first_line) * period_ns).astype(np.int64)
+        t_ns = np.round((parsed.lines.array() - sn.first_line) * period_ns).astype(np.int64)
         values_at = 0
     else:
         values_at = 1
@@ -204,23 +204,25 @@ def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, s
             mag = np.abs(t_raw[:1000]).astype(np.float64)
             extra["absolute_time"] = bool(mag.size and np.median(mag) * TIME_TO_NS[unit] >= _EPOCH_MIN * 1e9)
     arrays = parsed.arrays[values_at:]
-    accel = np.column_stack(arrays[:3]) * a_factor if arrays else np.empty((0, 3))
+    has_gyro = "gyro" in cols
+    factors = [a_factor] * 3 + ([g_factor] * 3 if has_gyro else [])
+    samples = np.empty((arrays[0].shape[0], len(factors)), dtype=np.float32)  # the output dtype, built once
+    for j, (col, factor) in enumerate(zip(arrays, factors)):
+        samples[:, j] = col * factor if factor != 1.0 else col
+    accel = samples[:, :3]
     if a_unit is None and accel.shape[0]:
         some = accel[:: max(1, accel.shape[0] // 100_000)]  # a spread-out sample is enough for a median
-        norm = float(np.nanmedian(np.sqrt(np.nansum(some * some, axis=1))))
+        norm = float(np.nanmedian(np.sqrt(np.nansum(np.square(some, dtype=np.float64), axis=1))))
         if 6.0 <= norm <= 14.0:
             raise UnitError(f"accelerometer columns have no unit and a median magnitude of {norm:.2f}, "
                             "which looks like m/s^2; write the unit in the header or pass "
                             "units={'accel': 'm/s^2'} (or 'g')", path=p, line=sn.first_line - 1)
     extra["accel_unit_in_file"] = a_unit or "g (assumed)"
     a_drops = parsed.drops
-    has_gyro = "gyro" in cols
     if has_gyro:
         # one row feeds both streams: a row unusable for either is dropped from both
-        gyro = np.column_stack(arrays[3:6]) * g_factor
         extra["gyro_unit_in_file"] = g_unit or "deg/s (assumed)"
-        both = np.hstack([accel, gyro])
-        clean = clean_samples(t_ns, both, parsed.lines, a_drops, t_finite=t_finite)
+        clean = clean_samples(t_ns, samples, parsed.lines, a_drops, t_finite=t_finite)
         a_clean = CleanSamples(clean.t_ns, clean.values[:, :3], clean.lines, clean.n_reordered)
         g_clean = CleanSamples(clean.t_ns, clean.values[:, 3:], clean.lines, clean.n_reordered)
     else:

@@ -238,7 +238,9 @@ def read_metabase_stream(path: str | Path, sn: Sniff | None = None) -> tuple[str
         t_ns = np.round(np.where(t_finite, epoch, 0.0) * 1e6).astype(np.int64) * 1000
     else:
         t_ns = epoch * 1_000_000
-    values = np.column_stack(parsed.arrays[1:]) * factor
+    values = np.empty((epoch.shape[0], 3), dtype=np.float32)  # the output dtype, built once
+    for j, col in enumerate(parsed.arrays[1:]):
+        values[:, j] = col * factor if factor != 1.0 else col
     clean = clean_samples(t_ns, values, parsed.lines, parsed.drops, packed=dialect == "ios", t_finite=t_finite)
     extra: dict[str, Any] = {"dialect": dialect, "time_label": sn.header[1],
                              "time_column_residual_ms": time_column_residual_ms(sn)}

@@ -329,3 +329,31 @@ def test_counter_timestamps_are_an_exact_grid_and_the_truth_follows_the_reported
     np.testing.assert_allclose(counter.accel_t_true_s * k, rec_c.accel.t_s, atol=1e-9)
     with pytest.raises(ValueError, match="timestamps"):
         simulate_session(31, timestamps="gps", **kw)
+
+
+@pytest.mark.parametrize("exercise", ["bench", "ohp", "row", "lateral_raise"])
+def test_upper_arm_band_sees_the_upper_arm_rotate(exercise: str) -> None:
+    rec, truth = simulate_set(12, exercise=exercise, n_reps=4, sample_rate_hz=100.0, ideal_sensor=True,
+                              placement="upper_arm")
+    assert truth.placement == "upper_arm" and rec.meta.extra["placement"] == "upper_arm"
+    t, w = rec.gyro.t_s, rec.gyro.values.astype(np.float64)
+    for rep in truth.sets[0].reps:
+        first = rep.concentric_s if rep.concentric_first else rep.eccentric_s
+        lo, hi = rep.start_s, rep.start_s + first
+        m = (t >= lo) & (t <= hi)
+        rots = truth.motion.evaluate(np.array([lo, hi])).rot
+        true_deg = np.degrees(axis_angle(rots[1] @ rots[0].T)[1])
+        assert true_deg > 40.0
+        assert np.linalg.norm(np.trapezoid(w[m], t[m], axis=0)) == pytest.approx(true_deg, rel=0.03)
+
+
+def test_an_armband_barely_sees_a_curl() -> None:
+    def gyro_rms(placement: str) -> float:
+        rec, truth = simulate_set(13, exercise="curl", n_reps=6, placement=placement, ideal_sensor=True)
+        s = truth.sets[0]
+        m = (rec.gyro.t_s >= s.start_s) & (rec.gyro.t_s <= s.end_s)
+        return float(np.sqrt((rec.gyro.values[m].astype(np.float64) ** 2).sum(axis=1).mean()))
+
+    assert gyro_rms("upper_arm") < 0.4 * gyro_rms("wrist")
+    with pytest.raises(ValueError, match="valid: wrist, upper_arm"):
+        simulate_set(13, placement="ankle")

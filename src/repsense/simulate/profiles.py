@@ -17,7 +17,7 @@ sources and reasoning for every number are in ``docs/SIMULATOR.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 Vec3 = tuple[float, float, float]
 Range = tuple[float, float]
@@ -244,7 +244,10 @@ class RestMotion:
     walk_s: Range = (4.0, 35.0)
     sit_s: Range = (10.0, 80.0)
     stand_s: Range = (3.0, 25.0)
+    standing: tuple[Vec3, Vec3] = ((0.0, 0.0, -1.0), (0.0, 1.0, 0.0))  # arm hanging, band facing out
+    sitting: tuple[Vec3, Vec3] = ((1.0, 0.0, -0.35), (0.0, 0.3, 1.0))  # forearm resting on the thigh
     drink_raise_deg: Range = (100.0, 135.0)
+    drink_radius_m: Range = (0.26, 0.34)
     drink_raise_s: Range = (0.7, 1.4)
     drink_hold_s: Range = (1.5, 5.0)
     drink_tilt_deg: Range = (20.0, 50.0)
@@ -265,6 +268,47 @@ class RestMotion:
 
 REST = RestMotion()
 
-#: Postures used between sets: (forearm_dir, dorsal_dir).
-STANDING = (DOWN, LEFT)
-SITTING = ((1.0, 0.0, -0.35), (0.0, 0.3, 1.0))
+# ---------------------------------------------------------------------------------------------
+# Upper-arm placement (an armband between shoulder and elbow). Same schema: ``forearm_dir`` is
+# then the direction shoulder -> elbow and ``dorsal_dir`` the band's outer face; the arcs turn
+# about the shoulder on the band's 0.12-0.18 m radius. Presses, rows and raises rotate the upper
+# arm a lot; squats and deadlifts move it with the body; a curl barely moves it.
+_BAND_RADIUS_M: Range = (0.12, 0.18)
+
+UPPER_ARM_EXERCISES: dict[str, ExerciseMotion] = {
+    p.name: p
+    for p in (
+        replace(EXERCISES["bench"], forearm_dir=LEFT, dorsal_dir=UP, lift_dir=UP, rom_m=(0.0, 0.0),
+                rotation_axis=FORWARD, rotation_deg=(55.0, 85.0), arc_radius_m=_BAND_RADIUS_M, arc_dir=LEFT),
+        replace(EXERCISES["ohp"], forearm_dir=(0.5, 0.6, -0.6), dorsal_dir=UP, lift_dir=UP, rom_m=(0.0, 0.0),
+                rotation_axis=(0.6, -0.5, 0.0), rotation_deg=(100.0, 130.0), arc_radius_m=_BAND_RADIUS_M,
+                arc_dir=(0.5, 0.6, -0.6)),
+        replace(EXERCISES["squat"], forearm_dir=(-0.5, 0.6, -0.4), dorsal_dir=LEFT),
+        replace(EXERCISES["deadlift"], dorsal_dir=LEFT, rom_m=(0.35, 0.55)),
+        replace(EXERCISES["row"], dorsal_dir=LEFT, rom_m=(0.0, 0.05), rotation_axis=LEFT,
+                rotation_deg=(50.0, 85.0), arc_radius_m=_BAND_RADIUS_M, arc_dir=DOWN),
+        replace(EXERCISES["curl"], dorsal_dir=LEFT, rotation_deg=(3.0, 15.0), arc_radius_m=_BAND_RADIUS_M),
+        replace(EXERCISES["lateral_raise"], arc_radius_m=_BAND_RADIUS_M),
+    )
+}
+
+UPPER_ARM_REST = replace(
+    REST,
+    walk_arm_radius_m=_BAND_RADIUS_M,
+    sitting=((0.3, 0.0, -1.0), (0.0, 1.0, 0.0)),
+    drink_raise_deg=(20.0, 50.0),
+    drink_radius_m=_BAND_RADIUS_M,
+    drink_tilt_deg=(5.0, 20.0),
+    fidget_move_m=(0.01, 0.08),
+    fidget_rotate_deg=(5.0, 45.0),
+)
+
+#: Where the sensor is worn -> (exercise profiles, rest motion).
+PLACEMENTS: dict[str, tuple[dict[str, ExerciseMotion], RestMotion]] = {
+    "wrist": (EXERCISES, REST),
+    "upper_arm": (UPPER_ARM_EXERCISES, UPPER_ARM_REST),
+}
+
+#: Postures used between sets (wrist): (forearm_dir, dorsal_dir).
+STANDING = REST.standing
+SITTING = REST.sitting

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..types import Detection, Recording, RecordingMeta, Rep, RepSet, Stream
 from .motion import MotionBuilder, MotionTimeline, posture, rotation_about, unit
-from .profiles import EXERCISES, REST, SITTING, STANDING, ExerciseMotion, RestMotion
+from .profiles import EXERCISES, PLACEMENTS, ExerciseMotion, RestMotion
 from .sensor import SensorModel, SensorRanges, draw_sensor_model, sample_streams
 
 SIMULATOR_VERSION = "1"
@@ -111,6 +111,7 @@ class SessionTruth:
     accel_dropped_index: np.ndarray
     gyro_t_true_s: np.ndarray | None = None
     gyro_dropped_index: np.ndarray | None = None
+    placement: str = "wrist"
 
     @property
     def n_reps(self) -> int:
@@ -162,7 +163,7 @@ class _SessionBuilder:
         self.tilt = rotation_about(w, float(np.linalg.norm(w))) if np.linalg.norm(w) > 0 else np.eye(3)
         self.tempo = float(np.exp(rng.normal(0.0, 0.15)))
         self.rom = _u(rng, (0.9, 1.1))
-        self.stand_rot = self.tilt @ posture(*STANDING)
+        self.stand_rot = self.tilt @ posture(*rest.standing)
         self.stand_pos = np.zeros(3)
         self.mb = MotionBuilder(self.stand_rot, self.stand_pos)
         self.activities: list[Activity] = []
@@ -211,7 +212,8 @@ class _SessionBuilder:
         rng = self.rng
         tr = _u(rng, self.rest.transition_s)
         seat = self.stand_pos + np.array([0.2, 0.0, -0.45]) + rng.normal(0.0, 0.05, 3)
-        self.mb.go_to(tr, self.tilt @ posture(*SITTING), seat, self._tremor(), self._wobble(), self._sway())
+        self.mb.go_to(tr, self.tilt @ posture(*self.rest.sitting), seat, self._tremor(), self._wobble(),
+                      self._sway())
         still = dur_s - 2.0 * tr
         n_moves = int(rng.integers(0, 3)) if still > 10.0 else 0
         for _ in range(n_moves):
@@ -230,7 +232,7 @@ class _SessionBuilder:
         r, rng, mb = self.rest, self.rng, self.mb
         axis = _perturb(rng, np.array([0.0, -1.0, 0.0]), 10.0)
         theta = np.radians(_u(rng, r.drink_raise_deg))
-        radius = _u(rng, (0.26, 0.34))
+        radius = _u(rng, r.drink_radius_m)
         d = mb.move(_u(rng, r.drink_raise_s), axis=axis, theta_rad=theta, radius_m=radius,
                     arc_dir=np.array([0.0, 0.0, -1.0]), tremor_g=self._tremor(), wobble_g=self._wobble(),
                     sway_deg=self._sway())
@@ -379,7 +381,7 @@ def _rescale_sets(sets: list[SetTruth], k: float) -> list[SetTruth]:
 
 
 def _exercise_plan(rng: np.random.Generator, n_sets: int, exercises: str | Sequence[str] | None) -> list[str]:
-    names = sorted(EXERCISES)
+    names = sorted(EXERCISES)  # every placement has the same exercise names
     if exercises is None:
         k = int(rng.integers(1, min(3, n_sets) + 1)) if n_sets > 0 else 1
         chosen = [names[i] for i in rng.choice(len(names), size=k, replace=False)]
@@ -425,6 +427,7 @@ def simulate_session(
     participant: str = "",
     t0_utc_ns: int | None = None,
     timestamps: str = "host",
+    placement: str = "wrist",
 ) -> tuple[Recording, SessionTruth]:
     """Simulate one wrist-worn recording of a training session, with exact labels.
 
@@ -449,6 +452,8 @@ def simulate_session(
     timestamps : ``"host"`` (true time + bounded jitter, the default) or ``"counter"`` (exact
         grid of sample counter x nominal period, as MetaBase writes, from a sensor clock that is
         off by up to ±0.5 %; the truth is then rescaled to the reported time base).
+    placement : ``"wrist"`` (a wristband, default) or ``"upper_arm"`` (an armband): selects the
+        profile tables in :data:`repsense.simulate.profiles.PLACEMENTS`.
 
     Returns
     -------
@@ -461,12 +466,15 @@ def simulate_session(
     ss = np.random.SeedSequence(int(seed))
     motion_rng, sensor_rng, noise_rng = (np.random.default_rng(s) for s in ss.spawn(3))
 
-    sb = _SessionBuilder(motion_rng, rest_motion or REST)
+    if placement not in PLACEMENTS:
+        raise ValueError(f"unknown placement {placement!r}; valid: {', '.join(PLACEMENTS)}")
+    profiles, default_rest = PLACEMENTS[placement]
+    sb = _SessionBuilder(motion_rng, rest_motion or default_rest)
     plan = _exercise_plan(motion_rng, n_sets, exercises)
     start = sb.mb.t_s
     sb.rest_period(_u(motion_rng, lead_s))
     for i, name in enumerate(plan):
-        prof = EXERCISES[name]
+        prof = profiles[name]
         sb.exercise_set(prof, _draw_reps(motion_rng, prof, reps))
         sb.rest_period(_u(motion_rng, rest_s) if i < n_sets - 1 else _u(motion_rng, lead_s))
     if sb.mb.t_s <= start:
@@ -500,7 +508,7 @@ def simulate_session(
         source_file="",
         participant=participant,
         session_id=f"sim-{int(seed)}",
-        extra={"seed": int(seed), "simulator_version": SIMULATOR_VERSION},
+        extra={"seed": int(seed), "simulator_version": SIMULATOR_VERSION, "placement": placement},
     )
     rec = Recording(
         accel=Stream(acc.t_s, acc.values, "g"),
@@ -522,6 +530,7 @@ def simulate_session(
         accel_dropped_index=acc.dropped_index,
         gyro_t_true_s=gyr.t_true_s if gyr is not None else None,
         gyro_dropped_index=gyr.dropped_index if gyr is not None else None,
+        placement=placement,
     )
     return rec, truth
 
@@ -564,6 +573,7 @@ def simulate_corpus(n: int, seed: int, **overrides) -> list[tuple[Recording, Ses
             accel_range_g=float(rng.choice([4.0, 8.0, 16.0])),
             bits=int(rng.choice([12, 16], p=[0.2, 0.8])),
             timestamps=str(rng.choice(["host", "counter"], p=[0.7, 0.3])),
+            placement=str(rng.choice(["wrist", "upper_arm"], p=[0.8, 0.2])),
         )
         kwargs.update(overrides)
         out.append(simulate_session(int(child.generate_state(1)[0]), **kwargs))

@@ -111,3 +111,15 @@ def test_parse_name() -> None:
     assert (n.sensor, n.rate_hz, n.firmware, n.mac, n.device, n.label) == (
         "Accelerometer", 12.5, "1.4.4", "C4:27:32:BE:25:5C", "MetaWear", "A-bench-heavy2-rpe8")
     assert parse_name("labels.csv") is None
+
+
+@pytest.mark.parametrize("gyro_bytes", [b"", b"\x00\x01\x02garbage", GYR.encode()])
+def test_broken_gyro_partner_keeps_the_accel(write_text: Callable[..., Path], android_rows: Callable[..., list[str]],
+                                             gyro_bytes: bytes) -> None:
+    head = "epoch (ms),time (01:00),elapsed (s),x-axis (g),y-axis (g),z-axis (g)\n"
+    a = write_text(ACC, head + "\n".join(android_rows(20)) + "\n")
+    g = write_text(GYR, gyro_bytes)
+    rec = read_recording(a)
+    assert len(rec.accel) == 20 and rec.gyro is None
+    assert rec.meta.extra["gyro_file"] == str(g)
+    assert str(g) in rec.meta.extra["gyro_error"]

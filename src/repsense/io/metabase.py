@@ -268,7 +268,9 @@ def read_metabase(path: str | Path, *, participant: str | None = None, session_i
     -------
     Recording
         ``device_kind="metawear"``, firmware from the file name, the sensor MAC, device name,
-        file label and dialect in ``meta.extra``.
+        file label and dialect in ``meta.extra``. If the gyroscope partner cannot be read
+        (empty, binary, no usable row...), the recording has no gyro and
+        ``meta.extra["gyro_error"]`` says why.
     """
     accel_path, gyro_path = find_pair(path)
     a_sniff = sniff_file(accel_path)
@@ -277,12 +279,18 @@ def read_metabase(path: str | Path, *, participant: str | None = None, session_i
         raise FormatError("expected an accelerometer export but the columns are angular rates; "
                           "pass the accelerometer file of the set", path=str(accel_path))
     g_read = None
-    if gyro and gyro_path is not None:
-        g_kind, g_read = read_metabase_stream(gyro_path)
-        if g_kind != "gyro":
-            raise FormatError("the gyroscope partner holds accelerations", path=str(gyro_path))
-    name = parse_name(accel_path)
     extra: dict[str, Any] = {"reader": "metabase"}
+    if gyro and gyro_path is not None:
+        # the gyroscope is optional: a partner that cannot be used costs the gyro, not the set
+        try:
+            g_kind, g_read = read_metabase_stream(gyro_path)
+            if g_kind != "gyro":
+                raise FormatError("the gyroscope partner holds accelerations", path=str(gyro_path))
+        except InputError as exc:
+            g_read = None
+            extra["gyro_file"] = str(gyro_path)
+            extra["gyro_error"] = str(exc)
+    name = parse_name(accel_path)
     if name is not None:
         extra.update({k: v for k, v in (("mac", name.mac), ("device_name", name.device),
                                         ("file_label", name.label), ("file_start", name.start)) if v})

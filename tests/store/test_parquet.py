@@ -247,19 +247,43 @@ def test_same_input_twice_same_files_same_bytes(tmp_path: Path) -> None:
 
 
 def test_error_mid_write_leaves_no_file(tmp_path: Path, recording: Recording, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = pq.write_table
+    calls = []
+    real = pq.ParquetWriter.write_table
 
-    def half_then_fail(table, where, **kw):  # type: ignore[no-untyped-def]
-        Path(where).write_bytes(b"PAR1 half a file")
-        raise OSError("disk full (simulated)")
+    def fail_on_second_row_group(self, table, row_group_size=None):  # type: ignore[no-untyped-def]
+        calls.append(table.num_rows)
+        if len(calls) == 2:
+            raise OSError("disk full (simulated)")
+        return real(self, table, row_group_size=row_group_size)
 
-    monkeypatch.setattr(pq, "write_table", half_then_fail)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", fail_on_second_row_group)
+    monkeypatch.setattr("repsense.store.parquet._ROW_GROUP_ROWS", 400)  # 1500 rows -> 4 row groups
     with pytest.raises(OSError, match="disk full"):
         write_session(tmp_path, recording, make_detection())
+    assert len(calls) == 2  # the failure came half way through the samples file
     assert list(tmp_path.rglob("*.parquet")) == [] and list(tmp_path.rglob("*.tmp")) == []
-    monkeypatch.setattr(pq, "write_table", real)
+    monkeypatch.undo()
     write_session(tmp_path, recording, make_detection())
     assert read_sessions(tmp_path).num_rows == 1
+
+
+def test_error_before_sessions_row_leaves_no_session(tmp_path: Path, recording: Recording,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    real = pq.write_table
+
+    def fail_for_sessions(table, where, **kw):  # type: ignore[no-untyped-def]
+        if table.schema.metadata.get(b"repsense.table") == b"sessions":
+            Path(where).write_bytes(b"PAR1 half a file")
+            raise OSError("disk full (simulated)")
+        return real(table, where, **kw)
+
+    monkeypatch.setattr(pq, "write_table", fail_for_sessions)
+    with pytest.raises(OSError, match="disk full"):
+        write_session(tmp_path, recording, make_detection())
+    assert not list((tmp_path / "sessions").rglob("*.parquet")) and not list(tmp_path.rglob("*.tmp"))
+    assert not list((tmp_path / "_manifest").glob("*"))  # not resumable as done
+    for p in tmp_path.rglob("*.parquet"):  # what was written before is whole
+        pq.read_table(p)
 
 
 _SLOW_WRITER = textwrap.dedent("""

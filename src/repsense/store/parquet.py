@@ -341,36 +341,42 @@ def _reps_table(session_id: str, participant: str, t0: int, det: Detection) -> p
     })
 
 
-def _samples_parts(session_id: str, participant: str, t0: int, rec: Recording, rows_per_part: int,
-                   file_meta: dict[str, str]) -> Iterator[pa.Table]:
-    """Yield the samples table in parts of ``rows_per_part`` rows (accel rows first, then gyro)."""
+def _samples_rows(session_id: str, participant: str, t0: int, rec: Recording, lo: int, hi: int,
+                  file_meta: dict[str, str]) -> pa.Table:
+    """Rows ``lo``..``hi`` of the session's samples table (accel rows first, then gyro)."""
     streams = [("accel", rec.accel)] + ([("gyro", rec.gyro)] if rec.gyro is not None else [])
-    total = sum(len(s) for _, s in streams)
-    n_parts = max(1, -(-total // rows_per_part))
-    offsets = np.cumsum([0] + [len(s) for _, s in streams])
-    for k in range(n_parts):
-        lo, hi = k * rows_per_part, min(total, (k + 1) * rows_per_part)
-        pieces = []
-        for (name, stream), off in zip(streams, offsets[:-1], strict=True):
-            a, b = max(lo - off, 0), min(hi - off, len(stream))
-            if a >= b:
-                continue
-            vals = np.asarray(stream.values[a:b], dtype=np.float32)
-            n = b - a
-            pieces.append(_table("samples", {
-                "session_id": _constant(session_id, n),
-                "participant": _constant(participant, n),
-                "stream": _constant(name, n),
-                "t_utc": _ts(_ns(t0, stream.t_s[a:b])),
-                "x": pa.array(np.ascontiguousarray(vals[:, 0]), type=pa.float32()),
-                "y": pa.array(np.ascontiguousarray(vals[:, 1]), type=pa.float32()),
-                "z": pa.array(np.ascontiguousarray(vals[:, 2]), type=pa.float32()),
-            }, {**file_meta, "repsense.part": f"{k}/{n_parts}"}))
-        if pieces:
-            yield pa.concat_tables(pieces).combine_chunks()
-        else:  # only for an empty recording, which write_session refuses earlier
-            yield _table("samples", {c: [] for c in schema_for("samples").names},
-                         {**file_meta, "repsense.part": f"{k}/{n_parts}"})
+    pieces = []
+    off = 0
+    for name, stream in streams:
+        a, b = max(lo - off, 0), min(hi - off, len(stream))
+        off += len(stream)
+        if a >= b:
+            continue
+        vals = stream.values[a:b]
+        n = b - a
+        pieces.append(_table("samples", {
+            "session_id": _constant(session_id, n),
+            "participant": _constant(participant, n),
+            "stream": _constant(name, n),
+            "t_utc": _ts(_ns(t0, stream.t_s[a:b])),
+            "x": pa.array(np.ascontiguousarray(vals[:, 0], dtype=np.float32), type=pa.float32()),
+            "y": pa.array(np.ascontiguousarray(vals[:, 1], dtype=np.float32), type=pa.float32()),
+            "z": pa.array(np.ascontiguousarray(vals[:, 2], dtype=np.float32), type=pa.float32()),
+        }, file_meta))
+    return pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces).combine_chunks()
+
+
+def _write_samples_part(path: Path, session_id: str, participant: str, t0: int, rec: Recording,
+                        lo: int, hi: int, file_meta: dict[str, str]) -> Path:
+    """Write rows ``lo``..``hi`` as one file, one row group at a time (memory: one row group)."""
+    schema = schema_for("samples", file_meta)
+    with _atomic_target(path) as tmp:
+        with pq.ParquetWriter(tmp, schema, compression="zstd", compression_level=_ZSTD_LEVEL) as writer:
+            for g in range(lo, hi, _ROW_GROUP_ROWS):
+                rows = _samples_rows(session_id, participant, t0, rec, g, min(hi, g + _ROW_GROUP_ROWS), file_meta)
+                writer.write_table(rows, row_group_size=_ROW_GROUP_ROWS)
+                del rows
+    return path
 
 
 # --------------------------------------------------------------------------- manifest
@@ -482,10 +488,11 @@ def write_session(
     sample_paths = []
     total = len(recording.accel) + (len(recording.gyro) if recording.gyro is not None else 0)
     n_parts = max(1, -(-total // samples_rows_per_part))
-    for k, part in enumerate(_samples_parts(session_id, participant, t0, recording, samples_rows_per_part, file_meta)):
+    for k in range(n_parts):
         name = f"{session_id}.parquet" if n_parts == 1 else f"{session_id}-part-{k:05d}.parquet"
-        sample_paths.append(atomic_write_table(part, dirs["samples"] / name))
-        del part
+        lo, hi = k * samples_rows_per_part, min(total, (k + 1) * samples_rows_per_part)
+        sample_paths.append(_write_samples_part(dirs["samples"] / name, session_id, participant, t0, recording,
+                                                lo, hi, {**file_meta, "repsense.part": f"{k}/{n_parts}"}))
 
     reps_path = atomic_write_table(_reps_table(session_id, participant, t0, detection),
                                    dirs["reps"] / f"{session_id}.parquet")

@@ -144,3 +144,22 @@ async def test_loss_duplicates_corruption_and_fifo_overflow_are_detected(world, 
     np.testing.assert_array_equal(np.concatenate([f.accel_g for f in frames]),
                                   sa.values[sa.delivered].astype(np.float32))
     await client.disconnect()
+
+
+async def test_stall_keeps_the_link_but_sends_nothing(world, notes, motion):
+    dev = world.add_device("diy", recording=motion, speed=4.0, faults=Faults(stall_at_s=1.0, stall_for_s=1.0))
+    client, cfg, data = await _open(world, dev, notes)
+    assert (await _config(client, cfg, diy.encode_set_config(DiyConfig(100.0, 8, 2000, True, 5)))).ok
+    assert (await _config(client, cfg, diy.encode_start())).ok
+    await asyncio.wait_for(dev.finished.wait(), 10.0)
+    await data.wait_quiet()
+    assert client.is_connected  # a stall is silence, not a disconnect
+    frames, reasons = _receive(data.values)
+    sa = dev.sent("acc")
+    stalled = sa.status == "stalled"
+    assert dev.tally["stalled"] == reasons["lost_frames"] == stalled.sum() // 5 > 0
+    t_stalled = sa.k[stalled] / 100.0
+    assert t_stalled.min() >= 1.0 - 0.05 and t_stalled.max() < 2.0  # frame = 5 samples = 50 ms
+    np.testing.assert_array_equal(np.concatenate([f.accel_g for f in frames]),
+                                  sa.values[sa.delivered].astype(np.float32))
+    await client.disconnect()

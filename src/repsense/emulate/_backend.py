@@ -36,8 +36,8 @@ from bleak.backends.scanner import AdvertisementData, AdvertisementDataCallback,
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
 from bleak.uuids import normalize_uuid_str
-from bumble import core, hci
-from bumble.att import ATT_Error
+from bumble import core, gatt_client, hci
+from bumble.att import ATT_Error, Opcode
 from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Peer
 from bumble.gatt import Characteristic
@@ -94,6 +94,16 @@ def _resolve_world(owner: Any, explicit: VirtualWorld | None, ble_device: Any = 
         raise BleakError("no running VirtualWorld: create the client/scanner inside 'async with VirtualWorld()' "
                          "or pass backend=world.client_backend / world.scanner_backend")
     return world
+
+
+class _GattClient(gatt_client.Client):
+    """bumble's GATT client with a notification fast path (no unused debug string per PDU)."""
+
+    def on_gatt_pdu(self, att_pdu: Any) -> None:
+        if att_pdu.op_code == Opcode.ATT_HANDLE_VALUE_NOTIFICATION:
+            self.on_att_handle_value_notification(att_pdu)
+        else:
+            super().on_gatt_pdu(att_pdu)
 
 
 class _Details:
@@ -234,6 +244,7 @@ class BumbleClient(BaseBleakClient):
                 raise TimeoutError(f"connect to {self.address} timed out after {timeout:.1f} s") from exc
         finally:
             world.connect_lock.release()
+        connection.gatt_client = _GattClient(connection)  # before any GATT traffic on this link
         self._connection = connection
         self._disconnected.clear()
         connection.on("disconnection", self._on_disconnection)

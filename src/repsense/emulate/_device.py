@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from bumble.att import ATT_Error
+from bumble.att import ATT_CID, ATT_Error, ATT_Handle_Value_Notification
 from bumble.core import UUID, AdvertisingData
 from bumble.device import AdvertisingEventProperties, AdvertisingParameters, Connection, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
@@ -142,6 +142,7 @@ class VirtualDevice:
         self._logs: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray], str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._status = "ok"
+        self._cache: dict[str, tuple[Any, int, np.ndarray, np.ndarray, np.ndarray]] = {}
 
     # ----------------------------------------------------------------------------------
     # subclass API
@@ -244,8 +245,14 @@ class VirtualDevice:
                 self._mark("duplicated")
         if len(payload) > conn.att_mtu - 3:  # a real stack refuses; bumble would silently truncate
             raise ValueError(f"{self.kind}: notification of {len(payload)} bytes exceeds ATT MTU {conn.att_mtu} - 3")
-        for _ in range(copies):
-            await self.host.gatt_server.notify_subscriber(conn, char, payload)
+        cccd = self.host.gatt_server.subscribers.get(conn, {}).get(char.handle)
+        if not cccd or not cccd[0] & 0x01:  # the central did not enable notifications
+            if data:
+                self._mark("offline")
+            return
+        pdu = bytes(ATT_Handle_Value_Notification(attribute_handle=char.handle, attribute_value=payload))
+        for _ in range(copies):  # what GATT Server.notify_subscriber sends, without its debug formatting
+            self.host.send_l2cap_pdu(conn.handle, ATT_CID, pdu)
 
     async def indicate(self, char: Characteristic[bytes], payload: bytes) -> None:
         """Indicate to the connected central (waits for the confirmation)."""
@@ -382,16 +389,7 @@ class VirtualDevice:
                 while k_due - stream.next_k >= stream.batch or (
                         not self.signal.loop and k_due == k_end and stream.next_k < k_end):
                     n = min(stream.batch, k_due - stream.next_k)
-                    k = np.arange(stream.next_k, stream.next_k + n, dtype=np.int64)
-                    t_true = k / rate
-                    t_dev = np.array([self.clock.device_s(t) for t in t_true]) if self.clock.jumps else (
-                        self.clock.offset_s + k / stream.sample_rate_hz)
-                    if stream.source == "accel":
-                        phys = self.signal.accel_g(t_true)
-                    elif stream.source == "gyro":
-                        phys = self.signal.gyro_dps(t_true)
-                    else:
-                        phys = np.hstack([self.signal.accel_g(t_true), self.signal.gyro_dps(t_true)])
+                    k, t_dev, phys = self._samples(stream, rate, n)
                     stream.next_k += n
                     self._status = "ok"
                     sent = np.asarray(await stream.emit(k, t_dev, phys), dtype=np.float64)
@@ -418,6 +416,33 @@ class VirtualDevice:
         except Exception:
             logger.exception("%s stream %s crashed", self.kind, stream.name)
             raise
+
+    def _samples(self, stream: SensorStream, rate: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Samples next_k .. next_k + n - 1 of ``stream``: index, device time, physical values.
+
+        Resampled a few seconds ahead at a time (one np.interp per axis per block, not per
+        notification); the cache is keyed by the stream object, so a restarted stream starts afresh.
+        """
+        cache = self._cache.get(stream.name)
+        k0 = stream.next_k
+        if cache is None or cache[0] is not stream or not (cache[1] <= k0 and k0 + n <= cache[1] + len(cache[2])):
+            block = max(n, int(rate * 2.0) + 1)
+            k = np.arange(k0, k0 + block, dtype=np.int64)
+            t_true = k / rate
+            if self.clock.jumps:
+                t_dev = np.array([self.clock.device_s(t) for t in t_true])
+            else:
+                t_dev = self.clock.offset_s + k / stream.sample_rate_hz
+            if stream.source == "accel":
+                phys = self.signal.accel_g(t_true)
+            elif stream.source == "gyro":
+                phys = self.signal.gyro_dps(t_true)
+            else:
+                phys = np.hstack([self.signal.accel_g(t_true), self.signal.gyro_dps(t_true)])
+            cache = (stream, k0, k, t_dev, phys)
+            self._cache[stream.name] = cache
+        i = k0 - cache[1]
+        return cache[2][i:i + n], cache[3][i:i + n], cache[4][i:i + n]
 
     def sent(self, stream: str) -> SentSamples:
         """Every sample sent on ``stream`` so far (ground truth after quantisation)."""

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from bumble import hci
 from bumble.controller import Controller
 from bumble.device import Device
+from bumble.host import Host
 from bumble.link import LocalLink
 
 from repsense.emulate.faults import CONNECTION_TIMEOUT
@@ -110,10 +111,40 @@ class _Controller(Controller):
 
     def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
         world = self.world
+        if isinstance(packet, (hci.HCI_AclDataPacket, hci.HCI_Number_Of_Completed_Packets_Event)):
+            # data fast path: bumble formats every packet into a debug string even when debug
+            # logging is off, which costs more than the emulated radio itself
+            if self.host:
+                asyncio.get_running_loop().call_soon(self.host.on_packet, bytes(packet))
+            return
         if world is not None and isinstance(packet, hci.HCI_LE_Extended_Advertising_Report_Event):
             reports = [dataclasses.replace(r, rssi=world.rssi_of(r.address)) for r in packet.reports]
             packet = hci.HCI_LE_Extended_Advertising_Report_Event(reports)
         super().send_hci_packet(packet)
+
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if isinstance(packet, hci.HCI_AclDataPacket):  # data fast path (see send_hci_packet)
+            self.on_hci_acl_data_packet(packet)
+        else:
+            super().on_hci_packet(packet)
+
+
+class _Host(Host):
+    """bumble's host with a data fast path that skips building unused debug strings."""
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if isinstance(packet, hci.HCI_AclDataPacket) and self.hci_sink and not self.snooper:
+            self.hci_sink.on_packet(bytes(packet))
+        else:
+            super().send_hci_packet(packet)
+
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if isinstance(packet, hci.HCI_AclDataPacket) and not self.snooper:
+            self.on_hci_acl_data_packet(packet)
+        elif isinstance(packet, hci.HCI_Number_Of_Completed_Packets_Event) and not self.snooper:
+            self.on_hci_event_packet(packet)
+        else:
+            super().on_hci_packet(packet)
 
 
 def _new_controller(name: str, link: LocalLink, world: VirtualWorld | None) -> _Controller:
@@ -130,7 +161,8 @@ def _new_controller(name: str, link: LocalLink, world: VirtualWorld | None) -> _
 def new_host(name: str, address: str, link: LocalLink, world: VirtualWorld | None) -> tuple[Device, _Controller]:
     """A bumble host (Device) wired to its own emulated controller on ``link``."""
     controller = _new_controller(name, link, world)
-    device = Device.with_hci(name, hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS), controller, controller)
+    host = _Host(controller_source=controller, controller_sink=controller)
+    device = Device(name=name, address=hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS), host=host)
     return device, controller
 
 

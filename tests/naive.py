@@ -31,7 +31,7 @@ def resample_linear(t_s, x, dt_grid_s, max_gap_s, tau_aa_s):
             k = 1
             continue
         dt = ti - t_prev
-        alpha = 1.0 - math.exp(-dt / tau_aa_s) if tau_aa_s > 0 else 1.0
+        alpha = dt / (tau_aa_s + dt)
         new = [xf[j] + alpha * (xi[j] - xf[j]) for j in range(len(xi))]
         while origin + k * dt_grid_s <= ti:
             tg = origin + k * dt_grid_s

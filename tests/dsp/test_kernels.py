@@ -65,8 +65,23 @@ def test_resample_grid_is_uniform_and_restarts_after_gap():
 def test_resample_rejects_a_block_that_goes_back_in_time():
     r = Resampler(25.0, 5.0, 0.0)
     r.update(np.array([0.0, 0.1]), np.zeros((2, 3)))
-    with pytest.raises(InputError, match="not after the previous block"):
+    with pytest.raises(InputError, match="sample 0: 0.05 after the previous block"):
         r.update(np.array([0.05]), np.zeros((1, 3)))
+    # the rejected block is not consumed: a good block continues as if it never came
+    ref = Resampler(25.0, 5.0, 0.0)
+    ref.update(np.array([0.0, 0.1]), np.zeros((2, 3)))
+    good = np.array([0.2, 0.3]), np.ones((2, 3))
+    assert all(np.array_equal(a, b) for a, b in zip(r.update(*good), ref.update(*good)))
+
+
+@pytest.mark.parametrize("t,x,match", [
+    ([0.0, np.nan], np.zeros((2, 3)), "timestamp 1 is not finite"),
+    ([0.0, 0.1, 0.1], np.zeros((3, 3)), "sample 2: 0.1 after 0.1"),
+    ([0.0, 0.1], [[0, 0, 1], [0, np.nan, 1]], "sample 1 is not finite"),
+])
+def test_resample_names_the_bad_sample(t, x, match):
+    with pytest.raises(InputError, match=match):
+        Resampler(25.0, 5.0, 0.0).update(np.array(t, float), np.array(x, float))
 
 
 @settings(max_examples=30, deadline=None)

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import InputError, SamplingRateError
 from . import _kernels
 
-__all__ = ["Resampler", "bandpass_sos", "highpass1_sos", "filtfilt_sos", "check_samples"]
+__all__ = ["Resampler", "bandpass_sos", "check_finite", "check_samples", "check_shapes", "filtfilt_sos", "highpass1_sos"]
 
 
 def check_samples(t_s: np.ndarray, x: np.ndarray, name: str, *, allow_empty: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -70,30 +70,65 @@ class Resampler:
         self.dt_grid_s = 1.0 / grid_rate_hz
         self.max_gap_s = float(max_gap_s)
         self.anti_alias_tau_s = float(anti_alias_tau_s)
-        self._state = np.zeros(6 + 2 * 3)
-        self._t_last = -math.inf
+        self._state = np.zeros(4 + 2 * 3)
 
-    def update(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def update(self, t_s: np.ndarray, x: np.ndarray, name: str = "samples") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resample one block; returns ``(t_grid_s, x_grid, breaks)``.
 
         ``breaks`` are indices into this block's output where a new grid segment starts.
+        Timestamps must be finite and strictly increasing (also across blocks), values
+        finite; otherwise :class:`~repsense.errors.InputError` names the sample and the block
+        is not consumed.
         """
-        t, a = check_samples(t_s, x, "resample")
+        t, a = check_shapes(t_s, x, name)
         if t.shape[0] == 0:
             return np.empty(0), np.empty((0, 3)), np.empty(0, np.int64)
-        if t[0] <= self._t_last:
-            raise InputError(f"resample: block starts at {t[0]!r}, not after the previous block's end {self._t_last!r}")
-        if self._state[0] == 0.0:
-            span = np.minimum(np.diff(t), self.max_gap_s).sum()
-        else:
-            span = np.minimum(np.diff(np.r_[self._state[3], t]), self.max_gap_s).sum()
-        m = int(span / self.dt_grid_s) + t.shape[0] + 2
+        t_prev = self._state[3] if self._state[0] else t[0]
+        span = max(0.0, float(t[-1] - t_prev))
+        m = int(min(span, self.max_gap_s * t.shape[0]) / self.dt_grid_s) + t.shape[0] + 2
         out_t = np.empty(m)
         out_x = np.empty((m, 3))
-        n, breaks = _kernels._resample_linear(t, a, self._state, out_t, out_x, self.dt_grid_s,
-                                             self.max_gap_s, self.anti_alias_tau_s)
-        self._t_last = float(t[-1])
+        saved = self._state.copy()
+        n, breaks, bad, code = _kernels._resample_linear(t, a, self._state, out_t, out_x, self.dt_grid_s,
+                                                         self.max_gap_s, self.anti_alias_tau_s)
+        if code:
+            self._state[:] = saved
+            raise_bad_sample(name, t, bad, code)
         return out_t[:n], out_x[:n], breaks
+
+
+def check_finite(x: np.ndarray, name: str) -> None:
+    """Raise :class:`InputError` naming the first row of ``x`` with a NaN or infinity."""
+    bad = _kernels._first_nonfinite_row(x) if x.shape[0] else -1
+    if bad >= 0:
+        raise InputError(f"{name}: sample {bad} is not finite (NaN or inf)")
+
+
+def raise_bad_sample(name: str, t: np.ndarray, i: int, code: int) -> None:
+    """Raise the :class:`InputError` for a sample a kernel rejected (see ``_resample_linear``)."""
+    if code == 1:
+        raise InputError(f"{name}: timestamp {i} is not finite")
+    if code == 2:
+        prev = f"{float(t[i - 1])!r}" if i > 0 else "the previous block's last timestamp"
+        raise InputError(f"{name}: timestamps must strictly increase (sample {i}: {float(t[i])!r} after {prev})")
+    raise InputError(f"{name}: sample {i} is not finite (NaN or inf)")
+
+
+def check_shapes(t_s: np.ndarray, x: np.ndarray, name: str, *, allow_empty: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Check dtypes and shapes only; return C-contiguous float64 times and float32/float64 samples
+    (float32 and float64 arrays are passed through without a copy, even as strided views)."""
+    t = np.asarray(t_s)
+    a = np.asarray(x)
+    if not (np.issubdtype(t.dtype, np.number) and np.issubdtype(a.dtype, np.number)):
+        raise TypeError(f"{name}: timestamps and samples must be numeric, got {t.dtype} and {a.dtype}")
+    if t.ndim != 1 or a.ndim != 2 or a.shape[1] != 3 or a.shape[0] != t.shape[0]:
+        raise InputError(f"{name}: want t_s (n,) and samples (n, 3), got {t.shape} and {a.shape}")
+    if t.shape[0] == 0 and not allow_empty:
+        raise InputError(f"{name}: no samples")
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    if a.dtype not in (np.float32, np.float64):  # float32/64 views (even strided) go to the kernels as they are
+        a = np.ascontiguousarray(a, dtype=np.float64)
+    return t, a
 
 
 def bandpass_sos(low_hz: float, high_hz: float, sample_rate_hz: float) -> np.ndarray:

@@ -15,19 +15,21 @@ from .._jit import JIT
 
 @njit(**JIT)
 def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s):
-    """Stateful resampler: irregular samples -> uniform grid (linear interpolation).
+    """Stateful resampler: irregular samples -> uniform grid (linear interpolation), with checks.
 
-    A one-pole anti-alias low-pass (time constant ``tau_aa_s``, exact for any interval)
-    runs on the raw samples first, then the filtered signal is interpolated at the grid
-    times ``origin + k * dt_grid_s``. A gap longer than ``max_gap_s`` restarts the grid at
-    the next sample (origin := that sample time, filter state := that sample) and is
-    reported as a break.
+    A one-pole anti-alias low-pass runs on the raw samples first (backward Euler,
+    ``alpha = dt / (tau_aa_s + dt)`` for each interval ``dt``, so it is the same filter at
+    any rate), then the filtered signal is interpolated at the grid times
+    ``origin + k * dt_grid_s``. A gap longer than ``max_gap_s`` restarts the grid at the next
+    sample (origin := that sample time, filter state := that sample) and is reported as a
+    break. Timestamps must be finite and strictly increasing (also across calls) and values
+    finite: the first offending sample stops the kernel and is reported.
 
     Parameters
     ----------
-    t_s : float64 (n,) strictly increasing (also across calls).
-    x : float64 (n, c).
-    state : float64 (6 + 2c,) ``[started, origin, k_next, t_prev, dt_prev, alpha_prev, xf_prev(c), xf_new(c)]``
+    t_s : float64 (n,).
+    x : float32 or float64 (n, c).
+    state : float64 (4 + 2c,) ``[started, origin, k_next, t_prev, xf_prev(c), xf_new(c)]``,
         updated in place; all zeros on the first call.
     out_t : float64 (m,) grid times written here (m large enough, see wrapper).
     out_x : float64 (m, c) grid values.
@@ -37,20 +39,30 @@ def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s
     -------
     n_out : int, number of grid samples written.
     breaks : int64 (n_breaks,), output indices at which a new grid segment starts.
+    bad_index : int, index of the first offending sample, or -1.
+    bad_code : int, 0 ok, 1 non-finite time, 2 time not increasing, 3 non-finite value.
     """
     n, c = x.shape
     n_out = 0
     breaks = np.empty(n + 1, np.int64)
     n_breaks = 0
-    xf = state[6:6 + 2 * c]
+    started = state[0]
+    origin = state[1]
+    k_next = state[2]
+    t_prev = state[3]
+    xf = state[4:4 + 2 * c]
     for i in range(n):
         ti = t_s[i]
-        if state[0] == 0.0 or ti - state[3] > max_gap_s:
-            # (re)start the grid at this sample
-            state[0] = 1.0
-            state[1] = ti
-            state[2] = 0.0
-            state[4] = -1.0
+        if not math.isfinite(ti):
+            return n_out, breaks[:n_breaks].copy(), i, 1
+        for j in range(c):
+            if not math.isfinite(x[i, j]):
+                return n_out, breaks[:n_breaks].copy(), i, 3
+        if started != 0.0 and ti <= t_prev:
+            return n_out, breaks[:n_breaks].copy(), i, 2
+        if started == 0.0 or ti - t_prev > max_gap_s:
+            started = 1.0
+            origin = ti
             for j in range(c):
                 xf[j] = x[i, j]
             breaks[n_breaks] = n_out
@@ -59,37 +71,36 @@ def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s
             for j in range(c):
                 out_x[n_out, j] = xf[j]
             n_out += 1
-            state[2] = 1.0
-            state[3] = ti
+            k_next = 1.0
+            t_prev = ti
+            state[0] = started
+            state[1] = origin
+            state[2] = k_next
+            state[3] = t_prev
             continue
-        dt = ti - state[3]
-        if dt != state[4]:
-            state[4] = dt
-            state[5] = 1.0 - math.exp(-dt / tau_aa_s) if tau_aa_s > 0.0 else 1.0
-        alpha = state[5]
-        t_prev = state[3]
-        # filtered value at ti
-        tg = state[1] + state[2] * dt_grid_s
+        dt = ti - t_prev
+        alpha = dt / (tau_aa_s + dt)
+        tg = origin + k_next * dt_grid_s
         if tg <= ti:
-            # need the previous filtered value to interpolate: keep it in a small buffer
             for j in range(c):
-                xnew = xf[j] + alpha * (x[i, j] - xf[j])
-                xf[j + c] = xnew
+                xf[j + c] = xf[j] + alpha * (x[i, j] - xf[j])
             while tg <= ti:
                 w = (tg - t_prev) / dt
                 out_t[n_out] = tg
                 for j in range(c):
                     out_x[n_out, j] = xf[j] + w * (xf[j + c] - xf[j])
                 n_out += 1
-                state[2] += 1.0
-                tg = state[1] + state[2] * dt_grid_s
+                k_next += 1.0
+                tg = origin + k_next * dt_grid_s
             for j in range(c):
                 xf[j] = xf[j + c]
         else:
             for j in range(c):
                 xf[j] = xf[j] + alpha * (x[i, j] - xf[j])
-        state[3] = ti
-    return n_out, breaks[:n_breaks].copy()
+        t_prev = ti
+        state[2] = k_next
+        state[3] = t_prev
+    return n_out, breaks[:n_breaks].copy(), -1, 0
 
 
 @njit(**JIT)
@@ -159,3 +170,20 @@ def _integrate_highpass(x, dt_s, alpha):
         acc = alpha * (acc + x[i] * dt_s)
         y[i] = acc
     return y
+
+
+@njit(**JIT)
+def _abs_percentile(x, q):
+    """``q``-th percentile (0-100, linear interpolation, as numpy's default) of ``|x|``."""
+    return np.percentile(np.abs(x), q)
+
+
+@njit(**JIT)
+def _first_nonfinite_row(x):
+    """Index of the first row of ``x`` (n, c) holding a NaN or infinity, or -1."""
+    n, c = x.shape
+    for i in range(n):
+        for j in range(c):
+            if not math.isfinite(x[i, j]):
+                return i
+    return -1

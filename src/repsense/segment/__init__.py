@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dsp import check_samples
+from ..dsp import check_finite, check_samples, check_shapes
 from ..errors import InputError
 from ..types import Detection, Recording
 from .config import DetectorConfig
@@ -59,11 +59,16 @@ def detect(t_s: np.ndarray | Recording, accel_g: np.ndarray | None = None, gyro_
             gyro_dps, gyro_t_s = rec.gyro.values, rec.gyro.t_s
     if accel_g is None:
         raise InputError("detect: accel_g is required")
-    t, a = check_samples(t_s, accel_g, "accel", allow_empty=False)
+    t, a = check_shapes(t_s, accel_g, "accel", allow_empty=False)
     if gyro_dps is not None:
-        check_samples(t if gyro_t_s is None else gyro_t_s, gyro_dps, "gyro")
-    rate = float(1.0 / np.median(np.diff(t))) if t.shape[0] > 1 else float("nan")
-    seg = RepSegmenter(sample_rate_hz=rate if t.shape[0] > 1 else None, config=config)
+        if gyro_t_s is None:
+            check_finite(check_shapes(t, gyro_dps, "gyro")[1], "gyro")
+        else:
+            check_samples(gyro_t_s, gyro_dps, "gyro")
+    # nominal rate: median interval of the first 100 000 samples (the detector runs on timestamps)
+    head = np.diff(t[:100_001])
+    rate = float(1.0 / np.median(head)) if head.shape[0] and np.median(head) > 0 else float("nan")
+    seg = RepSegmenter(sample_rate_hz=rate if rate == rate else None, config=config)
     sets = seg.update(t, a)
     sets += seg.finish()
     return Detection(sets=tuple(sets), sample_rate_hz=rate, detector_version=DETECTOR_VERSION)

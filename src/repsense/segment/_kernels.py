@@ -160,3 +160,134 @@ def _turning_points(y, threshold):
         kind[p] = st
         p += 1
     return idx[:p].copy(), kind[:p].copy()
+
+
+@njit(**JIT)
+def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s):
+    """One row per turnaround (turning point of kind ``-boundary``): the rep around it.
+
+    The rep runs between the boundary turning points before and after the turnaround (a
+    missing one at an edge is mirrored through the turnaround). It starts where ``z`` leaves
+    a band of ``still_rel`` x travel around the start level and ends where it enters the
+    band around the end level (half-sample precision); the pause is the time within
+    ``still_rel`` x the smaller travel of the turnaround level.
+
+    Returns
+    -------
+    float64 (r, 7): ``start_s, end_s, first_phase_s, second_phase_s, pause_s, travel, valid``
+        (``travel`` = the larger swing to a real boundary turning point; ``valid`` 0 when a
+        swing is zero).
+    """
+    n = z.shape[0]
+    p = idx.shape[0]
+    r = 0
+    for j in range(p):
+        if kind[j] == -boundary:
+            r += 1
+    out = np.zeros((r, 7))
+    row = 0
+    for j in range(p):
+        if kind[j] != -boundary:
+            continue
+        it = idx[j]
+        zt = z[it]
+        if j >= 1:
+            i0 = idx[j - 1]
+        elif j + 1 < p:
+            i0 = max(0, 2 * it - idx[j + 1])
+        else:
+            i0 = 0
+        if j + 1 < p:
+            i1 = idx[j + 1]
+        elif j >= 1:
+            i1 = min(n - 1, 2 * it - idx[j - 1])
+        else:
+            i1 = n - 1
+        z0 = z[i0]
+        z1 = z[i1]
+        travel0 = abs(z0 - zt)
+        travel1 = abs(z1 - zt)
+        if travel0 <= 0.0 or travel1 <= 0.0:
+            row += 1
+            continue
+        band0 = still_rel * travel0
+        band1 = still_rel * travel1
+        s = i0
+        while s < it and abs(z[s] - z0) <= band0:
+            s += 1
+        e = i1
+        while e > it and abs(z[e] - z1) <= band1:
+            e -= 1
+        band_t = still_rel * min(travel0, travel1)
+        p0 = it
+        while p0 > s and abs(z[p0 - 1] - zt) <= band_t:
+            p0 -= 1
+        p1 = it
+        while p1 < e and abs(z[p1 + 1] - zt) <= band_t:
+            p1 += 1
+        start = t_s[s] - 0.5 * dt_s
+        end = t_s[e] + 0.5 * dt_s
+        out[row, 0] = start
+        out[row, 1] = end
+        out[row, 2] = t_s[p0] - start
+        out[row, 3] = end - t_s[p1]
+        out[row, 4] = t_s[p1] - t_s[p0]
+        tr = 0.0
+        if j >= 1:
+            tr = travel0
+        if j + 1 < p and travel1 > tr:
+            tr = travel1
+        out[row, 5] = tr
+        out[row, 6] = 1.0
+        row += 1
+    return out
+
+
+@njit(**JIT)
+def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio):
+    """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
+
+    Consecutive kept reps belong to one group while the still gap between them is at most
+    ``max_inter_rep_s``. In each group of >= 3 reps, repeatedly, the first (else the last)
+    rep is dropped while its travel is off the group's median travel by more than
+    ``travel_ratio`` or its duration off the median duration by more than ``duration_ratio``.
+
+    Returns
+    -------
+    int64 (r,): group number per rep (0, 1, ...), -1 for reps not kept.
+    """
+    r = start_s.shape[0]
+    gid = np.full(r, -1, np.int64)
+    g = -1
+    last_end = -np.inf
+    for i in range(r):
+        if keep[i] == 0:
+            continue
+        if g < 0 or start_s[i] - last_end > max_inter_rep_s:
+            g += 1
+        gid[i] = g
+        last_end = end_s[i]
+    for k in range(g + 1):
+        members = np.flatnonzero(gid == k)
+        lo = 0
+        hi = members.shape[0]
+        while hi - lo >= 3:
+            sel = members[lo:hi]
+            med_tr = np.median(travel[sel])
+            med_d = np.median(end_s[sel] - start_s[sel])
+            a = members[lo]
+            d = end_s[a] - start_s[a]
+            if not (med_tr / travel_ratio <= travel[a] <= med_tr * travel_ratio
+                    and med_d / duration_ratio <= d <= med_d * duration_ratio):
+                gid[a] = -1
+                lo += 1
+                continue
+            b = members[hi - 1]
+            d = end_s[b] - start_s[b]
+            if not (med_tr / travel_ratio <= travel[b] <= med_tr * travel_ratio
+                    and med_d / duration_ratio <= d <= med_d * duration_ratio):
+                gid[b] = -1
+                hi -= 1
+                continue
+            break
+    return gid

@@ -71,7 +71,7 @@ class SetAnalyzer:
             return []
         a_up = self.vertical_accel_m_s2(x_g)
         z = self.displacement_m(x_g, a_up)
-        amp = float(np.percentile(np.abs(z), c.amplitude_percentile))
+        amp = float(_dsp._abs_percentile(z, c.amplitude_percentile))
         threshold = max(c.hysteresis_rel * amp, c.min_travel_m / 2)
         idx, kind = _kernels._turning_points(z, threshold)
         if idx.shape[0] < 2:
@@ -79,94 +79,29 @@ class SetAnalyzer:
         n_max = int((kind == 1).sum())
         n_min = idx.shape[0] - n_max
         boundary = 1 if n_max > n_min else -1 if n_min > n_max else int(kind[-1])
-        reps = []
-        for j in np.flatnonzero(kind == -boundary):
-            found = self._rep(t_s, z, idx, j, boundary)
-            if found is not None and c.min_rep_s <= found[0].duration_s <= c.max_rep_s:
-                reps.append(found)
-        # a rhythm broken by a long still gap is two sets (or handling, not a set)
-        groups: list[list[tuple[Rep, float]]] = []
-        for rep in reps:
-            if groups and rep[0].start_s - groups[-1][-1][0].end_s <= c.max_inter_rep_s:
-                groups[-1].append(rep)
-            else:
-                groups.append([rep])
-        out = []
-        for g in groups:
-            g = trim_edges(g, c.edge_travel_ratio, c.edge_duration_ratio)
-            if len(g) < c.min_reps:
-                continue
-            lo = int(np.searchsorted(t_s, g[0][0].start_s))
-            hi = int(np.searchsorted(t_s, g[-1][0].end_s))
-            if len(g) < c.rhythm_reps and self.vertical_fraction(x_g, a_up, lo, hi) < c.min_vertical_fraction:
-                continue
-            out.append(build_set([r for r, _ in g], c.slowdown_frac))
-        return out
-
-    def _rep(self, t_s, z, idx, j, boundary) -> tuple[Rep, float] | None:
-        c = self.config
-        n = z.shape[0]
-        it = int(idx[j])
-        zt = z[it]
-        # boundary turning points around the turnaround; mirror when missing at an edge
-        i0 = int(idx[j - 1]) if j >= 1 else max(0, 2 * it - int(idx[j + 1])) if j + 1 < idx.shape[0] else 0
-        i1 = int(idx[j + 1]) if j + 1 < idx.shape[0] else min(n - 1, 2 * it - int(idx[j - 1])) if j >= 1 else n - 1
-        z0, z1 = z[i0], z[i1]
-        travel0, travel1 = abs(z0 - zt), abs(z1 - zt)
-        if travel0 <= 0 or travel1 <= 0:
-            return None
-        band0, band1 = c.still_rel * travel0, c.still_rel * travel1
-        s = i0
-        while s < it and abs(z[s] - z0) <= band0:
-            s += 1
-        e = i1
-        while e > it and abs(z[e] - z1) <= band1:
-            e -= 1
-        band_t = c.still_rel * min(travel0, travel1)
-        p0 = it
-        while p0 > s and abs(z[p0 - 1] - zt) <= band_t:
-            p0 -= 1
-        p1 = it
-        while p1 < e and abs(z[p1 + 1] - zt) <= band_t:
-            p1 += 1
-        # edges at half-sample precision: movement starts between s-1 and s, ends between e and e+1
-        start_s = float(t_s[s]) - 0.5 * self.dt_s
-        end_s = float(t_s[e]) + 0.5 * self.dt_s
-        pause_s = float(t_s[p1] - t_s[p0])
-        first_s = float(t_s[p0]) - start_s
-        second_s = end_s - float(t_s[p1])
+        table = _kernels._rep_table(t_s, z, idx, kind, boundary, c.still_rel, self.dt_s)
+        dur = table[:, 1] - table[:, 0]
+        keep = ((table[:, 6] > 0) & (dur >= c.min_rep_s) & (dur <= c.max_rep_s)).astype(np.int64)
+        gid = _kernels._group_reps(table[:, 0].copy(), table[:, 1].copy(), table[:, 5].copy(), keep,
+                                   c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio)
         concentric_first = boundary == -1
-        ecc, con = (second_s, first_s) if concentric_first else (first_s, second_s)
-        return Rep(start_s=start_s, end_s=end_s, eccentric_s=ecc, concentric_s=con, pause_s=pause_s,
-                   concentric_first=concentric_first), float(max(travel0 if j >= 1 else 0.0,
-                                                                   travel1 if j + 1 < idx.shape[0] else 0.0))
-
-
-def trim_edges(reps: list[tuple[Rep, float]], travel_ratio: float, duration_ratio: float) -> list[tuple[Rep, float]]:
-    """Drop first/last reps unlike the set's median rep (un-racking, re-racking, set-up).
-
-    Reps of one set repeat one movement: an edge rep whose travel differs from the median
-    travel by more than ``travel_ratio`` (either way), or whose duration differs from the
-    median duration by more than ``duration_ratio``, is handling, not a rep. Only edges are
-    trimmed, repeatedly, so a slow grinding rep inside a set stays.
-    """
-    out = list(reps)
-    while len(out) >= 3:
-        travel = np.median([tr for _, tr in out])
-        dur = np.median([r.duration_s for r, _ in out])
-
-        def odd(item: tuple[Rep, float]) -> bool:
-            r, tr = item
-            return not (travel / travel_ratio <= tr <= travel * travel_ratio
-                        and dur / duration_ratio <= r.duration_s <= dur * duration_ratio)
-
-        if odd(out[0]):
-            out.pop(0)
-        elif odd(out[-1]):
-            out.pop()
-        else:
-            break
-    return out
+        out = []
+        for g in range(int(gid.max()) + 1 if gid.shape[0] else 0):
+            rows = table[gid == g]
+            if rows.shape[0] < c.min_reps:
+                continue
+            if rows.shape[0] < c.rhythm_reps:
+                lo = int(np.searchsorted(t_s, rows[0, 0]))
+                hi = int(np.searchsorted(t_s, rows[-1, 1]))
+                if self.vertical_fraction(x_g, a_up, lo, hi) < c.min_vertical_fraction:
+                    continue
+            reps = []
+            for start, end, first, second, pause, _tr, _ok in rows.tolist():
+                ecc, con = (second, first) if concentric_first else (first, second)
+                reps.append(Rep(start_s=start, end_s=end, eccentric_s=ecc, concentric_s=con, pause_s=pause,
+                                concentric_first=concentric_first))
+            out.append(build_set(reps, c.slowdown_frac))
+        return out
 
 
 def build_set(reps: list[Rep], slowdown_frac: float) -> RepSet:

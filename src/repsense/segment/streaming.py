@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..dsp import Resampler, check_samples
+from ..dsp import Resampler, check_finite, check_shapes
 from ..errors import InputError, SamplingRateError
 from ..types import RepSet
 from . import _kernels
@@ -78,12 +78,12 @@ class RepSegmenter:
         """
         if self._finished:
             raise InputError("RepSegmenter.update after finish()")
-        t, a = check_samples(t_s, accel_g, "accel")
+        t, a = check_shapes(t_s, accel_g, "accel")
         if gyro_dps is not None:
-            check_samples(t_s, gyro_dps, "gyro")
+            check_finite(check_shapes(t, gyro_dps, "gyro")[1], "gyro")
         if t.shape[0] == 0:
             return []
-        t_grid, x_grid, breaks = self._resampler.update(t, a)
+        t_grid, x_grid, breaks = self._resampler.update(t, a, "accel")
         self._t_last = float(t[-1])
         return self._advance(t_grid, x_grid, breaks, final=False)
 

@@ -1,0 +1,115 @@
+"""Accuracy: the real MetaMotion data set (ours vs the peer baseline) and simulated sessions."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..segment import DetectorConfig, detect
+from .peer import peer_count
+
+
+def count_metrics(errors: list[int]) -> dict[str, float]:
+    """MAE, exact-count rate and within-one rate of count errors (found - true)."""
+    e = np.asarray(errors, dtype=float)
+    if e.size == 0:
+        return {"n": 0, "mae": float("nan"), "exact": float("nan"), "within1": float("nan")}
+    return {"n": int(e.size), "mae": float(np.abs(e).mean()), "exact": float((e == 0).mean()),
+            "within1": float((np.abs(e) <= 1).mean())}
+
+
+def metamotion_accuracy(dataset_dir: Path, config: DetectorConfig | None = None,
+                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Score the distinct records (empty ``duplicate_of``) of the MetaMotion data set.
+
+    Returns per-set rows, overall and per-exercise and per-participant metrics for our
+    detector and the peer baseline, and the reps counted on the rest recordings.
+    """
+    from ..io import read_recording
+
+    with open(dataset_dir / "labels.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if not r["duplicate_of"]]
+    sets = []
+    for r in rows:
+        rec = read_recording(dataset_dir / "raw" / r["accelerometer"])
+        det = detect(rec, config=config)
+        sets.append({"set_id": r["set_id"], "participant": r["participant"], "exercise": r["exercise"],
+                     "true": int(r["reps"]), "ours": det.n_reps, "ours_sets": len(det.sets),
+                     "peer": peer_count(rec, r["exercise"]),
+                     "tut_s": round(sum(s.tut_s for s in det.sets), 3)})
+        if progress:
+            progress(r["set_id"])
+    ex = [s for s in sets if s["exercise"] != "rest"]
+    out: dict[str, Any] = {"n_sets": len(ex), "n_rest": len(sets) - len(ex)}
+    for who in ("ours", "peer"):
+        res = {"overall": count_metrics([s[who] - s["true"] for s in ex]), "per_exercise": {}, "per_participant": {}}
+        for key, group in (("per_exercise", "exercise"), ("per_participant", "participant")):
+            for name in sorted({s[group] for s in ex}):
+                res[key][name] = count_metrics([s[who] - s["true"] for s in ex if s[group] == name])
+        res["rest_reps"] = [s[who] for s in sets if s["exercise"] == "rest"]
+        out[who] = res
+    out["sets"] = sets
+    return out
+
+
+def _iou(a0: float, a1: float, b0: float, b1: float) -> float:
+    inter = max(0.0, min(a1, b1) - max(a0, b0))
+    union = max(a1, b1) - min(a0, b0)
+    return inter / union if union > 0 else 0.0
+
+
+def simulated_accuracy(seeds: range, rates_hz: tuple[float, ...] = (12.5, 25.0, 50.0, 100.0), n_sets: int = 3,
+                       config: DetectorConfig | None = None) -> dict[str, Any]:
+    """Set F1 (IoU >= 0.5), rep-count accuracy, TUT and phase-split errors on simulated sessions.
+
+    The split error is the absolute difference of the concentric share ``con / (con + ecc)``
+    between detection and truth, relative to the true share (per matched set).
+    """
+    from ..simulate import simulate_session
+
+    tp = fp = fn = 0
+    errors: list[int] = []
+    tut_err: list[float] = []
+    split_err: list[float] = []
+    per_ex: dict[str, list[int]] = {}
+    per_rate: dict[str, list[int]] = {}
+    for rate in rates_hz:
+        for seed in seeds:
+            rec, truth = simulate_session(seed, sample_rate_hz=rate, n_sets=n_sets)
+            det = detect(rec, config=config)
+            used: set[int] = set()
+            for ts in truth.sets:
+                best, best_j = 0.0, -1
+                for j, ds in enumerate(det.sets):
+                    v = _iou(ts.start_s, ts.end_s, ds.start_s, ds.end_s)
+                    if v > best and j not in used:
+                        best, best_j = v, j
+                if best < 0.5:
+                    fn += 1
+                    continue
+                used.add(best_j)
+                tp += 1
+                ds = det.sets[best_j]
+                e = ds.n_reps - ts.n_reps
+                errors.append(e)
+                per_ex.setdefault(ts.exercise, []).append(e)
+                per_rate.setdefault(f"{rate:g}", []).append(e)
+                tut_err.append(abs(ds.tut_s - ts.tut_s) / ts.tut_s)
+                share_t = ts.concentric_s / (ts.concentric_s + ts.eccentric_s)
+                denom = ds.concentric_s + ds.eccentric_s
+                share_d = ds.concentric_s / denom if denom > 0 else 0.0
+                split_err.append(abs(share_d - share_t) / share_t)
+            fp += len(det.sets) - len(used)
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+    return {
+        "n_sessions": len(seeds) * len(rates_hz), "rates_hz": list(rates_hz), "true_sets": tp + fn,
+        "set_tp": tp, "set_fp": fp, "set_fn": fn, "set_f1": f1,
+        "counts": count_metrics(errors),
+        "per_exercise": {k: count_metrics(v) for k, v in sorted(per_ex.items())},
+        "per_rate_hz": {k: count_metrics(v) for k, v in per_rate.items()},
+        "tut_error_median": float(np.median(tut_err)) if tut_err else float("nan"),
+        "split_error_median": float(np.median(split_err)) if split_err else float("nan"),
+    }

@@ -14,7 +14,7 @@ Compute only: nothing here opens files or prints.
 from __future__ import annotations
 
 from .motion import MotionTimeline, min_jerk
-from .profiles import EXERCISES, REST, ExerciseMotion, RestMotion
+from .profiles import EXERCISES, PLACEMENTS, REST, ExerciseMotion, RestMotion
 from .sensor import SensorModel, SensorRanges
 from .session import (
     SIMULATOR_VERSION,
@@ -28,6 +28,7 @@ from .session import (
 
 __all__ = [
     "EXERCISES",
+    "PLACEMENTS",
     "REST",
     "SIMULATOR_VERSION",
     "Activity",

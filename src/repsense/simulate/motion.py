@@ -300,7 +300,7 @@ class MotionTimeline:
         """8-12 Hz sinusoids, random directions and phases; RMS = the primitive's ``tremor_g``."""
         amp = self.tremor_g[idx] * (G0_M_S2 / np.sqrt(self.tremor_hz.shape[0] / 2.0))
         waves = np.sin(np.multiply.outer(t_s, 2.0 * np.pi * self.tremor_hz) + self.tremor_phase)
-        return (waves * amp[:, None]) @ self.tremor_dir
+        return _rows_times(waves * amp[:, None], self.tremor_dir)
 
     def _sway(self, t_s: np.ndarray, idx: np.ndarray, env) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rotational irregularity: the wrist turns by ``ψ = sway · B(t) g(t)`` about the
@@ -333,9 +333,9 @@ class MotionTimeline:
         arg = np.multiply.outer(t_s[on], w) + self.wobble_phase
         c = 1.0 / np.sqrt(w.shape[0] / 2.0)
         sn, cs = np.sin(arg) * c, np.cos(arg) * c
-        q = (sn / w**2) @ self.wobble_dir
-        dq = (cs / w) @ self.wobble_dir
-        ddq = -sn @ self.wobble_dir
+        q = _rows_times(sn / w**2, self.wobble_dir)
+        dq = _rows_times(cs / w, self.wobble_dir)
+        ddq = -_rows_times(sn, self.wobble_dir)
         pos[on] = a * q
         acc[on] = dda * q + 2.0 * da * dq + a * ddq
         return pos, acc
@@ -355,6 +355,12 @@ def _envelope(u: np.ndarray, dur: np.ndarray, ramp: np.ndarray):
         m, dm, ddm = min_jerk((dur[down] - u[down]) / ramp[down])
         e[down], de[down], dde[down] = m, -dm / ramp[down], ddm / ramp[down] ** 2
     return e, de, dde
+
+
+def _rows_times(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``x @ m`` for a long (n, k) ``x`` and a small (k, 3) ``m`` without BLAS threads (whose
+    spinning costs more CPU than the product itself on a shared machine)."""
+    return np.einsum("nk,kj->nj", x, m)
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:

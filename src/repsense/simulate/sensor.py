@@ -234,14 +234,14 @@ def _sample_one(
         acc += w_dps if gyro else f_g
     acc /= n_sub
     # wrist frame -> sensor frame: mount maps sensor -> wrist, so apply its transpose
-    x = acc @ model.mount
+    x = np.einsum("nk,kj->nj", acc, model.mount)
     if gyro:
         gain, bias, white, pink = model.gyro_gain, model.gyro_bias_dps, model.gyro_white_dps, model.gyro_pink_dps
         full, lsb, jitter = model.gyro_range_dps, model.gyro_lsb_dps, model.gyro_jitter_s
     else:
         gain, bias, white, pink = model.accel_gain, model.accel_bias_g, model.accel_white_g, model.accel_pink_g
         full, lsb, jitter = model.accel_range_g, model.accel_lsb_g, model.jitter_s
-    x = x @ gain.T + bias
+    x = np.einsum("nk,jk->nj", x, gain) + bias
     if white > 0.0:
         x += rng.normal(0.0, white, (n, 3))
     if pink > 0.0:

@@ -78,3 +78,25 @@ def test_iter_recording_files(write_text: Callable[..., Path], tmp_path: Path,
     with pytest.raises(FormatError, match="not a recording"):
         read_recording(next(i for i in inputs if i.path.name == "README.md"))
     assert isinstance(ok[0], RecordingInput)
+
+
+def test_iter_groups_parquet_parts_and_skips_other_store_tables(write_text: Callable[..., Path], tmp_path: Path,
+                                                                 android_rows: Callable[..., list[str]]) -> None:
+    store = pytest.importorskip("repsense.store")
+    if not hasattr(store, "write_session"):
+        pytest.skip("repsense.store has no write_session yet")
+    a = write_text(f"{PREFIX}_Accelerometer_12.500Hz_1.4.4.csv", HEAD + "\n".join(android_rows(40)) + "\n")
+    rec = read_recording(a)
+    out = tmp_path / "out"
+    try:
+        paths = store.write_session(out, rec, Detection(sets=(), sample_rate_hz=12.5), samples_rows_per_part=15)
+    except TypeError:
+        pytest.skip("write_session has no samples_rows_per_part")
+    inputs = iter_recording_files([out])
+    ok = [i for i in inputs if not i.skipped]
+    assert len(ok) == 1 and len(ok[0].files) == len(paths.samples) >= 3
+    assert all("samples" in str(f) for f in ok[0].files)
+    skipped = [i for i in inputs if i.skipped and i.path.suffix == ".parquet"]
+    assert len(skipped) == 3 and all("not a repsense samples table" in i.skip_reason for i in skipped)
+    back = read_recording(ok[0])
+    assert len(back.accel) == 40

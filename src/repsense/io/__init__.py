@@ -146,6 +146,9 @@ def _classify(path: Path) -> tuple[str, Sniff | None]:
         return f"skip: {getattr(exc, 'reason', exc)}", None
     except OSError as exc:
         return f"skip: cannot read ({exc.strerror or exc})", None
+    if sn.kind == "parquet":
+        reason = _parquet_skip_reason(path)
+        return (f"skip: {reason}", None) if reason else ("parquet", sn)
     if sn.kind != "csv":
         return sn.kind, sn
     from .generic_csv import _columns  # header check only
@@ -154,6 +157,31 @@ def _classify(path: Path) -> tuple[str, Sniff | None]:
     except RepsenseError as exc:
         return f"skip: {getattr(exc, 'reason', exc)}", None
     return "csv", sn
+
+
+_SAMPLES_COLUMNS = {"stream", "t_utc", "x", "y", "z"}
+
+
+def _parquet_skip_reason(path: Path) -> str | None:
+    """Why a Parquet file is not a repsense samples file (None if it is one); reads the footer only."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = set(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        return f"not a readable Parquet file ({exc})"
+    if not _SAMPLES_COLUMNS <= names:
+        return "Parquet file is not a repsense samples table (sessions, sets, reps or other data)"
+    return None
+
+
+def _part_group(path: Path) -> tuple[Path, str] | None:
+    """(folder, session id) of a ``<session_id>-part-NNNNN.parquet`` samples file."""
+    stem = path.name.removesuffix(".parquet")
+    if "-part-" not in stem or not path.name.endswith(".parquet"):
+        return None
+    return path.parent, stem.rsplit("-part-", 1)[0]
 
 
 def iter_recording_files(paths: Iterable[str | os.PathLike[str]]) -> list[RecordingInput]:
@@ -187,6 +215,7 @@ def iter_recording_files(paths: Iterable[str | os.PathLike[str]]) -> list[Record
         else:
             out.append(RecordingInput(p, (p,), "no such file or folder"))
     seen: set[Path] = set()
+    parts_done: set[tuple[Path, str]] = set()
     for f in files:
         key = f.resolve()
         if key in seen:
@@ -215,5 +244,15 @@ def iter_recording_files(paths: Iterable[str | os.PathLike[str]]) -> list[Record
             out.append(RecordingInput(accel, group))
             continue
         seen.add(key)
+        group_key = _part_group(f) if kind == "parquet" else None
+        if group_key is not None:
+            if group_key in parts_done:
+                continue
+            parts_done.add(group_key)
+            folder, sid = group_key
+            parts = tuple(sorted(folder.glob(f"{sid}-part-*.parquet")))
+            seen.update(p.resolve() for p in parts)
+            out.append(RecordingInput(parts[0], parts))
+            continue
         out.append(RecordingInput(f, (f,)))
     return out

@@ -23,7 +23,7 @@ from repsense.segment import detect  # noqa: E402
 from repsense.simulate import simulate_session  # noqa: E402
 from repsense.store import read_recording_parquet, read_sessions  # noqa: E402
 
-SPEED = 20.0
+SPEED = 10.0
 
 
 def _emulated(kind: str) -> bool:
@@ -96,10 +96,12 @@ async def test_replay_gives_offline_reps_and_the_sent_samples(tmp_path, kind: st
     offline = detect(stored)
     assert [(round(r.start_s, 6), round(r.end_s, 6)) for r in det.reps] == \
         [(round(r.start_s, 6), round(r.end_s, 6)) for r in offline.reps]
-    # and the reps of the original recording, on its own time base (origin: first sample)
+    # and the reps of the original recording, on its own time base: the first stored sample is
+    # the band's sample k0, taken k0 / rate after the recording's first sample
     orig = detect(rec)
     assert det.n_reps == orig.n_reps and len(det.sets) == len(orig.sets)
-    np.testing.assert_allclose([r.end_s for r in det.reps], [r.end_s - rec.accel.t_s[0] for r in orig.reps],
+    t_first = sent.k[ok][0] / rcd.session.driver.sample_rate_hz
+    np.testing.assert_allclose([r.end_s + t_first for r in det.reps], [r.end_s - rec.accel.t_s[0] for r in orig.reps],
                                atol=3 * period + 0.05)
     row = read_sessions(tmp_path, "sessions").drop(["start_utc", "end_utc", "t0_utc"]).to_pylist()[0]
     assert row["n_reps"] == orig.n_reps and row["device_kind"] == kind and row["n_samples"] == ok.sum()

@@ -25,9 +25,10 @@ the counter to UTC, so host arrival time is spread over the samples of each noti
 nominal rate, corrected for the device's real rate (its drift).
 
 Gaps: from sequence numbers when the protocol has them, from device time (a step of more than
-``gap_periods`` sample periods), for counter clocks from arrival time (a notification arriving
-more than ``arrival_gap_s`` of host time after the fitted line predicts, which means samples never came), and
-across a reconnect. Each gap stores its span and the estimated number of samples missing.
+``gap_periods`` sample periods), across a reconnect, and, only when ``arrival_gap_s`` is set,
+for counter clocks from arrival time (a notification arriving that much host time after the
+fitted line predicts). The last is off by default: without sequence numbers a host stall
+followed by a burst of buffered notifications looks the same as lost samples. Each gap stores its span and the estimated number of samples missing.
 
 Duplicates: samples whose device time (or sequence number) is not after the last one accepted are
 dropped and counted; after a reconnect a device that resends its buffer therefore never stores a
@@ -155,8 +156,12 @@ class StreamClock:
         How much time the fit remembers (host seconds).
     gap_periods : float
         A device-time step larger than this many sample periods is a gap.
-    arrival_gap_s : float
-        Counter clocks: a notification later than the fitted line by more than this is a gap.
+    arrival_gap_s : float or None
+        Counter clocks: a notification later than the fitted line by more than this (host
+        seconds) is taken as a gap. Off (None) by default: the BLE link layer retransmits, so
+        while connected a late notification is far more often a host stall followed by a
+        burst of buffered notifications (no sample lost) than lost samples; such notifications
+        are counted in ``n_late``. Outages across a reconnect are always gaps.
     speed : float
         Replay speed of an emulated device (host time is rescaled by it); 1 for real devices.
     seq_modulo : int or None
@@ -166,7 +171,7 @@ class StreamClock:
     """
 
     def __init__(self, sample_rate_hz: float, *, device_time: bool, window_s: float = 1.0,
-                 history_s: float = 600.0, gap_periods: float = 1.5, arrival_gap_s: float = 1.0,
+                 history_s: float = 600.0, gap_periods: float = 1.5, arrival_gap_s: float | None = None,
                  speed: float = 1.0, seq_modulo: int | None = None, min_drift_span_s: float = 20.0) -> None:
         if not sample_rate_hz > 0:
             raise ValueError(f"sample_rate_hz must be > 0, got {sample_rate_hz}")
@@ -176,7 +181,8 @@ class StreamClock:
         self.period_ns = 1e9 / self.sample_rate_hz
         self.device_time = bool(device_time)
         self.gap_periods = float(gap_periods)
-        self.arrival_gap_ns = float(arrival_gap_s) * 1e9
+        self.arrival_gap_ns = None if arrival_gap_s is None else float(arrival_gap_s) * 1e9
+        self.n_late = 0  # counter clocks: notifications over 1 s (host) later than the fit expects
         self.speed = float(speed)
         self.seq_modulo = seq_modulo
         # windows and spans are host (wall) durations: jitter lives in host time, so an emulated
@@ -331,7 +337,10 @@ class StreamClock:
             # where the fitted line expects the last sample of this notification, had nothing been lost
             expect_last = np.int64(round((self._counter + missing + n - 1) * self.period_ns))
             late_ns = h - float(self._to_utc(np.array([expect_last]))[0])
-            if late_ns > (0.0 if reconnected else self.arrival_gap_ns * self.speed):
+            if not reconnected and late_ns > 1e9 * self.speed:
+                self.n_late += 1
+            limit = 0.0 if reconnected else (None if self.arrival_gap_ns is None else self.arrival_gap_ns * self.speed)
+            if limit is not None and late_ns > limit:
                 extra = int(round(late_ns / self.period_ns))
                 if extra > 0:
                     missing += extra

@@ -47,6 +47,7 @@ class Driver:
     device_time: ClassVar[bool] = False  # samples carry device timestamps
     seq_modulo: ClassVar[int | None] = None  # frames carry a wrapping sequence number
     has_gyro: ClassVar[bool] = False
+    configure_first: ClassVar[bool] = False  # configure before subscribing to data (data flows on subscribe)
 
     def __init__(self, sample_rate_hz: float | None = None, *, gyro: bool = True) -> None:
         self.sample_rate_hz = float(sample_rate_hz or self.default_rate_hz)
@@ -213,13 +214,16 @@ class MetaWearDriver(Driver):
         except Exception as exc:  # a DecodeError from an unknown implementation
             raise DeviceError(f"MetaWear module discovery failed: {exc}") from exc
         self._config = p.MetaWearConfig(chip=chip)
-        for cmd in p.stream_start_commands(chip=chip, accel_odr_hz=self.sample_rate_hz,
+        # packed: 3 samples per notification, as the SDK streams at 100 Hz and above
+        self._packed = self.sample_rate_hz >= 100.0
+        for cmd in p.stream_start_commands(chip=chip, accel_odr_hz=self.sample_rate_hz, packed=self._packed,
                                            gyro_odr_hz=self.gyro_rate_hz if self.gyro else None):
             await link.write(p.COMMAND_UUID, cmd, response=p.write_with_response(cmd))
 
     async def stop(self, link: Link) -> None:
         p = self.proto
-        for cmd in p.stream_stop_commands(chip=self._config.chip if self._config else p.BMI160, gyro=self.gyro):
+        for cmd in p.stream_stop_commands(chip=self._config.chip if self._config else p.BMI160, gyro=self.gyro,
+                                          packed=getattr(self, "_packed", False)):
             await link.write(p.COMMAND_UUID, cmd, response=p.write_with_response(cmd))
 
     def decode(self, uuid: str, data: bytes) -> Any:
@@ -273,6 +277,7 @@ class Thingy52Driver(Driver):
     protocol_module = "repsense.protocols.thingy52"
     default_rate_hz = 100.0
     has_gyro = True
+    configure_first = True  # raw motion flows as soon as it is subscribed: set the rate first
 
     async def start(self, link: Link, responses: asyncio.Queue[tuple[int, str, bytes] | None]) -> None:
         p = self.proto
@@ -297,6 +302,7 @@ class InfiniTimeDriver(Driver):
 
     def __init__(self, sample_rate_hz: float | None = None, *, gyro: bool = True) -> None:
         super().__init__(None, gyro=False)  # the watch polls its sensor at a fixed ~10 Hz
+        self._config = self.proto.InfiniTimeConfig()  # it notifies as soon as it is subscribed
 
     async def start(self, link: Link, responses: asyncio.Queue[tuple[int, str, bytes] | None]) -> None:
         self._config = self.proto.InfiniTimeConfig()

@@ -193,11 +193,14 @@ class DeviceSession:
         await link.connect(self.options.connect_timeout_s)
         self.name = self.name or link.name
         self.driver.reset_stream_state()
-        for uuid in self.driver.data_uuids:
-            await link.subscribe(uuid)
         while not self.responses.empty():
             self.responses.get_nowait()
-        await self.driver.start(link, self.responses)
+        if self.driver.configure_first:
+            await self.driver.start(link, self.responses)
+        for uuid in self.driver.data_uuids:
+            await link.subscribe(uuid)
+        if not self.driver.configure_first:
+            await self.driver.start(link, self.responses)
         self._last_rx_mono = time.monotonic_ns()
 
     async def _connect(self, attempts: int, stop: asyncio.Event) -> bool:

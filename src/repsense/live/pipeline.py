@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -60,6 +61,19 @@ def _detect(t_s: np.ndarray, accel_g: np.ndarray) -> Any:
     from ..segment import detect
 
     return detect(t_s, accel_g)
+
+
+def _warm_up() -> None:
+    """Run the detector once on a tiny signal so its kernels are compiled (or loaded from cache)."""
+    t = np.arange(400) / 100.0
+    a = np.zeros((400, 3))
+    a[:, 2] = 1.0
+    a[100:300, 1] = 0.5 * np.sin(2 * np.pi * 0.5 * t[100:300])
+    with contextlib.suppress(ValueError, ArithmeticError):
+        _detect(t, a)
+    seg = _make_segmenter(100.0)
+    seg.update(t, a)
+    seg.finish()
 
 
 def _detector_version() -> str:
@@ -150,6 +164,7 @@ class DeviceRecorder:
                             "ring_overflow": ring.n_overflow},
                 "gaps": [g.as_dict() for g in clock.gaps],
                 "drift_ppm": clock.drift_ppm,
+                "n_late_notifications": clock.n_late,
             }
         c = s.counters
         return {"streams": streams, "n_notifications": c.n_notifications, "n_malformed": c.n_malformed,
@@ -348,24 +363,25 @@ class LiveCapture:
     def request_stop(self) -> None:
         self.stop.set()
 
-    async def _pump_loop(self) -> None:
+    def _pump_thread(self) -> None:
+        """The rings' reader, on its own thread: segmentation and Parquet writes never block
+        the event loop that stamps BLE notifications (numba kernels and Parquet I/O release
+        the GIL). Exits after one last pass once every session has stopped."""
         o = self.options
         last_flush = time.monotonic()
         while True:
-            stopping = self.stop.is_set() or all(r.session.state in (LinkState.STOPPED, LinkState.FAILED)
-                                                 for r in self.recorders)
+            final = self._sessions_done.is_set()
             for r in self.recorders:
                 r.pump()
             if self.view is not None:
                 self.view.update([r.row for r in self.recorders])
+            if final:
+                return
             if time.monotonic() - last_flush >= o.flush_s:
-                for r in self.recorders:  # in the loop: the writer's queue is not shared with a thread
+                for r in self.recorders:
                     r.flush()
                 last_flush = time.monotonic()
-            if stopping:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), o.pump_s)
+            self._sessions_done.wait(o.pump_s)
 
     async def run(self) -> list[Detection | None]:
         """Capture until the duration elapses or :meth:`request_stop`; finalise; return detections."""
@@ -375,9 +391,12 @@ class LiveCapture:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.stop.set)
                 installed.append(sig)
+        # compile the detector's kernels before any band streams (a first numba compile takes seconds)
+        await asyncio.to_thread(_warm_up)
+        self._sessions_done = threading.Event()
         tasks = [asyncio.create_task(r.session.run(self.stop), name=f"band-{r.session.address}")
                  for r in self.recorders]
-        pump = asyncio.create_task(self._pump_loop())
+        pump = asyncio.ensure_future(asyncio.to_thread(self._pump_thread))
         timer = None
         if self.options.duration_s is not None:
             timer = loop.call_later(self.options.duration_s, self.stop.set)
@@ -389,16 +408,14 @@ class LiveCapture:
                         raise res
                     self.errors.append(f"{r.session.address}: {res}")
                     r.row.note = str(res)
-            self.stop.set()
-            await pump
         finally:
+            self.stop.set()
+            self._sessions_done.set()
             if timer is not None:
                 timer.cancel()
             for sig in installed:
                 loop.remove_signal_handler(sig)
-            if not pump.done():
-                self.stop.set()
-                await pump
+            await pump
         dets = [r.finalise() for r in self.recorders]
         if self.view is not None:
             self.view.update([r.row for r in self.recorders])

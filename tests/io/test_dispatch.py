@@ -42,6 +42,7 @@ def test_parquet_round_trip_through_the_store(write_text: Callable[..., Path], t
     np.testing.assert_array_equal(back.accel.values, rec.accel.values)
     np.testing.assert_allclose(back.accel.t_s, rec.accel.t_s, atol=1e-9)
     assert back.gyro is not None and len(back.gyro) == 80
+    assert read_recording(samples, participant="P2").meta.participant == "P2"
 
 
 def test_truncated_parquet_is_an_error_naming_the_file(write_text: Callable[..., Path]) -> None:

@@ -68,6 +68,9 @@ def test_no_time_column_needs_a_rate(write_text: Callable[..., Path]) -> None:
     _check(read_recording(f, RATE))
     with pytest.raises(SamplingRateError, match="no time column"):
         read_recording(f)
+    for bad in (0.0, -5.0, float("nan"), float("inf")):
+        with pytest.raises(SamplingRateError, match="positive"):
+            read_recording(f, bad)
 
 
 def test_no_time_column_dropped_row_leaves_a_hole(write_text: Callable[..., Path]) -> None:

@@ -18,12 +18,15 @@ See :mod:`repsense.io._timeline` for the duplicate / out-of-order / gap policy.
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..errors import FormatError, InputError, RepsenseError
+import pyarrow as pa
+
+from ..errors import FormatError, InputError, RepsenseError, SamplingRateError
 from ..types import Recording
 from .generic_csv import read_generic_csv
 from .metabase import find_pair, parse_name, read_metabase
@@ -96,32 +99,50 @@ def read_recording(path: str | os.PathLike[str] | RecordingInput, sample_rate_hz
     UnitError
         A unit that is unknown or cannot be inferred (names the column).
     SamplingRateError
-        No time column and no ``sample_rate_hz``.
+        No time column and no ``sample_rate_hz``, or a rate that is not a positive number.
+    SchemaError
+        A Parquet file that is not a repsense samples file (from :mod:`repsense.store`).
+
+    Notes
+    -----
+    Every error derives from :class:`~repsense.errors.RepsenseError`; I/O failures and
+    unexpected pyarrow errors are re-raised as :class:`~repsense.errors.InputError` /
+    :class:`~repsense.errors.FormatError` naming the file.
     """
     if isinstance(path, RecordingInput):
         if path.skip_reason:
             raise FormatError(f"not a recording: {path.skip_reason}", path=str(path.path))
         path = path.path
+    if sample_rate_hz is not None and not (math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
+        raise SamplingRateError(f"sample_rate_hz must be a positive number, got {sample_rate_hz!r}")
     p = Path(path)
+    try:
+        rec = _dispatch(p, sample_rate_hz, participant=participant, session_id=session_id, units=units, gyro=gyro)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=str(getattr(exc, "filename", None) or p)) from None
+    except pa.ArrowException as exc:  # a pyarrow failure not mapped by a reader: still name the file
+        raise FormatError(f"cannot parse: {exc}", path=str(p)) from None
+    if not gyro and rec.gyro is not None:
+        rec = replace(rec, gyro=None)
+    return rec
+
+
+def _dispatch(p: Path, sample_rate_hz: float | None, *, participant: str | None, session_id: str | None,
+              units: Mapping[str, str] | None, gyro: bool) -> Recording:
     if not p.exists():
         if p.parent.is_dir():
             return read_metabase(p, participant=participant, session_id=session_id, gyro=gyro)
         raise InputError("no such file", path=str(p))
     if p.is_dir():
         raise InputError("is a folder; use iter_recording_files() to list its recordings", path=str(p))
-    try:
-        sn = sniff_file(p)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=str(p)) from None
+    sn = sniff_file(p)
     if sn.kind == "parquet":
-        return _read_parquet(p)
+        rec = _read_parquet(p)
+        overrides = {k: v for k, v in (("participant", participant), ("session_id", session_id)) if v is not None}
+        return replace(rec, meta=replace(rec.meta, **overrides)) if overrides else rec
     if sn.kind == "metabase":
         return read_metabase(p, participant=participant, session_id=session_id, gyro=gyro)
-    rec = read_generic_csv(p, sample_rate_hz, sn=sn, participant=participant, session_id=session_id, units=units)
-    if not gyro and rec.gyro is not None:
-        from dataclasses import replace
-        rec = replace(rec, gyro=None)
-    return rec
+    return read_generic_csv(p, sample_rate_hz, sn=sn, participant=participant, session_id=session_id, units=units)
 
 
 def _read_parquet(path: Path) -> Recording:

@@ -165,3 +165,14 @@ def test_split_unit() -> None:
     assert split_unit("epoch (ms)") == ("epoch", "ms")
     assert split_unit("ax") == ("ax", None)
     assert split_unit("ax (m/s²)") == ("ax", "m/s^2")
+
+
+def test_decimal_comma_with_semicolons(write_text: Callable[..., Path]) -> None:
+    text = _csv("t_s;ax;ay;az", lambda i: f"{i / RATE:.4f}", sep=";").replace(".", ",")
+    _check(read_recording(write_text("dc.csv", text)))
+    lines = text.split("\n")
+    lines[3] = "0,04;x;1,0;2,0"
+    rec = read_recording(write_text("dc2.csv", "\n".join(lines)))
+    assert rec.reports[0].dropped["non_numeric"].first_lines == (4,)
+    assert len(rec.accel) == N - 1
+    np.testing.assert_allclose(rec.accel.values[3], _accel(3 + 1), atol=2e-6)

@@ -255,8 +255,10 @@ def _bisect_cast(col: pa.Array, kind: ColumnKind, typ: pa.DataType, out: np.ndar
 class _Parser:
     """Parses blocks of complete lines; collects arrays, line numbers and drops."""
 
-    def __init__(self, delimiter: str, n_fields: int, columns: Sequence[tuple[int, ColumnKind]]) -> None:
+    def __init__(self, delimiter: str, n_fields: int, columns: Sequence[tuple[int, ColumnKind]],
+                 decimal: str = ".") -> None:
         self.delimiter = delimiter
+        self.decimal = decimal
         self.n_fields = n_fields
         self.columns = list(columns)
         self.names = [f"f{i}" for i in range(n_fields)]
@@ -276,7 +278,7 @@ class _Parser:
             parse_options=pacsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types=self.types, include_columns=self.include,
                                                  null_values=[""], strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=True),
+                                                 quoted_strings_can_be_null=True, decimal_point=self.decimal),
         )
 
     def _take_table(self, table: pa.Table, first_line: int) -> None:
@@ -333,7 +335,7 @@ class _Parser:
                     reason = "missing_value"
                     break
                 try:
-                    row.append(_py_value(cell, kind))
+                    row.append(_py_value(cell.replace(self.decimal, ".") if self.decimal != "." else cell, kind))
                 except (ValueError, OverflowError):
                     reason = "non_numeric"
                     break
@@ -412,6 +414,8 @@ class _Parser:
         for (_, kind), name in zip(self.columns, self.include):
             col = table.column(name).combine_chunks()
             null = np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            if self.decimal != ".":
+                col = pc.replace_substring(col, self.decimal, ".")
             vals, ok = _cast_cells(col, kind)
             all_null &= null
             reason_missing |= undecided & null
@@ -507,6 +511,7 @@ def parse_columns(
     n_fields: int,
     columns: Sequence[tuple[int, ColumnKind]],
     block_bytes: int = 1 << 26,
+    decimal: str = ".",
 ) -> ParsedColumns:
     """Parse typed columns from the data rows of a delimited text file.
 
@@ -527,6 +532,8 @@ def parse_columns(
         taken as UTC) or ``"iso_tz"`` (ISO 8601 with an offset).
     block_bytes : int, optional
         Bytes read per block; bounds memory use for very large files.
+    decimal : str, optional
+        Decimal separator of the numbers (``","`` in files written with a comma locale).
 
     Returns
     -------
@@ -534,7 +541,7 @@ def parse_columns(
         Kept rows (arrays and line numbers), the row count and the drops by reason, and the
         SHA-256 of the whole file.
     """
-    parser = _Parser(delimiter, n_fields, columns)
+    parser = _Parser(delimiter, n_fields, columns, decimal)
     digest = hashlib.sha256()
     if os.path.getsize(path) == 0:
         return parser.result(digest.hexdigest())

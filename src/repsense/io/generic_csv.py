@@ -97,7 +97,7 @@ def _time_kind(sn: Sniff, idx: int) -> ColumnKind:
         cell = row[idx].strip().strip('"') if len(row) > idx else ""
         if not cell:
             continue
-        if is_number(cell):
+        if is_number(cell.replace(sn.decimal, ".")):
             votes["int" if _INT.match(cell) else "float"] += 1
         elif _ISO_DATE.match(cell):
             votes["iso_tz" if _ISO_TZ.search(cell) else "iso"] += 1
@@ -174,6 +174,7 @@ def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, s
         if kind in cols:
             spec.extend((cols[kind][a][0], "float") for a in "xyz")
     parsed = parse_columns(path, data_offset=sn.data_offset, first_line=sn.first_line, delimiter=sn.delimiter,
+                           decimal=sn.decimal,
                            n_fields=len(sn.header), columns=spec)
     extra: dict[str, Any] = {"reader": "generic_csv", "absolute_time": False}
     t_finite = None

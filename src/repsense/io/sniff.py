@@ -17,6 +17,7 @@ SNIFF_BYTES = 1 << 16
 SAMPLE_ROWS = 50
 PARQUET_MAGIC = b"PAR1"
 _DELIMITERS = (",", ";", "\t", "|")
+_COMMA_NUMBER = re.compile(r"^[+-]?\d+,\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 METABASE_FIRST = {"epoch (ms)": "ms", "epoc (ms)": "ms", "epoch": "s"}
 
@@ -41,6 +42,9 @@ class Sniff:
         Fields of the first non-blank data row (for type sniffing); empty if none in the sample.
     sample_rows : tuple of tuple of str
         Fields of up to :data:`SAMPLE_ROWS` non-blank data rows from the start of the file.
+    decimal : str
+        Decimal separator: ``","`` when the delimiter is not a comma and the numbers are
+        written like ``0,981`` (comma locales), else ``"."``.
     """
 
     kind: Kind
@@ -50,6 +54,7 @@ class Sniff:
     first_line: int = 2
     first_row: tuple[str, ...] = ()
     sample_rows: tuple[tuple[str, ...], ...] = ()
+    decimal: str = "."
 
 
 def is_number(text: str) -> bool:
@@ -149,4 +154,11 @@ def sniff_file(path: str | Path) -> Sniff:
     kind: Kind = "csv"
     if header and header[0].lower() in METABASE_FIRST and len(header) >= 6 and header[2].lower().startswith("elapsed"):
         kind = "metabase"
-    return Sniff(kind, header, delimiter, data_offset, line_no + 1, first_row, sample_rows)
+    decimal = "."
+    if delimiter != ",":
+        cells = [c for row in sample_rows for c in row if c]
+        comma = sum(1 for c in cells if _COMMA_NUMBER.match(c))
+        dot = sum(1 for c in cells if is_number(c) and "." in c)
+        if comma > dot:
+            decimal = ","
+    return Sniff(kind, header, delimiter, data_offset, line_no + 1, first_row, sample_rows, decimal)

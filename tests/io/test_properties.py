@@ -33,10 +33,11 @@ def recordings(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, list[tuple[int,
 @given(recordings())
 def test_roundtrip_and_garbage_rows(case: tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]) -> None:
     t_ms, accel, bad = case
-    lines = [f"{t},{x:.{DECIMALS}f},{y:.{DECIMALS}f},{z:.{DECIMALS}f}" for t, (x, y, z) in zip(t_ms, accel)]
+    lines = [(f"{t},{x:.{DECIMALS}f},{y:.{DECIMALS}f},{z:.{DECIMALS}f}", False) for t, (x, y, z) in zip(t_ms, accel)]
     for pos, text in sorted(bad, key=lambda b: -b[0]):
-        lines.insert(pos, text)
-    body = "epoch (ms),ax (g),ay (g),az (g)\n" + "\n".join(lines) + "\n"
+        lines.insert(pos, (text, True))
+    garbage_lines = {k + 2 for k, (text, is_bad) in enumerate(lines) if is_bad and text}  # header is line 1
+    body = "epoch (ms),ax (g),ay (g),az (g)\n" + "\n".join(text for text, _ in lines) + "\n"
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / "p.csv"
         f.write_text(body, encoding="utf-8", newline="")
@@ -45,6 +46,10 @@ def test_roundtrip_and_garbage_rows(case: tuple[np.ndarray, np.ndarray, list[tup
     assert len(rec.accel) == len(t_ms)
     assert rec.n_dropped == len(bad) - blank  # a blank line is not a row
     assert rec.reports[0].n_rows == len(t_ms) + len(bad) - blank
+    reported = [ln for d in rec.reports[0].dropped.values() for ln in d.first_lines]
+    assert set(reported) <= garbage_lines  # exact line numbers, never a good row
+    for d in rec.reports[0].dropped.values():
+        assert list(d.first_lines) == sorted(d.first_lines) and len(d.first_lines) == min(5, d.count)
     np.testing.assert_allclose(rec.accel.values, accel, atol=10 ** -DECIMALS / 2 + 16 * 2**-23)
     np.testing.assert_array_equal(np.round(rec.accel.t_s * 1000).astype(np.int64), t_ms - t_ms[0])
     assert rec.meta.t0_utc_ns == int(t_ms[0]) * 10**6

@@ -156,6 +156,29 @@ def test_sigkill_midway_leaves_no_partial_file_and_rerun_completes(tmp_path: Pat
     assert _tree(out) == _tree(clean)
 
 
+def test_ctrl_c_stops_workers_quietly_and_rerun_completes(inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "repsense", "process", str(inputs), "--out", str(out),
+                             "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    time.sleep(3)  # workers are starting or working
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, 130), err  # 0 only if it had already finished
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 15  # no worker process left behind (zombies are reaped by init)
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("worker processes still alive after Ctrl-C")
+    r = _process(str(inputs), "--out", str(out), "--workers", "1")
+    assert r.returncode == 0 and read_sessions(out).num_rows == 4
+
+
 @pytest.mark.shared
 def test_real_metamotion_folder(metamotion_dir: Path, tmp_path: Path) -> None:
     raw = metamotion_dir / "raw"

@@ -8,8 +8,10 @@ same, so the dataset is identical whatever the workers. Results come back as the
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -20,6 +22,20 @@ from ..errors import RepsenseError
 from .work import BatchOptions, FileResult, Task, process_input
 
 __all__ = ["SchedulerError", "default_workers", "make_tasks", "run_batch"]
+
+
+#: With the default worker count, less input than this runs in-process: starting worker
+#: processes (imports, numba cache) costs more than it saves.
+SMALL_BATCH_BYTES = 16 * 2**20
+
+
+def _input_bytes(tasks: Iterable[Task]) -> int:
+    total = 0
+    for t in tasks:
+        for f in t.files:
+            with contextlib.suppress(OSError):
+                total += os.stat(f).st_size
+    return total
 
 
 class SchedulerError(RepsenseError, ValueError):
@@ -79,8 +95,8 @@ def run_batch(
     ----------
     tasks : from :func:`make_tasks`.
     opts : output folder and per-file options.
-    workers : local worker processes (default: all cores; 1 = in this process). Ignored with
-        ``scheduler``.
+    workers : local worker processes (default: all cores, or 1 when the inputs total less than
+        :data:`SMALL_BATCH_BYTES`; 1 = in this process). Ignored with ``scheduler``.
     scheduler : Dask scheduler: ``tcp://HOST:PORT`` (or ``tls://``), a scheduler JSON file,
         or ``local:N`` for a local cluster of N worker processes.
     on_result : called in this process with each result as it completes.
@@ -111,7 +127,10 @@ def run_batch(
 
         run_on_dask(scheduler or "", [tasks[i] for i in todo], opts, lambda k, r: done(todo[k], r), client=client)
     else:
-        n = default_workers() if workers is None else workers
+        if workers is None:
+            n = default_workers() if _input_bytes(tasks[i] for i in todo) >= SMALL_BATCH_BYTES else 1
+        else:
+            n = workers
         if n < 1:
             raise ValueError(f"workers must be >= 1, got {n}")
         n = min(n, len(todo)) or 1
@@ -121,6 +140,24 @@ def run_batch(
         else:
             _run_pool(n, [(i, tasks[i]) for i in todo], opts, done)
     return _mark_duplicates([r for r in results if r is not None])
+
+
+def _ignore_sigint() -> None:
+    """Pool worker initializer: Ctrl-C is the parent's to handle (no traceback per worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now (Ctrl-C): pending work is cancelled and running workers terminated.
+
+    Safe for the dataset: every file is written atomically, so a terminated worker leaves at
+    most a hidden temp file, and a rerun resumes.
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _run_pool(n: int, items: Iterable[tuple[int, Task]], opts: BatchOptions,
@@ -147,7 +184,7 @@ def _run_pool(n: int, items: Iterable[tuple[int, Task]], opts: BatchOptions,
             suspects.append((i, t, deaths))
 
     while queue or suspects:
-        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_ignore_sigint) as pool:
             pending: dict[Future, tuple[int, Task, int]] = {}
             solo = False
             try:
@@ -182,6 +219,5 @@ def _run_pool(n: int, items: Iterable[tuple[int, Task]], opts: BatchOptions,
                         pending.clear()
                         break  # a broken pool takes no more work: start a fresh one
             except BaseException:
-                for fut in pending:
-                    fut.cancel()
+                _stop_workers(pool)
                 raise

@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="dataset folder (created 0700 if absent)")
     p.add_argument("--participant", metavar="ID", help="participant id stored with every session (default: unknown)")
     p.add_argument("--rate", type=_positive_float, metavar="HZ", help="sample rate for files without a time column")
-    p.add_argument("--workers", type=_positive_int, metavar="N", help="local worker processes (default: all cores)")
+    p.add_argument("--workers", type=_positive_int, metavar="N", help="local worker processes (default: all cores; in-process below 16 MB of input)")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on Dask: tcp://HOST:PORT, a scheduler file, or local:N (needs repsense[dask])")
     p.add_argument("--pseudonymise", action="store_true", help="store a keyed pseudonym instead of --participant")
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         err.print("error: give --workers or --scheduler, not both (Dask decides its workers)")
         return 2
 
-    from ..batch import BatchOptions, SchedulerError, default_workers, detector_version, make_tasks, run_batch
+    from ..batch import BatchOptions, SchedulerError, detector_version, make_tasks, run_batch
     from ..errors import RepsenseError
 
     participant = args.participant
@@ -104,18 +104,18 @@ def run(args: argparse.Namespace) -> int:
         return 2
     opts = BatchOptions(out_dir=str(out_dir), participant=participant, sample_rate_hz=args.rate,
                         resume=not args.force)
-    workers = args.workers or default_workers()
     view = ProgressView(err, len(tasks))
     t0 = time.perf_counter()
     try:
         with view:
-            results = run_batch(tasks, opts, workers=workers, scheduler=args.scheduler, on_result=view.update)
+            results = run_batch(tasks, opts, workers=args.workers, scheduler=args.scheduler, on_result=view.update)
     except SchedulerError as exc:
         err.print(f"error: {exc}", soft_wrap=True)
         return 2
     elapsed = time.perf_counter() - t0
     print_summary(Console(highlight=False), results, elapsed, out_dir,
-                  where=args.scheduler or f"{min(workers, max(1, len(tasks)))} local worker(s)")
+                  where=args.scheduler or f"{len({r.worker for r in results if r.status in ('written', 'unchanged')}) or 1} "
+                        "local worker process(es)")
     return 1 if any(r.failed for r in results) else 0
 
 

@@ -176,3 +176,11 @@ def test_decimal_comma_with_semicolons(write_text: Callable[..., Path]) -> None:
     assert rec.reports[0].dropped["non_numeric"].first_lines == (4,)
     assert len(rec.accel) == N - 1
     np.testing.assert_allclose(rec.accel.values[3], _accel(3 + 1), atol=2e-6)
+
+
+def test_trailing_delimiter_on_rows_or_header(write_text: Callable[..., Path]) -> None:
+    text = _csv("t_s,ax,ay,az", lambda i: f"{i / RATE:.4f}")
+    rows_trailing = "\n".join(ln + "," if k else ln for k, ln in enumerate(text.split("\n")[:-1])) + "\n"
+    _check(read_recording(write_text("tr1.csv", rows_trailing)))
+    header_trailing = text.replace("t_s,ax,ay,az\n", "t_s,ax,ay,az,\n", 1)
+    _check(read_recording(write_text("tr2.csv", header_trailing)))

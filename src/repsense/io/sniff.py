@@ -81,6 +81,20 @@ def _pick_delimiter(header: str, sample_lines: list[str]) -> str:
     return best
 
 
+def _reconcile_trailing_delimiter(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """Some exporters end every data row (or only the header) with a delimiter: match the field count."""
+    if not rows:
+        return header
+    n = len(header)
+    plus = sum(1 for r in rows if len(r) == n + 1 and r[-1] == "")
+    if plus * 2 > len(rows):
+        return header + ("",)
+    minus = sum(1 for r in rows if len(r) == n - 1)
+    if header and header[-1] == "" and minus * 2 > len(rows):
+        return header[:-1]
+    return header
+
+
 def sniff_file(path: str | Path) -> Sniff:
     """Sniff ``path``.
 
@@ -149,6 +163,7 @@ def sniff_file(path: str | Path) -> Sniff:
     if not data_lines and not more:
         raise EmptyRecordingError("header only, no data rows", path=p, line=line_no)
     sample_rows = tuple(tuple(_split(ln, delimiter)) for ln in data_lines[:SAMPLE_ROWS])
+    header = _reconcile_trailing_delimiter(header, sample_rows)
     first_row = sample_rows[0] if sample_rows else ()
     data_offset = offsets[header_idx + 1] if header_idx + 1 < len(offsets) else len(head)
     kind: Kind = "csv"

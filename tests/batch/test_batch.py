@@ -180,3 +180,25 @@ def test_detect_in_chunks_equals_detect(parts: int) -> None:
     chunk = len(rec.accel) // parts + 1
     assert whole.n_reps > 0
     assert detect_in_chunks(rec, chunk) == whole
+
+
+def test_input_changing_while_processed_is_not_stored(recordings: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import repsense.io
+
+    f = tmp_path / "growing.csv"
+    data = (recordings / "rec002.csv").read_bytes()
+    f.write_bytes(data[: len(data) // 2].rsplit(b"\n", 1)[0] + b"\n")
+    real = repsense.io.read_recording
+
+    def append_then_read(path, *a, **kw):  # type: ignore[no-untyped-def]
+        with open(f, "ab") as fh:  # the copy goes on while we process
+            fh.write(data[len(data) // 2:].split(b"\n", 1)[1])
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(repsense.io, "read_recording", append_then_read)
+    res = run_batch(make_tasks([f]), BatchOptions(out_dir=str(tmp_path / "out")), workers=1)
+    assert res[0].status == "failed" and "changed while" in res[0].error
+    assert not list((tmp_path / "out").rglob("*.parquet"))
+    monkeypatch.undo()
+    assert run_batch(make_tasks([f]), BatchOptions(out_dir=str(tmp_path / "out")), workers=1)[0].status == "written"

@@ -163,7 +163,7 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
             return fail(task.skip_reason)
         return FileResult(task.path, "ignored", error=task.skip_reason, worker=worker)
     try:
-        from ..store import SAMPLES_ROWS_PER_PART, files_sha256, session_id_from_hash, write_session
+        from ..store import SAMPLES_ROWS_PER_PART, combine_sha256, files_sha256, session_id_from_hash, write_session
 
         sha = files_sha256(task.files)
         sid = session_id_from_hash(sha)
@@ -181,6 +181,9 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
         rec = read_recording(task.path, sample_rate_hz=opts.sample_rate_hz,
                              participant=opts.participant, session_id=sid)
         meta = rec.meta
+        read_digests = [str(meta.extra[k]) for k in ("source_sha256", "gyro_sha256") if meta.extra.get(k)]
+        if len(read_digests) == len(task.files) and combine_sha256(read_digests) != sha:
+            return fail("the input changed while it was being processed (still being copied?); run again")
         meta = dataclasses.replace(
             meta, session_id=sid, participant=opts.participant if opts.participant else meta.participant)
         rec = dataclasses.replace(rec, meta=meta)

@@ -161,3 +161,82 @@ def activity_sets(x, breaks, alpha_g, alpha_ms, enter_ms, exit_ms, n_rest, n_pre
 
 def as_array(rows) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
+
+
+def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
+    """Twin of ``_rep_table``: one row per turnaround, walking the displacement by hand."""
+    rows = []
+    n, p = len(z), len(idx)
+    for j in range(p):
+        if kind[j] != -boundary:
+            continue
+        it = int(idx[j])
+        zt = z[it]
+        has_prev, has_next = j >= 1, j + 1 < p
+        i0 = int(idx[j - 1]) if has_prev else (max(0, 2 * it - int(idx[j + 1])) if has_next else 0)
+        i1 = int(idx[j + 1]) if has_next else (min(n - 1, 2 * it - int(idx[j - 1])) if has_prev else n - 1)
+        travel0, travel1 = abs(z[i0] - zt), abs(z[i1] - zt)
+        if travel0 <= 0 or travel1 <= 0:
+            rows.append([0.0] * 7)
+            continue
+        if not has_prev or not has_next:
+            side = z[:it + 1] if not has_prev else z[it:]
+            # how far the open side moves away from the turnaround, towards the boundary side
+            far = max([0.0] + [(v - zt) if boundary == 1 else (zt - v) for v in side])
+            closed = 0.0 if (not has_prev and not has_next) else (travel1 if not has_prev else travel0)
+            if far < open_ratio * closed:
+                rows.append([0.0] * 7)
+                continue
+        s = i0
+        while s < it and abs(z[s] - z[i0]) <= still_rel * travel0:
+            s += 1
+        e = i1
+        while e > it and abs(z[e] - z[i1]) <= still_rel * travel1:
+            e -= 1
+        band_t = still_rel * min(travel0, travel1)
+        p0 = it
+        while p0 > s and abs(z[p0 - 1] - zt) <= band_t:
+            p0 -= 1
+        p1 = it
+        while p1 < e and abs(z[p1 + 1] - zt) <= band_t:
+            p1 += 1
+        start, end = t_s[s] - dt_s / 2, t_s[e] + dt_s / 2
+        travel = max(travel0 if has_prev else 0.0, travel1 if has_next else 0.0)
+        rows.append([start, end, t_s[p0] - start, end - t_s[p1], t_s[p1] - t_s[p0], travel, 1.0])
+    return rows
+
+
+def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio):
+    """Twin of ``_group_reps`` with Python lists and ``statistics.median``."""
+    from statistics import median
+
+    groups = []
+    last_end = None
+    for i in range(len(start_s)):
+        if not keep[i]:
+            continue
+        if not groups or start_s[i] - last_end > max_inter_rep_s:
+            groups.append([])
+        groups[-1].append(i)
+        last_end = end_s[i]
+    gid = [-1] * len(start_s)
+
+    def unlike(i, members):
+        med_tr = median([travel[m] for m in members])
+        med_d = median([end_s[m] - start_s[m] for m in members])
+        d = end_s[i] - start_s[i]
+        return not (med_tr / travel_ratio <= travel[i] <= med_tr * travel_ratio
+                    and med_d / duration_ratio <= d <= med_d * duration_ratio)
+
+    for g, members in enumerate(groups):
+        members = list(members)
+        while len(members) >= 3:
+            if unlike(members[0], members):
+                members.pop(0)
+            elif unlike(members[-1], members):
+                members.pop()
+            else:
+                break
+        for m in members:
+            gid[m] = g
+    return gid

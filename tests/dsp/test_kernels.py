@@ -139,3 +139,19 @@ def test_filter_design_rejects_bands_above_nyquist():
         bandpass_sos(0.2, 20.0, 25.0)
     with pytest.raises(SamplingRateError):
         highpass1_sos(0.0, 25.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 1000), n=st.integers(1, 200), q=st.floats(0, 100))
+def test_abs_percentile_matches_numpy(seed, n, q):
+    x = np.random.default_rng(seed).normal(0, 1, n)
+    assert _kernels._abs_percentile(x, q) == pytest.approx(np.percentile(np.abs(x), q), rel=1e-12, abs=1e-12)
+
+
+def test_first_nonfinite_row():
+    x = np.zeros((6, 3), np.float32)
+    assert _kernels._first_nonfinite_row(x) == -1
+    x[4, 2] = np.inf
+    x[5, 0] = np.nan
+    assert _kernels._first_nonfinite_row(x) == 4
+    assert _kernels._first_nonfinite_row(x[:, :2]) == 5  # strided view

@@ -68,3 +68,39 @@ def test_activity_sets_chunking_is_exact(seed, n, cuts):
         br = np.zeros(1, np.int64) if a == 0 else np.zeros(0, np.int64)
         parts.extend(_kernels._activity_sets(x[a:b], br, a, state, *args).tolist())
     assert parts == whole.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 400), th=st.floats(0.05, 1.0), still=st.sampled_from([0.0, 0.05, 0.1, 0.3]),
+       open_ratio=st.sampled_from([0.0, 0.5, 1.0]))
+def test_rep_table_matches_naive(naive, seed, n, th, still, open_ratio):
+    rng = np.random.default_rng(seed)
+    z = np.convolve(rng.normal(0, 1, n + 20), np.ones(10) / 10, mode="valid")[:n]
+    t = 5.0 + np.arange(n) * 0.04
+    idx, kind = _kernels._turning_points(z, th)
+    for boundary in (1, -1):
+        got = _kernels._rep_table(t, z, idx, kind, boundary, still, 0.04, open_ratio)
+        ref = naive.rep_table(t, z, list(idx), list(kind), boundary, still, 0.04, open_ratio)
+        assert got.shape == (len(ref), 7)
+        if ref:
+            np.testing.assert_allclose(got, np.array(ref), rtol=1e-12, atol=1e-12)
+        ok = got[got[:, 6] > 0]
+        # phases and pause tile the rep exactly
+        np.testing.assert_allclose(ok[:, 2] + ok[:, 3] + ok[:, 4], ok[:, 1] - ok[:, 0], atol=1e-9)
+        assert (ok[:, 2:5] >= -1e-12).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 10_000), r=st.integers(0, 30), gap=st.floats(0.5, 6.0), tr=st.floats(1.1, 3.0),
+       dr=st.floats(1.1, 3.0))
+def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr):
+    rng = np.random.default_rng(seed)
+    dur = rng.uniform(0.5, 4.0, r)
+    pause = rng.choice([0.2, 0.5, 5.0, 9.0], r)
+    start = np.cumsum(dur + pause)
+    end = start + dur
+    travel = rng.uniform(0.05, 0.5, r)
+    keep = (rng.random(r) > 0.1).astype(np.int64)
+    got = _kernels._group_reps(start, end, travel, keep, gap, tr, dr)
+    ref = naive.group_reps(list(start), list(end), list(travel), list(keep), gap, tr, dr)
+    assert list(got) == ref

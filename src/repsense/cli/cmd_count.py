@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 NAME = "count"
 HELP = "count sets, reps and time under tension in recordings"
@@ -42,11 +43,15 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"error: --rate must be > 0, got {args.rate}", markup=False, highlight=False)
         return 2
     failed = 0
-    table = Table("file", "rate Hz", "sets", "reps", "TUT s", "per set (reps @ start s)")
+    table = Table("rate Hz", "sets", "reps", "TUT s", "per set (reps @ start s)")
+    table.add_column("file", overflow="fold")
+    named = {str(Path(f)) for f in args.files}
     for item in iter_recording_files(args.files):
         name = str(item.path)
         if item.skipped:
-            if item.skip_reason == "no such file or folder" or len(args.files) == 1:
+            # a file named on the command line must be a recording; files found in folders
+            # that are not recordings (README, labels.csv) are skipped quietly
+            if name in named or item.skip_reason == "no such file or folder":
                 err.print(f"error: {name}: {item.skip_reason}", markup=False, highlight=False)
                 failed += 1
             continue
@@ -62,9 +67,10 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(rec_json) + "\n")
             sys.stdout.flush()
         else:
-            table.add_row(name, f"{rec_json['sample_rate_hz']:.1f}", str(len(det.sets)), str(det.n_reps),
+            table.add_row(f"{rec_json['sample_rate_hz']:.1f}", str(len(det.sets)), str(det.n_reps),
                           f"{sum(s['tut_s'] for s in rec_json['sets']):.1f}",
-                          ", ".join(f"{s['reps']} @ {s['start_s']:.1f}" for s in rec_json["sets"]) or "-")
+                          ", ".join(f"{s['reps']} @ {s['start_s']:.1f}" for s in rec_json["sets"]) or "-",
+                          Path(name).name)
     if not args.json and table.row_count:
         Console().print(table)
     return 1 if failed else 0

@@ -163,14 +163,18 @@ def _turning_points(y, threshold):
 
 
 @njit(**JIT)
-def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s):
+def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
     """One row per turnaround (turning point of kind ``-boundary``): the rep around it.
 
     The rep runs between the boundary turning points before and after the turnaround (a
     missing one at an edge is mirrored through the turnaround). It starts where ``z`` leaves
     a band of ``still_rel`` x travel around the start level and ends where it enters the
     band around the end level (half-sample precision); the pause is the time within
-    ``still_rel`` x the smaller travel of the turnaround level.
+    ``still_rel`` x the smaller travel of the turnaround level. A turnaround at an edge
+    (no boundary turning point on one side) is a rep only if the signal on the open side
+    moves at least ``open_ratio`` x the closed side's travel away from the turnaround level
+    (a truncated rep at the start of a recording does; a single set-up or rack move that
+    ends at the turnaround level does not).
 
     Returns
     -------
@@ -210,6 +214,20 @@ def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s):
         if travel0 <= 0.0 or travel1 <= 0.0:
             row += 1
             continue
+        if j == 0 or j + 1 == p:
+            lo = 0 if j == 0 else it
+            hi = it + 1 if j == 0 else n
+            far = 0.0
+            for i in range(lo, hi):
+                d = (zt - z[i]) * boundary * -1.0
+                if d > far:
+                    far = d
+            closed = travel1 if j == 0 else travel0
+            if j == 0 and j + 1 == p:
+                closed = 0.0
+            if far < open_ratio * closed:
+                row += 1
+                continue
         band0 = still_rel * travel0
         band1 = still_rel * travel1
         s = i0

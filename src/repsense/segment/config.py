@@ -75,6 +75,13 @@ class DetectorConfig:
         A first or last rep whose travel (duration) is off the set's median by more than
         this factor is handling (un-rack, re-rack, set-up), not a rep. Fatigue slows the
         last reps by up to ~1.5-2x, hence the generous duration factor.
+    edge_open_ratio : float
+        A turnaround at the edge of an active stretch, with no boundary turning point on
+        one side, counts only if the signal on that open side moves at least this fraction
+        of the other side's travel (a rep truncated by the recording start does; a set-up or
+        rack move that only reaches the turnaround level does not). Off (0) by default:
+        on the real MetaMotion sets, recordings often start inside the first rep, and 0.5
+        cost 16 points of exact counts while gaining 2 on the simulator.
     max_inter_rep_s : float
         Longest stillness between two reps of one set (a breath at lock-out); a longer
         gap splits the rhythm.
@@ -112,7 +119,8 @@ class DetectorConfig:
     min_vertical_fraction: float = 0.25
     rhythm_reps: int = 5
     edge_travel_ratio: float = 1.6
-    edge_duration_ratio: float = 2.0
+    edge_duration_ratio: float = 1.8
+    edge_open_ratio: float = 0.0
     min_rep_s: float = 0.8
     max_rep_s: float = 8.0
     still_rel: float = 0.1

@@ -79,7 +79,7 @@ class SetAnalyzer:
         n_max = int((kind == 1).sum())
         n_min = idx.shape[0] - n_max
         boundary = 1 if n_max > n_min else -1 if n_min > n_max else int(kind[-1])
-        table = _kernels._rep_table(t_s, z, idx, kind, boundary, c.still_rel, self.dt_s)
+        table = _kernels._rep_table(t_s, z, idx, kind, boundary, c.still_rel, self.dt_s, c.edge_open_ratio)
         dur = table[:, 1] - table[:, 0]
         keep = ((table[:, 6] > 0) & (dur >= c.min_rep_s) & (dur <= c.max_rep_s)).astype(np.int64)
         gid = _kernels._group_reps(table[:, 0].copy(), table[:, 1].copy(), table[:, 5].copy(), keep,

@@ -1,0 +1,200 @@
+"""Detector behaviour: synthetic reps, simulated sessions, rest, properties, streaming == batch."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from repsense.errors import InputError, SamplingRateError
+from repsense.segment import DETECTOR_VERSION, DetectorConfig, RepSegmenter, detect
+from repsense.types import Detection
+
+
+def sine_reps(n_reps: int, rate_hz: float, *, period_s: float = 2.5, travel_m: float = 0.45, lead_s: float = 8.0,
+              tail_s: float = 8.0, seed: int = 0, tilt_deg: float = 30.0, noise_g: float = 0.01):
+    """Wrist moving a bar up and down ``n_reps`` times (raised-cosine path), sensor tilted.
+
+    Returns t_s, accel_g (n, 3) float32 and the true (start_s, end_s) of each rep.
+    """
+    rng = np.random.default_rng(seed)
+    dur = lead_s + n_reps * period_s + tail_s
+    t = np.arange(0, dur, 1 / rate_hz)
+    t = t + rng.uniform(-0.2, 0.2, t.shape) / rate_hz  # jitter
+    u = np.clip((t - lead_s) / period_s, 0, n_reps)
+    # bench-like: start at the top, go down and back up each rep: z = -travel/2 (1 - cos 2 pi u)
+    w = 2 * np.pi / period_s
+    inside = (u > 0) & (u < n_reps)
+    a_up = np.where(inside, -(travel_m / 2) * w * w * np.cos(2 * np.pi * u), 0.0) / 9.80665
+    tilt = math.radians(tilt_deg)
+    up = np.array([math.sin(tilt), 0.0, math.cos(tilt)])
+    acc = (1.0 + a_up)[:, None] * up[None, :] + rng.normal(0, noise_g, (t.shape[0], 3))
+    truth = [(lead_s + i * period_s, lead_s + (i + 1) * period_s) for i in range(n_reps)]
+    return t, acc.astype(np.float32), truth
+
+
+@pytest.mark.parametrize("rate_hz", [12.5, 25.0, 50.0, 100.0, 200.0])
+@pytest.mark.parametrize("n_reps", [5, 10])
+def test_sine_reps_counted_at_every_rate(rate_hz, n_reps):
+    t, acc, truth = sine_reps(n_reps, rate_hz)
+    det = detect(t, acc)
+    assert isinstance(det, Detection) and det.detector_version == DETECTOR_VERSION
+    assert len(det.sets) == 1
+    s = det.sets[0]
+    assert s.n_reps == n_reps
+    # docs/TUT.md: a rep starts when the displacement leaves a band of 10 % of its travel
+    # around the start level; for a raised cosine that is 0.1024 period after the true top
+    # (1 - cos(theta) = 0.2), and it ends as much before the next top.
+    lag_s = 0.1024 * 2.5
+    for rep, (t0, t1) in zip(s.reps, truth):
+        assert abs(rep.start_s - (t0 + lag_s)) < 0.2 and abs(rep.end_s - (t1 - lag_s)) < 0.2
+        assert not rep.concentric_first  # starts at the top: eccentric first
+    assert s.tut_s == pytest.approx(n_reps * 2.5 * (1 - 2 * 0.1024), rel=0.05)
+    assert s.eccentric_s == pytest.approx(s.concentric_s, rel=0.05)
+
+
+def test_gaps_drops_and_uneven_sampling_do_not_change_the_count(rng):
+    t, acc, _ = sine_reps(8, 50.0, seed=3)
+    keep = rng.random(t.shape[0]) > 0.2  # 20 % dropped samples
+    keep[1000:1040] = False  # a 0.8 s hole inside the set
+    det = detect(t[keep], acc[keep])
+    assert det.n_reps == 8
+
+
+def test_rest_gives_no_reps(rng):
+    t = np.arange(0, 120, 0.02)
+    acc = np.tile([0.1, 0.2, 0.97], (t.shape[0], 1)) + rng.normal(0, 0.01, (t.shape[0], 3))
+    # occasional single gestures (lift a bottle twice, well apart)
+    for c in (30.0, 80.0):
+        m = (t > c) & (t < c + 1.5)
+        acc[m, 2] += 0.3 * np.sin(np.pi * (t[m] - c) / 1.5)
+    assert detect(t, acc.astype(np.float32)).n_reps == 0
+
+
+def _check_properties(det: Detection):
+    prev_end = -math.inf
+    for s in det.sets:
+        assert s.start_s >= prev_end
+        assert s.tut_s <= s.end_s - s.start_s + 1e-9
+        assert s.tut_s == pytest.approx(sum(r.duration_s for r in s.reps))
+        assert s.concentric_s + s.eccentric_s + s.pause_s == pytest.approx(s.tut_s, abs=1e-6)
+        for r in s.reps:
+            assert s.start_s <= r.start_s < r.end_s <= s.end_s
+            assert r.start_s >= prev_end - 1e-9
+            assert min(r.eccentric_s, r.concentric_s, r.pause_s) >= -1e-9
+            assert r.eccentric_s + r.concentric_s + r.pause_s == pytest.approx(r.duration_s, abs=1e-6)
+            prev_end = r.end_s
+
+
+def test_properties_and_time_shift_invariance():
+    from repsense.simulate import simulate_session
+
+    rec, _ = simulate_session(3, sample_rate_hz=50.0, n_sets=2)
+    det = detect(rec)
+    _check_properties(det)
+    shift = 1234.5
+    t = rec.accel.t_s + shift
+    det2 = detect(t, rec.accel.values)
+    assert det2.n_reps == det.n_reps
+    for a, b in zip(det.reps, det2.reps):
+        assert b.start_s - shift == pytest.approx(a.start_s, abs=1e-6)
+        assert b.end_s - shift == pytest.approx(a.end_s, abs=1e-6)
+
+
+def _iou(a0, a1, b0, b1):
+    inter = max(0.0, min(a1, b1) - max(a0, b0))
+    return inter / (max(a1, b1) - min(a0, b0))
+
+
+def test_simulated_sessions_sets_and_counts():
+    """Simulate-and-assert on the other helper's generator (not tuned on these seeds)."""
+    from repsense.simulate import simulate_session
+
+    matched = total = within1 = false_sets = 0
+    tut_err = []
+    for seed in range(100, 106):
+        rec, truth = simulate_session(seed, sample_rate_hz=50.0, n_sets=3)
+        det = detect(rec)
+        _check_properties(det)
+        used = set()
+        for ts in truth.sets:
+            total += 1
+            scores = [(_iou(ts.start_s, ts.end_s, d.start_s, d.end_s), j) for j, d in enumerate(det.sets)]
+            best = max(scores, default=(0.0, -1))
+            if best[0] >= 0.5 and best[1] not in used:
+                used.add(best[1])
+                matched += 1
+                d = det.sets[best[1]]
+                within1 += abs(d.n_reps - ts.n_reps) <= 1
+                tut_err.append(abs(d.tut_s - ts.tut_s) / ts.tut_s)
+        false_sets += len(det.sets) - len(used)
+    # Regression guard at the level measured with detector 1.1 on these seeds (17/18 sets
+    # matched, 3 false sets from lively rests, 13/17 within one rep, median TUT error 8 %);
+    # the issue-3 targets are reported by `repsense bench`, not asserted here.
+    assert matched >= 0.85 * total
+    assert false_sets <= 3
+    assert within1 >= 0.7 * matched
+    assert np.median(tut_err) < 0.15
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=st.lists(st.integers(1, 10**9), min_size=0, max_size=12), seed=st.integers(0, 2))
+def test_streaming_equals_batch_under_any_chunking(cuts, seed):
+    from repsense.simulate import simulate_session
+
+    rec, _ = _SIM[seed] if seed in _SIM else _SIM.setdefault(seed, simulate_session(seed, sample_rate_hz=25.0, n_sets=2))
+    t, a = rec.accel.t_s, rec.accel.values
+    n = t.shape[0]
+    batch = detect(t, a)
+    seg = RepSegmenter(sample_rate_hz=25.0)
+    edges = [0, *sorted({c % n for c in cuts if c % n}), n]
+    got = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        got += seg.update(t[lo:hi], a[lo:hi])
+    got += seg.finish()
+    assert tuple(got) == batch.sets
+    assert seg.n_buffered <= seg._keep
+
+
+_SIM: dict = {}
+
+
+def test_streaming_memory_is_bounded():
+    cfg = DetectorConfig(max_set_s=60.0)
+    seg = RepSegmenter(sample_rate_hz=50.0, config=cfg)
+    rng = np.random.default_rng(1)
+    t0 = 0.0
+    for _ in range(40):  # 40 blocks of 60 s of continuous movement = 40 min
+        t = t0 + np.arange(0, 60, 0.02)
+        acc = np.tile([0.0, 0.0, 1.0], (t.shape[0], 1)) + rng.normal(0, 0.3, (t.shape[0], 3))
+        seg.update(t, acc)
+        t0 = t[-1] + 0.02
+        assert seg.n_buffered <= (60 + 2 + 4) * 25 + 2
+
+
+def test_input_validation():
+    t = np.arange(10) * 0.02
+    with pytest.raises(InputError, match="not finite"):
+        detect(t, np.full((10, 3), np.nan))
+    with pytest.raises(InputError, match="strictly increase"):
+        detect(t[::-1].copy(), np.zeros((10, 3)))
+    with pytest.raises(InputError, match="no samples"):
+        detect(np.empty(0), np.empty((0, 3)))
+    with pytest.raises(InputError):
+        detect(t, np.zeros((10, 3)), np.zeros((9, 3)))
+    with pytest.raises(SamplingRateError):
+        RepSegmenter(sample_rate_hz=0.5)
+    with pytest.raises(InputError):
+        DetectorConfig(band_low_hz=2.0, band_high_hz=1.0)
+    with pytest.raises(InputError):
+        DetectorConfig(exit_g=0.5)
+
+
+def test_detect_recording_uses_its_streams():
+    from repsense.simulate import simulate_session
+
+    rec, _ = simulate_session(5, sample_rate_hz=25.0, n_sets=1)
+    assert detect(rec).sets == detect(rec.accel.t_s, rec.accel.values).sets

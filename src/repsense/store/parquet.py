@@ -539,14 +539,16 @@ def write_session(
         "n_reps": int(detection.n_reps),
         **(manifest_extra or {}),
     }
-    _atomic_write_bytes((json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode(), manifest_path)
-
-    if old:  # files of an earlier write of this session that this one did not rewrite
+    # Files of an earlier write of this session that this one did not produce (other partition,
+    # fewer parts) go before the new manifest replaces the old one: killed in between, the old
+    # manifest still lists them and the next run cleans up.
+    if old:
         for stale in sorted(set(old.get("files", [])) - set(rel)):
             p = (out / stale).resolve()
             if out.resolve() in p.parents and p.suffix == ".parquet":
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
+    _atomic_write_bytes((json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode(), manifest_path)
 
     return SessionPaths(session_id, participant, date, sessions_path, sets_path, reps_path,
                         tuple(sample_paths), manifest_path)

@@ -22,6 +22,7 @@ def _signal(n: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
     """A simulated session (2 sets) on an even grid, cut to ``n`` samples."""
     rec, _ = simulate_session(1, sample_rate_hz=rate, n_sets=2, rest_s=(20, 30), lead_s=(3, 5), jitter_s=0.0,
                               drops=False)
+    assert len(rec.accel) >= n
     return np.arange(n) / rate, rec.accel.values[:n].astype(np.float32)
 
 
@@ -33,12 +34,12 @@ def _info(tmp_path) -> SessionInfo:
 
 def test_parts_readable_before_finalise_then_repair(tmp_path) -> None:
     rate = 100.0
-    t_s, acc = _signal(7500, rate)
+    t_s, acc = _signal(6600, rate)
     t_ns = T0 + np.round(t_s * 1e9).astype(np.int64)
     w = LiveSessionWriter.open(tmp_path, _info(tmp_path))
     marker = w.marker
     assert marker.is_file() and find_unfinished(tmp_path) == [marker]
-    for lo in range(0, 6000, 500):  # 12 flushes; the last 1500 samples never reach disk (the "crash")
+    for lo in range(0, 6000, 500):  # 12 flushes; the last 600 samples never reach disk (the "crash")
         w.add_samples("accel", t_ns[lo:lo + 500], acc[lo:lo + 500])
         w.add_samples("gyro", t_ns[lo:lo + 500], acc[lo:lo + 500] * 100)
         w.flush({"streams": {"accel": {"n_received": lo + 500, "n_kept": lo + 500,
@@ -77,7 +78,7 @@ def test_parts_readable_before_finalise_then_repair(tmp_path) -> None:
 
 
 def test_clean_finalise_writes_sets_reps_sessions(tmp_path) -> None:
-    t_s, acc = _signal(7500, 100.0)
+    t_s, acc = _signal(6600, 100.0)
     t_ns = T0 + np.round(t_s * 1e9).astype(np.int64)
     w = LiveSessionWriter.open(tmp_path, _info(tmp_path))
     w.add_samples("accel", t_ns, acc)

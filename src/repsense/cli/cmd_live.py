@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from ..live.emulated import load_recording, parse_emulate_spec, run_emulated
     from ..live.pipeline import resolve_targets
 
-    console = Console(stderr=True)
+    console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
     if args.speed <= 0:
         console.print("[red]error[/]: --speed must be > 0")
         return 2

@@ -132,7 +132,7 @@ class VirtualDevice:
         self.controller: Any = None
         self.connection: Connection | None = None
         self.streams: dict[str, SensorStream] = {}
-        self.finished = asyncio.Event()
+        self.finished = asyncio.Event()  # the replay ended and its last notification reached the central
         self.connected = asyncio.Event()
         self.n_connections = 0
         self.n_notifications = 0  # data notifications attempted (before faults)
@@ -400,7 +400,12 @@ class VirtualDevice:
                         log_s.append(np.full(n, self._status))
                     if self.streams.get(stream.name) is not stream:
                         return
+                    if k_due - stream.next_k >= stream.batch:
+                        await asyncio.sleep(0)  # catching up after a stall of the loop: let the radio move
+                        if self.streams.get(stream.name) is not stream:
+                            return
                 if not self.signal.loop and stream.next_k >= k_end:
+                    await self._flush_radio()
                     self.finished.set()
                     return
                 next_due_true = (stream.next_k + stream.batch) / rate
@@ -443,6 +448,18 @@ class VirtualDevice:
             self._cache[stream.name] = cache
         i = k0 - cache[1]
         return cache[2][i:i + n], cache[3][i:i + n], cache[4][i:i + n]
+
+    async def _flush_radio(self) -> None:
+        """Wait until the last notification has left this band and crossed the link."""
+        conn = self.connection
+        if conn is not None:
+            try:
+                async with asyncio.timeout(2.0):
+                    await conn.drain()
+            except TimeoutError:  # pragma: no cover - a link gone mid-drain
+                pass
+        for _ in range(8):  # controller -> link -> central controller -> host -> GATT client: a few loop turns
+            await asyncio.sleep(0)
 
     def sent(self, stream: str) -> SentSamples:
         """Every sample sent on ``stream`` so far (ground truth after quantisation)."""

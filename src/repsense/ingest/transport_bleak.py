@@ -51,7 +51,8 @@ def _matches(dev: Any, adv: Any, *, name: str | None, address: str | None) -> bo
 
 async def scan(timeout_s: float = 5.0, *, name: str | None = None, address: str | None = None,
                service_uuids: Iterable[str] | None = None, backend: Any = None,
-               stop_after: int | None = None) -> list[FoundDevice]:
+               stop_after: int | None = None,
+               stop_when: Callable[[list[FoundDevice]], bool] | None = None) -> list[FoundDevice]:
     """Scan for advertisers, filtered by name substring, address and advertised services.
 
     Parameters
@@ -62,6 +63,7 @@ async def scan(timeout_s: float = 5.0, *, name: str | None = None, address: str 
     service_uuids : only advertisers of at least one of these services (filtered by the OS).
     backend : bleak scanner backend class; None for the real one.
     stop_after : return as soon as this many matching devices were seen.
+    stop_when : return as soon as this is true of the devices seen so far.
 
     Returns
     -------
@@ -81,7 +83,8 @@ async def scan(timeout_s: float = 5.0, *, name: str | None = None, address: str 
         found[dev.address.upper()] = FoundDevice(
             dev.address.upper(), adv.local_name or dev.name or (prev.name if prev else ""),
             tuple(sorted(set(services) | set(prev.service_uuids if prev else ()))), adv.rssi, dev)
-        if stop_after is not None and len(found) >= stop_after:
+        if (stop_after is not None and len(found) >= stop_after) or \
+                (stop_when is not None and stop_when(list(found.values()))):
             enough.set()
 
     kwargs: dict[str, Any] = {"detection_callback": on_adv, "service_uuids": uuids}

@@ -256,9 +256,13 @@ class _Parser:
     """Parses blocks of complete lines; collects arrays, line numbers and drops."""
 
     def __init__(self, delimiter: str, n_fields: int, columns: Sequence[tuple[int, ColumnKind]],
-                 decimal: str = ".") -> None:
+                 decimal: str = ".", quoted: bool = False) -> None:
         self.delimiter = delimiter
         self.decimal = decimal
+        # Quoting is honoured only for files that use it: pyarrow lets a stray quote run a field
+        # across newlines to the end of the file, which would swallow every later row.
+        self.quoted = quoted
+        self.quote_char: str | bool = '"' if quoted else False
         self.n_fields = n_fields
         self.columns = list(columns)
         self.names = [f"f{i}" for i in range(n_fields)]
@@ -275,7 +279,8 @@ class _Parser:
             pa.BufferReader(pa.py_buffer(block)),
             read_options=pacsv.ReadOptions(column_names=self.names, use_threads=use_threads,
                                            block_size=1 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False,
+                                             quote_char=self.quote_char),
             convert_options=pacsv.ConvertOptions(column_types=self.types, include_columns=self.include,
                                                  null_values=[""], strings_can_be_null=False,
                                                  quoted_strings_can_be_null=True, decimal_point=self.decimal),
@@ -319,7 +324,7 @@ class _Parser:
                 continue
             self.n_rows += 1
             truncated = unterminated_last and j == last_index
-            if '"' in text:
+            if self.quoted and '"' in text:
                 fields = next(csv.reader([text], delimiter=self.delimiter))
             else:
                 fields = text.split(self.delimiter)
@@ -363,6 +368,7 @@ class _Parser:
             read_options=pacsv.ReadOptions(column_names=self.names, use_threads=threads,
                                            block_size=1 << 20 if threads else 1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False,
+                                             quote_char=self.quote_char,
                                              invalid_row_handler=None if threads else on_invalid),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in self.include},
                                                  include_columns=self.include, null_values=[""],
@@ -391,6 +397,8 @@ class _Parser:
         if any(num is None for num, _, _ in invalid):
             return None
         n_lines = table.num_rows + len(invalid)
+        if self.quoted and n_lines != _count_lines(block):
+            return None  # a quoted field ran across lines: only the line-by-line path is exact
         is_row = np.ones(n_lines, dtype=bool)
         if invalid:
             is_row[np.asarray([num for num, _, _ in invalid], dtype=np.int64) - 1] = False
@@ -462,7 +470,7 @@ class _Parser:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
         else:
-            if not self._has_all_null_row(table):
+            if not self._has_all_null_row(table) and (not self.quoted or table.num_rows == _count_lines(block)):
                 self._take_table(table, first_line)
                 return table.num_rows
         consumed = self._vector_fallback(block, first_line, unterminated_last)
@@ -512,6 +520,7 @@ def parse_columns(
     columns: Sequence[tuple[int, ColumnKind]],
     block_bytes: int = 1 << 26,
     decimal: str = ".",
+    quoted: bool = False,
 ) -> ParsedColumns:
     """Parse typed columns from the data rows of a delimited text file.
 
@@ -534,6 +543,8 @@ def parse_columns(
         Bytes read per block; bounds memory use for very large files.
     decimal : str, optional
         Decimal separator of the numbers (``","`` in files written with a comma locale).
+    quoted : bool, optional
+        Honour ``"`` quoting (for files whose header or first rows use it).
 
     Returns
     -------
@@ -541,7 +552,7 @@ def parse_columns(
         Kept rows (arrays and line numbers), the row count and the drops by reason, and the
         SHA-256 of the whole file.
     """
-    parser = _Parser(delimiter, n_fields, columns, decimal)
+    parser = _Parser(delimiter, n_fields, columns, decimal, quoted)
     digest = hashlib.sha256()
     if os.path.getsize(path) == 0:
         return parser.result(digest.hexdigest())
@@ -568,6 +579,13 @@ def parse_columns(
         hashed.result()
         del view
     return parser.result(digest.hexdigest())
+
+
+def _count_lines(block: bytes | memoryview) -> int:
+    """Lines in ``block`` (a last line without terminator counts)."""
+    arr = np.frombuffer(block, dtype=np.uint8)
+    n = int(np.count_nonzero(arr == 10))
+    return n + (1 if arr.size and arr[-1] != 10 else 0)
 
 
 def _line_end_before(view: memoryview, start: int, end: int) -> int:

@@ -174,7 +174,7 @@ def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, s
         if kind in cols:
             spec.extend((cols[kind][a][0], "float") for a in "xyz")
     parsed = parse_columns(path, data_offset=sn.data_offset, first_line=sn.first_line, delimiter=sn.delimiter,
-                           decimal=sn.decimal,
+                           decimal=sn.decimal, quoted=sn.quoted,
                            n_fields=len(sn.header), columns=spec)
     extra: dict[str, Any] = {"reader": "generic_csv", "absolute_time": False}
     t_finite = None

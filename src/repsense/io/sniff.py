@@ -45,6 +45,8 @@ class Sniff:
     decimal : str
         Decimal separator: ``","`` when the delimiter is not a comma and the numbers are
         written like ``0,981`` (comma locales), else ``"."``.
+    quoted : bool
+        The header or the first rows use ``"`` quoting.
     """
 
     kind: Kind
@@ -55,6 +57,7 @@ class Sniff:
     first_row: tuple[str, ...] = ()
     sample_rows: tuple[tuple[str, ...], ...] = ()
     decimal: str = "."
+    quoted: bool = False
 
 
 def is_number(text: str) -> bool:
@@ -176,4 +179,5 @@ def sniff_file(path: str | Path) -> Sniff:
         dot = sum(1 for c in cells if is_number(c) and "." in c)
         if comma > dot:
             decimal = ","
-    return Sniff(kind, header, delimiter, data_offset, line_no + 1, first_row, sample_rows, decimal)
+    quoted = '"' in header_line or any('"' in ln for ln in data_lines[:SAMPLE_ROWS])
+    return Sniff(kind, header, delimiter, data_offset, line_no + 1, first_row, sample_rows, decimal, quoted)

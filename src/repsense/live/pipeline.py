@@ -309,12 +309,15 @@ async def resolve_targets(*, devices: list[str], kind: str | None, scan_timeout_
     """Find each band given by address or name (one scan) and recognise its kind."""
     from ..protocols import identify
 
+    def matches(want: str, found: list[FoundDevice]) -> list[FoundDevice]:
+        return [d for d in found if d.address.upper() == want.upper()] or \
+               [d for d in found if d.name and want.lower() in d.name.lower()]
+
     found = await scan(scan_timeout_s, backend=scanner_backend,
-                       stop_after=None if not devices else None)
+                       stop_when=lambda seen: all(matches(w, seen) for w in devices))
     targets = []
     for want in devices:
-        match = [d for d in found if d.address.upper() == want.upper()] or \
-                [d for d in found if want.lower() in d.name.lower()]
+        match = matches(want, found)
         if not match:
             raise DeviceNotFoundError(f"no band matching {want!r} seen in {scan_timeout_s:.0f} s of scanning "
                                       f"({len(found)} advertisers seen)")

@@ -310,23 +310,3 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
             break
     return gid
 
-
-@njit(**JIT)
-def _dwell(z, idx, band):
-    """Samples each turning point's neighbourhood stays within ``band`` of its level.
-
-    For turning point ``idx[j]``: the number of consecutive samples around it (itself
-    included) with ``|z - z[idx[j]]| <= band``.
-    """
-    n = z.shape[0]
-    out = np.empty(idx.shape[0], np.int64)
-    for j in range(idx.shape[0]):
-        i = idx[j]
-        lo = i
-        while lo > 0 and abs(z[lo - 1] - z[i]) <= band:
-            lo -= 1
-        hi = i
-        while hi < n - 1 and abs(z[hi + 1] - z[i]) <= band:
-            hi += 1
-        out[j] = hi - lo + 1
-    return out

@@ -75,10 +75,6 @@ class DetectorConfig:
         A first or last rep whose travel (duration) is off the set's median by more than
         this factor is handling (un-rack, re-rack, set-up), not a rep. Fatigue slows the
         last reps by up to ~1.5-2x, hence the generous duration factor.
-    boundary_dwell_ratio : float
-        When a stretch has as many tops as bottoms, the boundary (where the lifter waits
-        between reps) is the kind of turning point whose median dwell near its level is this
-        many times the other's; otherwise the kind of the last turning point.
     edge_open_ratio : float
         A turnaround at the edge of an active stretch, with no boundary turning point on
         one side, counts only if the signal on that open side moves at least this fraction
@@ -125,7 +121,6 @@ class DetectorConfig:
     edge_travel_ratio: float = 1.6
     edge_duration_ratio: float = 1.8
     edge_open_ratio: float = 0.0
-    boundary_dwell_ratio: float = 1.3
     min_rep_s: float = 0.8
     max_rep_s: float = 8.0
     still_rel: float = 0.1

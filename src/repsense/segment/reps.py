@@ -78,15 +78,7 @@ class SetAnalyzer:
             return []
         n_max = int((kind == 1).sum())
         n_min = idx.shape[0] - n_max
-        if n_max != n_min or self.config.boundary_dwell_ratio <= 0:
-            boundary = 1 if n_max > n_min else -1 if n_min > n_max else int(kind[-1])
-        else:
-            # as many tops as bottoms: the lifter waits longer at the boundary between reps
-            dwell = _kernels._dwell(z, idx, c.still_rel * amp)
-            d_max = float(np.median(dwell[kind == 1]))
-            d_min = float(np.median(dwell[kind == -1]))
-            r = c.boundary_dwell_ratio
-            boundary = 1 if d_max >= r * d_min else -1 if d_min >= r * d_max else int(kind[-1])
+        boundary = 1 if n_max > n_min else -1 if n_min > n_max else int(kind[-1])
         table = _kernels._rep_table(t_s, z, idx, kind, boundary, c.still_rel, self.dt_s, c.edge_open_ratio)
         dur = table[:, 1] - table[:, 0]
         keep = ((table[:, 6] > 0) & (dur >= c.min_rep_s) & (dur <= c.max_rep_s)).astype(np.int64)

@@ -11,6 +11,7 @@ import pytest
 from repsense.errors import EmptyRecordingError, FormatError, InputError
 from repsense.io import read_recording
 from repsense.io._csvparse import parse_columns
+from repsense.types import DropReason
 
 HEAD = "epoch (ms),time (01:00),elapsed (s),x-axis (g),y-axis (g),z-axis (g)\n"
 
@@ -263,3 +264,20 @@ def test_vectorised_fallback_equals_line_by_line(write_text: Callable[..., Path]
     assert ref.arrays[2][row50] == 0.25
     assert 62 in ref.lines.array().tolist()  # bad bytes in an unread column do not cost the sample
     assert np.isnan(ref.arrays[2][int(np.flatnonzero(ref.lines.array() == 32)[0])])  # NaN left for the timeline stage
+
+
+def test_stray_quote_does_not_swallow_later_rows(write_text: Callable[..., Path]) -> None:
+    rows = [_row(i) for i in range(30)]
+    rows.insert(10, 'oops,"unterminated')
+    rec = read_recording(_file(write_text, rows))
+    assert len(rec.accel) == 30
+    assert rec.reports[0].dropped == {"too_few_columns": DropReason(1, (12,))}
+
+
+def test_stray_quote_in_a_quoted_file(write_text: Callable[..., Path]) -> None:
+    lines = ['"t_s","ax","ay","az"'] + [f'"{i * 0.02:.2f}","0.1","0.2","{0.9 + i * 0.001:.3f}"' for i in range(3000)]
+    lines[1500] = '"29.98","0.1,"0.2","0.9"'  # a stray quote inside a quoted file
+    rec = read_recording(write_text("qq.csv", "\n".join(lines) + "\n"))
+    assert len(rec.accel) == 2999
+    assert rec.n_dropped == 1
+    assert [d.first_lines for d in rec.reports[0].dropped.values()] == [(1501,)]  # list index 1500, header at index 0: file line 1501

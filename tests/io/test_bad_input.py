@@ -281,3 +281,13 @@ def test_stray_quote_in_a_quoted_file(write_text: Callable[..., Path]) -> None:
     assert len(rec.accel) == 2999
     assert rec.n_dropped == 1
     assert [d.first_lines for d in rec.reports[0].dropped.values()] == [(1501,)]  # list index 1500, header at index 0: file line 1501
+
+
+def test_last_line_cut_inside_a_number_is_dropped(write_text: Callable[..., Path]) -> None:
+    rows = [_row(i) for i in range(10)]
+    rows.append(_row(10)[:-2])  # "0.910" -> "0.9": still a number, but cut
+    rec = read_recording(_file(write_text, rows, end=""))
+    assert len(rec.accel) == 10
+    assert rec.reports[0].dropped["truncated_last_line"].first_lines == (12,)
+    # the same line with its newline is complete: it is kept
+    assert len(read_recording(_file(write_text, rows, name="y.csv")).accel) == 11

@@ -12,8 +12,9 @@ Row-level reasons recorded here (see :class:`DropLog`):
 ``too_few_columns`` / ``too_many_columns``
     the row does not have as many fields as the header.
 ``truncated_last_line``
-    the last line of the file has no line terminator and cannot be parsed (an interrupted
-    write). A complete unterminated last line is kept.
+    the last line of the file has no line terminator and cannot be parsed, or its last cell
+    has fewer decimals than in the line before (an interrupted write: ``0.1234`` -> ``0.12``).
+    Otherwise an unterminated last line is kept.
 ``non_numeric``
     a needed cell is not a number (or not an ISO 8601 time for a time column).
 ``missing_value``
@@ -501,6 +502,37 @@ class _Parser:
             all_null = is_null if all_null is None else all_null & is_null
         return bool(all_null is not None and all_null.any())
 
+    def _fields(self, raw: bytes) -> list[str]:
+        text = raw.decode("utf-8", errors="replace").rstrip("\r")
+        if self.quoted and '"' in text:
+            return next(csv.reader([text], delimiter=self.delimiter), [])
+        return text.split(self.delimiter)
+
+    def _decimals(self, cell: str) -> int | None:
+        c = cell.strip().strip('"')
+        if not c or "e" in c.lower() or not c.lstrip("+-").replace(self.decimal, "", 1).isdigit():
+            return None
+        return len(c.split(self.decimal, 1)[1]) if self.decimal in c else 0
+
+    def last_cell_cut(self, tail: bytes, previous: bytes) -> bool:
+        """True if an unterminated last line looks cut inside its last value.
+
+        A write interrupted mid-line leaves a last line without terminator whose last cell
+        may still parse (``0.1234`` cut to ``0.12``). When that cell is read and has fewer
+        decimals than the same cell of the line before, the line is taken as truncated.
+        (A writer with variable precision can lose a good last sample to this rule, but only
+        when its file also lacks the final newline.)
+        """
+        fields, before = self._fields(tail), self._fields(previous)
+        last = len(fields) - 1
+        if len(fields) != self.n_fields or len(before) != self.n_fields or last not in {i for i, _ in self.columns}:
+            return False
+        kind = next(k for i, k in self.columns if i == last)
+        if kind not in ("int", "float"):
+            return len(fields[last].strip()) < len(before[last].strip())
+        now, then = self._decimals(fields[last]), self._decimals(before[last])
+        return now is not None and then is not None and now < then
+
     def result(self, sha256: str) -> ParsedColumns:
         arrays = []
         for store, (_, kind) in zip(self.out, self.columns):
@@ -575,7 +607,13 @@ def parse_columns(
             line += parser.feed(view[pos:cut], line, False)
             pos = cut
         if pos < size:
-            parser.feed(view[pos:size], line, True)
+            tail = view[pos:size]
+            prev_start = _line_end_before(view, data_offset, pos - 1) if pos > data_offset else pos
+            if pos > data_offset and parser.last_cell_cut(bytes(tail), bytes(view[prev_start:pos - 1])):
+                parser.n_rows += 1
+                parser.drops.add("truncated_last_line", [line])
+            else:
+                parser.feed(tail, line, True)
         hashed.result()
         del view
     return parser.result(digest.hexdigest())

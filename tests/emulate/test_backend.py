@@ -123,7 +123,7 @@ async def test_connect_to_absent_band_times_out_and_adapter_recovers(world, echo
     t0 = loop.time()
     with pytest.raises(TimeoutError):
         await BleakClient(dev.address, backend=world.client_backend, timeout=0.5).connect()
-    assert loop.time() - t0 < 2.0
+    assert loop.time() - t0 < 5.0  # bounded by the 0.5 s timeout, not hanging (generous for a loaded CI)
     other = world.add_device(echo.cls)
     async with BleakClient(other.address, backend=world.client_backend, timeout=2.0) as client:
         assert client.is_connected  # the pending connection was really cancelled

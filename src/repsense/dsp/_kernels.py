@@ -73,10 +73,6 @@ def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s
             n_out += 1
             k_next = 1.0
             t_prev = ti
-            state[0] = started
-            state[1] = origin
-            state[2] = k_next
-            state[3] = t_prev
             continue
         dt = ti - t_prev
         alpha = dt / (tau_aa_s + dt)
@@ -98,8 +94,10 @@ def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s
             for j in range(c):
                 xf[j] = xf[j] + alpha * (x[i, j] - xf[j])
         t_prev = ti
-        state[2] = k_next
-        state[3] = t_prev
+    state[0] = started
+    state[1] = origin
+    state[2] = k_next
+    state[3] = t_prev
     return n_out, breaks[:n_breaks].copy(), -1, 0
 
 
@@ -187,3 +185,16 @@ def _first_nonfinite_row(x):
             if not math.isfinite(x[i, j]):
                 return i
     return -1
+
+
+@njit(**JIT)
+def _vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
+    """Band-passed ``|x|`` (m/s^2) and its double integral (m), each integral high-passed.
+
+    ``a_up = filtfilt(band_sos, |x|) * g``; ``v = filtfilt(hp_sos, cumsum(a_up) * dt)``;
+    ``z = filtfilt(hp_sos, cumsum(v) * dt)``. Returns ``(a_up, z)``.
+    """
+    a_up = _sosfilt_fb(_norm3(x), band_sos, n_pad) * g_m_s2
+    v = _sosfilt_fb(np.cumsum(a_up) * dt_s, hp_sos, n_pad)
+    z = _sosfilt_fb(np.cumsum(v) * dt_s, hp_sos, n_pad)
+    return a_up, z

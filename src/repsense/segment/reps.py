@@ -69,8 +69,7 @@ class SetAnalyzer:
         c = self.config
         if t_s.shape[0] < max(8, int(c.min_rep_s * self.fs)):
             return []
-        a_up = self.vertical_accel_m_s2(x_g)
-        z = self.displacement_m(x_g, a_up)
+        a_up, z = _dsp._vertical_displacement(x_g, self.band_sos, self.hp_sos, self.n_pad, self.dt_s, G_M_S2)
         amp = float(_dsp._abs_percentile(z, c.amplitude_percentile))
         threshold = max(c.hysteresis_rel * amp, c.min_travel_m / 2)
         idx, kind = _kernels._turning_points(z, threshold)

@@ -4,7 +4,8 @@
    accelerometer, a few sets of sinusoidal reps in noise) processed with ``run_batch`` by
    1 worker (in-process), 2 local worker processes (spawned pool) and a Dask ``LocalCluster``
    of 2 worker processes (cluster started before timing, as a real cluster would be). Each run
-   writes to a fresh folder; pool start-up is included (the "1st result" column shows it). Prints files/s, samples/s, the scaling
+   writes to a fresh folder; pool start-up is included (the "1st result" column shows it), and
+   the CPU seconds used are printed next to the wall time. Prints files/s, samples/s, the scaling
    ratio against 1 worker, a resume run (everything already stored) and whether the three
    datasets are byte-identical.
 2. **Store speed**: ``write_session`` / ``read_recording_parquet`` of one long recording
@@ -86,15 +87,20 @@ def bench_scaling(work: Path, n_files: int, seconds: float) -> None:
 
     rows = []
 
+    def cpu_s() -> float:
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
     def timed(label: str, out: Path, **kw: object) -> float:
         first: list[float] = []
+        c0 = cpu_s()
         t0 = time.perf_counter()
         res = run_batch(tasks, BatchOptions(out_dir=str(out)), on_result=lambda r: first or first.append(
             time.perf_counter()), **kw)  # type: ignore[arg-type]
         dt = time.perf_counter() - t0
         bad = [r for r in res if r.status not in ("written", "unchanged")]
         assert not bad, bad[:3]
-        rows.append((label, dt, first[0] - t0))
+        rows.append((label, dt, first[0] - t0, cpu_s() - c0))
         return dt
 
     t1 = timed("1 worker (in-process)", work / "o1", workers=1)
@@ -111,16 +117,22 @@ def bench_scaling(work: Path, n_files: int, seconds: float) -> None:
         finally:
             client.close()
             cluster.close()
+        label, dt, first_s, _ = rows[-1]
+        rows[-1] = (label, dt, first_s, float("nan"))  # worker CPU not visible until the cluster is gone
     except ImportError:
         print("dask not installed: LocalCluster skipped")
     timed("resume, all stored (1 worker)", work / "o1", workers=1)
 
-    print(f"\n{'run':34} {'time s':>8} {'files/s':>9} {'samples/s':>12} {'vs 1 worker':>12} {'1st result s':>13}")
-    for label, dt, first_s in rows:
-        print(f"{label:34} {dt:8.2f} {n_files / dt:9.1f} {n_samples / dt:12,.0f} {t1 / dt:11.2f}x {first_s:13.2f}")
+    print(f"\n{'run':34} {'time s':>8} {'files/s':>9} {'samples/s':>12} {'vs 1 worker':>12} {'1st result s':>13}"
+          f" {'CPU s':>7}")
+    for label, dt, first_s, cpu in rows:
+        print(f"{label:34} {dt:8.2f} {n_files / dt:9.1f} {n_samples / dt:12,.0f} {t1 / dt:11.2f}x {first_s:13.2f}"
+              f" {cpu:7.1f}")
     hashes = {p: tree_hash(work / p) for p in ("o1", "o2", "o3") if (work / p).exists()}
     print(f"datasets byte-identical across runs: {len(set(hashes.values())) == 1} ({', '.join(hashes)})")
-    print(f"cores available: {len(os.sched_getaffinity(0))}, load average: {os.getloadavg()[0]:.1f}")
+    print(f"cores available: {len(os.sched_getaffinity(0))}, load average: {os.getloadavg()[0]:.1f} "
+          "(other processes on the machine share the cores: scaling is only meaningful near load 0)")
+    print("CPU s: user+sys of this process and its finished children (pool workers) during the run")
 
 
 def bench_store(work: Path, n: int) -> None:

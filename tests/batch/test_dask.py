@@ -58,6 +58,34 @@ def test_killed_worker_then_resume_gives_complete_output(
     assert tree(tmp_path) == reference
 
 
+def test_scheduler_address_and_scheduler_file(
+        client, recordings: Path, reference: dict[str, bytes], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """--scheduler tcp://HOST:PORT and a scheduler file reach the running cluster."""
+    import json
+
+    address = client.scheduler.address
+    assert address.startswith("tcp://127.0.0.1:")
+    tasks = make_tasks([recordings])
+    run_batch(tasks, BatchOptions(out_dir=str(tmp_path / "by_address")), scheduler=address)
+    assert tree(tmp_path / "by_address") == reference
+    sched_file = tmp_path / "scheduler.json"
+    sched_file.write_text(json.dumps({"type": "Scheduler", "address": address}))
+    run_batch(tasks, BatchOptions(out_dir=str(tmp_path / "by_file")), scheduler=str(sched_file))
+    assert tree(tmp_path / "by_file") == reference
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    from repsense.batch.dask import connect
+
+    with pytest.raises(SchedulerError, match="cannot reach"):
+        connect(f"tcp://127.0.0.1:{port}", timeout_s=1.0)
+
+
 def test_scheduler_spec_errors(tmp_path: Path) -> None:
     for bad in ("local:0", "local:x", "no-such-file.json", str(tmp_path)):
         with pytest.raises(SchedulerError):

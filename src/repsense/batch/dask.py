@@ -46,7 +46,7 @@ def check_scheduler(scheduler: str) -> None:
         )
 
 
-def connect(scheduler: str) -> tuple[Any, Any]:
+def connect(scheduler: str, timeout_s: float = 20.0) -> tuple[Any, Any]:
     """Return ``(client, cluster_or_None)`` for a scheduler spec.
 
     ``local:N`` starts a LocalCluster of N single-threaded worker processes; every socket it
@@ -66,7 +66,7 @@ def connect(scheduler: str) -> tuple[Any, Any]:
         return distributed.Client(cluster), cluster
     if "://" in scheduler:
         try:
-            return distributed.Client(scheduler, timeout="20s"), None
+            return distributed.Client(scheduler, timeout=f"{timeout_s}s"), None
         except OSError as exc:
             raise SchedulerError(f"cannot reach Dask scheduler {scheduler}: {exc}") from None
     path = Path(scheduler)
@@ -75,7 +75,7 @@ def connect(scheduler: str) -> tuple[Any, Any]:
             f"--scheduler {scheduler!r} is neither tcp://HOST:PORT, local:N nor an existing scheduler file"
         )
     try:
-        return distributed.Client(scheduler_file=os.fspath(path), timeout="20s"), None
+        return distributed.Client(scheduler_file=os.fspath(path), timeout=f"{timeout_s}s"), None
     except (OSError, ValueError) as exc:
         raise SchedulerError(f"cannot use scheduler file {scheduler}: {exc}") from None
 

@@ -210,10 +210,6 @@ def test_random_bytes_only_project_errors(data, head, suffix) -> None:
         assert rep.n_rows == rep.n_added + rep.n_already_stored + len(rep.rejects)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a lone double quote in one CSV line makes csv.reader read every later "
-                                       "line into one quoted field: the good rows after it are not imported and the "
-                                       "whole tail is one reject 'wrong field count' (repsense/mood/importer.py "
-                                       "_iter_csv, csv.reader over the whole text)")
 def test_stray_quote_line_does_not_hide_the_rows_after_it(tmp_path: Path) -> None:
     """A lone quote opens a CSV field across newlines: later good rows must not vanish silently."""
     good = [_csv_line({"participant": f"P{i}", "timestamp": (T0 + timedelta(minutes=i)).isoformat(),

@@ -92,11 +92,21 @@ def _detect_format(path: Path, data: bytes) -> str:
 
 
 def _iter_csv(text: str) -> Iterator[tuple[int, dict[str, Any] | None, list[str], str | None]]:
-    """Yield (line, fields, raw values, error) per record; header names lower-cased."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Yield (line, fields, raw values, error) per record; header names lower-cased.
+
+    Each physical line is parsed on its own: a mood log has no multi-line fields, and a stray
+    quote in one bad line must not swallow every line after it into one quoted field.
+    """
     header: list[str] | None = None
-    for values in reader:
-        line = reader.line_num
+    for line, raw in enumerate(text.splitlines(), start=1):
+        try:
+            values = next(csv.reader([raw], strict=True), [])
+        except csv.Error as exc:
+            if header is None:
+                yield line, None, [raw], f"bad CSV header: {exc}"
+                return
+            yield line, None, [raw], f"bad CSV: {exc}"
+            continue
         if not values or all(not v.strip() for v in values):
             continue
         if header is None:

@@ -23,11 +23,11 @@ import numpy as np
 
 
 def _recording(seconds: float, rate: float, seed: int):
-    from repsense.emulate.replay import synthetic_recording
+    """A simulated session (sets of real-looking reps with short rests); bands loop it."""
+    from repsense.simulate import simulate_session
 
-    # sets of 8 reps of 3 s with 8 s rests: the layout repeats for the whole run
-    return synthetic_recording(duration_s=seconds + 5, sample_rate_hz=rate, n_sets=1000, reps_per_set=6,
-                               rep_s=2.5, rest_s=6.0)
+    rec, _ = simulate_session(seed, sample_rate_hz=rate, n_sets=4, rest_s=(8.0, 15.0), lead_s=(2.0, 4.0))
+    return rec
 
 
 async def _emulation_only(kind: str, bands: int, rate: float, seconds: float) -> tuple[float, float]:
@@ -38,7 +38,7 @@ async def _emulation_only(kind: str, bands: int, rate: float, seconds: float) ->
     from repsense.ingest import driver_for
 
     async with VirtualWorld() as world:
-        devs = [world.add_device(kind, recording=_recording(seconds, rate, i)) for i in range(bands)]
+        devs = [world.add_device(kind, recording=_recording(seconds, rate, i), loop=True) for i in range(bands)]
         await world.settle()
         count = [0]
 
@@ -85,7 +85,7 @@ async def _run(kind: str, bands: int, rate: float, seconds: float, out: Path) ->
     from repsense.live import LiveCapture, LiveOptions, resolve_targets
 
     async with VirtualWorld() as world:
-        devs = [world.add_device(kind, recording=_recording(seconds, rate, i)) for i in range(bands)]
+        devs = [world.add_device(kind, recording=_recording(seconds, rate, i), loop=True) for i in range(bands)]
         await world.settle()
         targets = await resolve_targets(devices=[d.address for d in devs], kind=None, scan_timeout_s=5.0,
                                         scanner_backend=world.scanner_backend)

@@ -1,11 +1,10 @@
 """Fast, exact CSV parsing of a few typed columns, with per-line accounting of bad rows.
 
-The common case (a well-formed file) is parsed block by block with :func:`pyarrow.csv.read_csv`
-on zero-copy slices of the memory-mapped file, while a worker thread hashes it (SHA-256).
-A block that pyarrow rejects (a short row, a non-numeric cell, a blank line...) is split into
-small sub-blocks that are retried with pyarrow; only the sub-blocks that still fail are parsed
-line by line in Python, so every dropped row carries its exact 1-based file line number while a
-file with a handful of bad rows is still read at vectorised speed.
+The common case (a well-formed file) is parsed block by block (64 MiB) with
+:func:`pyarrow.csv.read_csv` on zero-copy slices of the memory-mapped file, while a worker
+thread hashes it (SHA-256). A block that pyarrow rejects (a short row, a non-numeric cell, a
+blank line...) is handled without leaving vectorised code in the usual cases, and every dropped
+row carries its exact 1-based file line number.
 
 Row-level reasons recorded here (see :class:`DropLog`):
 
@@ -25,9 +24,13 @@ Bytes that are not UTF-8 only matter in the cells that are read (then ``non_nume
 Paths: (1) pyarrow with typed columns, multi-threaded, for blocks without a problem;
 (2) for a block pyarrow rejects: pyarrow again with the needed columns as strings (and, if a
 row has a wrong field count, single-threaded with an invalid-row handler, which then reports
-exact row numbers), then each column cast by pyarrow, bisecting to the few failing cells; (3) line by line in Python, only for
-ISO 8601 time columns in a rejected block or if (2) fails. (2) and (3) give identical results
-(tested).
+exact row numbers), then each column cast by pyarrow, masking or bisecting down to the few
+failing cells; (3) line by line in Python, in sub-blocks of 1024 lines retried with (1)/(2)
+first, for ISO 8601 time columns in a rejected block, bytes that are not UTF-8, or a quoted
+field running across lines. (2) and (3) give identical results (tested).
+
+``"`` quoting is honoured only in files whose header or first rows use it: pyarrow lets a
+stray quote run a field across newlines, which would swallow every later row.
 """
 
 from __future__ import annotations

@@ -199,3 +199,13 @@ def test_bad_config_responses():
         with pytest.raises(DecodeError) as e:
             diy.parse_config_response(raw)
         assert e.value.offset == off
+
+
+def test_unknown_opcode_reply_parses_with_the_echoed_op():
+    # the band answers an op it does not know with 0x80 | op and UNKNOWN_OPCODE (spec, config table)
+    r = diy.parse_config_response(h("89 01 06 42 01 00"))
+    assert r.status is diy.ConfigStatus.UNKNOWN_OPCODE and r.op == 0x09 and not r.ok
+    # an unknown op under any other status is still a malformed reply
+    with pytest.raises(DecodeError) as e:
+        diy.parse_config_response(h("89 00 06 42 01 00"))
+    assert e.value.offset == 0

@@ -319,7 +319,7 @@ def parse_config_request(data: bytes) -> ConfigRequest:
 class ConfigResponse:
     """``<0x80 | op> <status> <rate> <ranges> <flags> <frame samples>`` (indication or read value)."""
 
-    op: ConfigOp
+    op: ConfigOp | int  # an int only in an UNKNOWN_OPCODE reply
     status: ConfigStatus
     config: DiyConfig
     streaming: bool
@@ -343,12 +343,15 @@ def parse_config_response(data: bytes) -> ConfigResponse:
     if not data[0] & RESPONSE_BIT:
         raise decode_error(KIND, 0, f"not a config response: byte 0 = 0x{data[0]:02X} lacks bit 7")
     try:
-        op = ConfigOp(data[0] & 0x7F)
-    except ValueError:
-        raise decode_error(KIND, 0, f"unknown op 0x{data[0] & 0x7F:02X} in config response") from None
-    try:
         status = ConfigStatus(data[1])
     except ValueError:
         raise decode_error(KIND, 1, f"unknown config status {data[1]}") from None
+    op: ConfigOp | int
+    try:
+        op = ConfigOp(data[0] & 0x7F)
+    except ValueError:
+        if status is not ConfigStatus.UNKNOWN_OPCODE:
+            raise decode_error(KIND, 0, f"unknown op 0x{data[0] & 0x7F:02X} in config response") from None
+        op = data[0] & 0x7F  # the band echoes the op it did not know, as the spec says
     cfg, streaming = _parse_config_body(data[2:], 2, allow_streaming_flag=True)
     return ConfigResponse(op, status, cfg, streaming)

@@ -106,6 +106,8 @@ def test_units_argument_converts(write_text: Callable[..., Path]) -> None:
     with pytest.raises(UnitError, match="m/s"):
         read_recording(f)  # no unit written and |a| ~ 9.8: refuse to guess
     _check(read_recording(f, units={"accel": "m/s^2"}))
+    with pytest.raises(UnitError, match="unknown keys"):
+        read_recording(f, units={"acc": "m/s^2"})
 
 
 def test_gyro_columns_and_rad_s(write_text: Callable[..., Path]) -> None:

@@ -156,6 +156,9 @@ def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, s
     p = str(path)
     sn = sn or sniff_file(path)
     units = dict(units or {})
+    unknown = sorted(set(units) - {"time", "accel", "gyro"})
+    if unknown:
+        raise UnitError(f"units= has unknown keys {unknown}; use 'time', 'accel', 'gyro'", path=p)
     cols = _columns(p, sn, units)
     a_factor, a_unit = _unit_factor(p, sn, cols["accel"], "accel", units.get("accel"))
     g_factor, g_unit = (1.0, None)

@@ -23,6 +23,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow.dataset as ds
@@ -67,6 +68,28 @@ def _kill_after(args: list[str], delay_s: float) -> int:
             pass
         proc.wait(timeout=30)
     return proc.returncode
+
+
+def _kill_when(args: list[str], count: "Callable[[], int]", target: int, extra_s: float, timeout_s: float = 120) -> int:
+    """Start the CLI, SIGKILL its process group ``extra_s`` after ``count()`` reaches ``target``
+    (polled every 5 ms), so the kill lands while the store is being written; returncode."""
+    proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while proc.poll() is None and count() < target and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(extra_s)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+    return proc.returncode
+
+
+def _n_files(root: Path, pattern: str) -> int:
+    return len(list(root.glob(pattern))) if root.is_dir() else 0
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -120,9 +143,14 @@ def _process_kill_loop(tmp_path: Path, loops: int, seed: int, n_inputs: int) -> 
     out = tmp_path / "out"
     rng = np.random.default_rng(seed)
     stats = {"kills": 0, "landed_mid_write": 0}
-    for _ in range(loops):
-        delay = float(rng.uniform(0.3, t_clean))
-        rc = _kill_after(["process", str(src), "--out", str(out), "--participant", "P1", "--workers", "1"], delay)
+    args = ["process", str(src), "--out", str(out), "--participant", "P1", "--workers", "1"]
+    for i in range(loops):
+        done = _n_files(out, "sessions/*/*/*.parquet")
+        if i == 0 or done >= n_inputs - 1:  # a kill at a random instant (start-up included)
+            rc = _kill_after(args, float(rng.uniform(0.3, t_clean)))
+        else:  # a kill just after a random number of further sessions were stored
+            target = int(rng.integers(done + 1, n_inputs))
+            rc = _kill_when(args, lambda: _n_files(out, "sessions/*/*/*.parquet"), target, float(rng.uniform(0, 0.05)))
         stats["kills"] += rc == -signal.SIGKILL
         if out.exists():
             n = _check_store_after_kill(out)
@@ -137,7 +165,7 @@ def _process_kill_loop(tmp_path: Path, loops: int, seed: int, n_inputs: int) -> 
 def test_process_kill_loop(tmp_path: Path) -> None:
     stats = _process_kill_loop(tmp_path, LOOPS, seed=1, n_inputs=6)
     print(f"process kill loop: {stats}")
-    assert stats["kills"] >= 1, stats  # at least one kill landed while the process was running
+    assert stats["kills"] >= 1 and stats["landed_mid_write"] >= 1, stats  # at least one kill landed while the process was running
 
 
 @pytest.mark.slow
@@ -178,8 +206,14 @@ def _mood_kill_loop(tmp_path: Path, loops: int, seed: int, n_participants: int) 
     store = tmp_path / "store"
     rng = np.random.default_rng(seed)
     stats = {"kills": 0, "landed_mid_write": 0}
-    for _ in range(loops):
-        rc = _kill_after(["mood", "import", str(log), "--store", str(store)], float(rng.uniform(0.3, t_clean)))
+    args = ["mood", "import", str(log), "--store", str(store)]
+    for i in range(loops):
+        done = _n_files(store, "mood/*/*.parquet")
+        if i == 0 or done >= n_participants - 1:
+            rc = _kill_after(args, float(rng.uniform(0.3, t_clean)))
+        else:
+            target = int(rng.integers(done + 1, n_participants))
+            rc = _kill_when(args, lambda: _n_files(store, "mood/*/*.parquet"), target, float(rng.uniform(0, 0.02)))
         stats["kills"] += rc == -signal.SIGKILL
         if (store / "mood").is_dir():
             for p in store.rglob("*.parquet"):
@@ -200,7 +234,7 @@ def _mood_kill_loop(tmp_path: Path, loops: int, seed: int, n_participants: int) 
 def test_mood_import_kill_loop(tmp_path: Path) -> None:
     stats = _mood_kill_loop(tmp_path, LOOPS, seed=3, n_participants=120)
     print(f"mood import kill loop: {stats}")
-    assert stats["kills"] >= 1, stats
+    assert stats["kills"] >= 1 and stats["landed_mid_write"] >= 1, stats
 
 
 @pytest.mark.slow

@@ -220,9 +220,6 @@ def test_truncated_at_any_byte_keeps_every_complete_row(fmt, n, seed, cut, crlf)
     assert rep.n_rows == rep.n_kept + rep.n_dropped
 
 
-@pytest.mark.xfail(strict=True, reason="an unterminated last line cut inside a number still parses and is kept "
-                                       "with a wrong value (0.1234 -> 0.12): truncated_last_line only catches "
-                                       "cells that no longer parse (repsense/io/_csvparse.py)")
 def test_unterminated_last_line_cut_inside_a_number_is_not_kept_with_a_wrong_value(tmp_path: Path) -> None:
     f = tmp_path / "cut.csv"
     f.write_text("t_s,ax,ay,az\n0.000,0.1000,0.2000,0.9000\n0.020,0.1000,0.2000,0.9000\n0.040,0.1000,0.2000,0.12",
@@ -275,10 +272,6 @@ def test_random_bytes_only_project_errors(data: bytes, head: bytes) -> None:
             pytest.fail(f"{type(exc).__name__}: {exc}")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a lone double quote in one garbage line makes pyarrow read the rest of "
-                                       "the file as one quoted field: all later good rows are lost and counted as "
-                                       "1 dropped row (repsense/io/_csvparse.py, pacsv.ParseOptions in _arrow / "
-                                       "_read_strings use the default quote_char with multi-line quoted values)")
 def test_stray_quote_in_a_garbage_line_does_not_swallow_the_rows_after_it(tmp_path: Path) -> None:
     """A lone double quote opens a quoted CSV field that runs across newlines; good rows after it
     must still be kept (at worst the garbage line itself is dropped)."""

@@ -102,10 +102,11 @@ def turning_points(y, threshold):
     return idx, kind
 
 
-def activity_sets(x, breaks, alpha_g, alpha_ms, enter_ms, exit_ms, n_rest, n_pre, n_post, n_max):
+def activity_sets(x, breaks, alpha_g, alpha_ms, enter_ms, exit_ms, n_rest, n_pre, n_post, n_max, n_check):
     """Twin of ``_activity_sets`` over one whole array (global index = local index).
 
-    Written as a plain state machine with named variables. Returns a list of (first, last).
+    Written as a plain state machine with named variables. Returns a list of
+    (first, last, kind): kind 0 a closed set, 1 a checkpoint of the open set.
     """
     events = []
     g = None
@@ -122,7 +123,7 @@ def activity_sets(x, breaks, alpha_g, alpha_ms, enter_ms, exit_ms, n_rest, n_pre
                 first = max(k_start - n_pre, seg_start, last_end + 1)
                 last = k_last if below < 0 else min(k_last, below + n_post)
                 if first <= last:
-                    events.append((first, last))
+                    events.append((first, last, 0))
                     last_end = last
             g = None
             active = False
@@ -146,14 +147,16 @@ def activity_sets(x, breaks, alpha_g, alpha_ms, enter_ms, exit_ms, n_rest, n_pre
                 if k - below >= n_rest:
                     first = max(k_start - n_pre, seg_start, last_end + 1)
                     last = below + n_post
-                    events.append((first, last))
+                    events.append((first, last, 0))
                     last_end = last
                     active, below = False, -1
             else:
                 below = -1
+            if active and k > k_start and (k - k_start) % n_check == 0:
+                events.append((max(k_start - n_pre, seg_start, last_end + 1), k, 1))
             if active and k - k_start >= n_max:
                 first = max(k_start - n_pre, seg_start, last_end + 1)
-                events.append((first, k))
+                events.append((first, k, 0))
                 last_end = k
                 k_start, below = k + 1, -1
     return events

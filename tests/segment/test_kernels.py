@@ -40,26 +40,28 @@ def _bursty(seed: int, n: int) -> np.ndarray:
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 600), n_rest=st.integers(1, 60), n_max=st.integers(20, 300),
-       breaks=st.lists(st.integers(1, 599), max_size=3))
-def test_activity_sets_match_naive(naive, seed, n, n_rest, n_max, breaks):
+       breaks=st.lists(st.integers(1, 599), max_size=3), n_check=st.integers(1, 100))
+def test_activity_sets_match_naive(naive, seed, n, n_rest, n_max, breaks, n_check):
     x = _bursty(seed, n)
     br = np.array(sorted({0, *[b for b in breaks if b < n]}), np.int64)
     ag, am = 1 - math.exp(-1 / 25), 1 - math.exp(-1 / 25)
     n_pre, n_post = 10, min(5, n_rest)
     state = np.zeros(_kernels.N_STATE)
-    ev = _kernels._activity_sets(x, br, 0, state, ag, am, 0.06 ** 2, 0.035 ** 2, n_rest, n_pre, n_post, n_max)
-    ref = naive.activity_sets(x, br, ag, am, 0.06 ** 2, 0.035 ** 2, n_rest, n_pre, n_post, n_max)
+    ev = _kernels._activity_sets(x, br, 0, state, ag, am, 0.06 ** 2, 0.035 ** 2, n_rest, n_pre, n_post, n_max, n_check)
+    ref = naive.activity_sets(x, br, ag, am, 0.06 ** 2, 0.035 ** 2, n_rest, n_pre, n_post, n_max, n_check)
     assert [tuple(e) for e in ev.tolist()] == ref
-    # events never overlap and never run backwards
-    for (a0, a1), (b0, b1) in zip(ref, ref[1:]):
+    # closed sets never overlap and never run backwards; checkpoints lie inside open sets
+    closed = [(a, b) for a, b, kind in ref if kind == 0]
+    for (a0, a1), (b0, b1) in zip(closed, closed[1:]):
         assert a0 <= a1 < b0 <= b1
+    assert all(a <= b for a, b, _ in ref)
 
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 600), cuts=st.lists(st.integers(1, 599), max_size=5))
 def test_activity_sets_chunking_is_exact(seed, n, cuts):
     x = _bursty(seed, n)
-    args = (1 - math.exp(-1 / 25), 1 - math.exp(-1 / 25), 0.06 ** 2, 0.035 ** 2, 25, 10, 5, 200)
+    args = (1 - math.exp(-1 / 25), 1 - math.exp(-1 / 25), 0.06 ** 2, 0.035 ** 2, 25, 10, 5, 200, 30)
     whole = _kernels._activity_sets(x, np.zeros(1, np.int64), 0, np.zeros(_kernels.N_STATE), *args)
     state = np.zeros(_kernels.N_STATE)
     edges = [0, *sorted(set(c for c in cuts if c < n)), n]

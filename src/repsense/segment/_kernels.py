@@ -19,13 +19,15 @@ N_STATE = 11
 
 @njit(**JIT)
 def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
-                   n_rest, n_pre, n_post, n_max):
+                   n_rest, n_pre, n_post, n_max, n_check):
     """Stateful set finder on uniform-grid acceleration (one sample at a time, causal).
 
     Gravity is tracked by a one-pole low-pass (``alpha_g``); the activity score is the
     one-pole mean square (``alpha_ms``) of the gravity-removed acceleration. A set opens
     when the score exceeds ``enter_ms`` and closes after ``n_rest`` samples below
-    ``exit_ms`` (hysteresis), or after ``n_max`` samples, or at a grid break.
+    ``exit_ms`` (hysteresis), or after ``n_max`` samples, or at a grid break. While a set is
+    open, every ``n_check`` samples after it opened a checkpoint is emitted (the caller
+    re-analyses the open stretch there and emits the sets already finished).
 
     Parameters
     ----------
@@ -33,15 +35,17 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
     breaks : int64 (b,) block-local indices where a new grid segment starts (sorted).
     k0 : int, global index of ``x[0]``.
     state : float64 (N_STATE,), updated in place; zeros before the first call.
-    n_rest, n_pre, n_post, n_max : int, in grid samples.
+    n_rest, n_pre, n_post, n_max, n_check : int, in grid samples.
 
     Returns
     -------
-    events : int64 (e, 2) global ``[first, last]`` grid indices (inclusive) of each closed set,
-        pre-roll and post-roll included, never overlapping and never crossing a break.
+    events : int64 (e, 3) ``[first, last, kind]`` in time order. ``kind`` 0: a closed set, global
+        grid indices (inclusive) with pre-roll and post-roll, never overlapping and never
+        crossing a break. ``kind`` 1: a checkpoint of the open set, ``first`` as it would close
+        now and ``last`` the current sample.
     """
     m = x.shape[0]
-    ev = np.empty((2 * (m // max(min(n_rest, n_max), 1)) + breaks.shape[0] + 4, 2), np.int64)
+    ev = np.empty((2 * (m // max(min(n_rest, n_max), 1)) + m // max(n_check, 1) + breaks.shape[0] + 4, 3), np.int64)
     ne = 0
     bi = 0
     for i in range(m):
@@ -56,6 +60,7 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
                 if first <= last:
                     ev[ne, 0] = np.int64(first)
                     ev[ne, 1] = np.int64(last)
+                    ev[ne, 2] = 0
                     ne += 1
                     state[S_NEXTFIRST] = last + 1.0
             state[S_INIT] = 0.0
@@ -92,16 +97,23 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
                     last = state[S_BELOW] + n_post
                     ev[ne, 0] = np.int64(first)
                     ev[ne, 1] = np.int64(last)
+                    ev[ne, 2] = 0
                     ne += 1
                     state[S_NEXTFIRST] = last + 1.0
                     state[S_ACTIVE] = 0.0
                     state[S_BELOW] = -1.0
             else:
                 state[S_BELOW] = -1.0
+            if state[S_ACTIVE] == 1.0 and k > state[S_KSTART] and (k - state[S_KSTART]) % n_check == 0:
+                ev[ne, 0] = np.int64(max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST]))
+                ev[ne, 1] = k
+                ev[ne, 2] = 1
+                ne += 1
             if state[S_ACTIVE] == 1.0 and k - state[S_KSTART] >= n_max:
                 first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST])
                 ev[ne, 0] = np.int64(first)
                 ev[ne, 1] = k
+                ev[ne, 2] = 0
                 ne += 1
                 state[S_NEXTFIRST] = k + 1.0
                 state[S_KSTART] = k + 1

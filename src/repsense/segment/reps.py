@@ -64,13 +64,21 @@ class SetAnalyzer:
                                                    self.n_pad)[lo:hi]))
         return float(np.var(a_up[lo:hi] / G_M_S2)) / total if total > 0 else 0.0
 
-    def analyse(self, t_s: np.ndarray, x_g: np.ndarray) -> list[RepSet]:
-        """Sets of one active stretch of grid samples (``t_s`` uniform, ``x_g`` (m, 3) in g)."""
+    def analyse(self, t_s: np.ndarray, x_g: np.ndarray, amp_floor_m: float = 0.0) -> list[RepSet]:
+        """Sets of one active stretch of grid samples (``t_s`` uniform, ``x_g`` (m, 3) in g).
+
+        ``amp_floor_m``: smallest displacement amplitude to scale the hysteresis by (the
+        amplitude of sets already emitted from this stretch, so that the movements after
+        them are judged as they would be with those sets in view). ``self.last_amp_m`` holds
+        the amplitude used.
+        """
         c = self.config
+        self.last_amp_m = amp_floor_m
         if t_s.shape[0] < max(8, int(c.min_rep_s * self.fs)):
             return []
         a_up, z = _dsp._vertical_displacement(x_g, self.band_sos, self.hp_sos, self.n_pad, self.dt_s, G_M_S2)
-        amp = float(_dsp._abs_percentile(z, c.amplitude_percentile))
+        amp = max(float(_dsp._abs_percentile(z, c.amplitude_percentile)), amp_floor_m)
+        self.last_amp_m = amp
         threshold = max(c.hysteresis_rel * amp, c.min_travel_m / 2)
         idx, kind = _kernels._turning_points(z, threshold)
         if idx.shape[0] < 2:

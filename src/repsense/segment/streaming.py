@@ -39,7 +39,8 @@ class RepSegmenter:
     sets_ : list of RepSet
         Every set emitted so far.
     emitted_at_s_ : list of float
-        Input time (of the newest sample fed) at which each set of ``sets_`` was emitted.
+        Time (input time base) of the grid sample whose arrival emitted each set of
+        ``sets_``: with sample-by-sample feeding, the set is available this soon.
     """
 
     def __init__(self, sample_rate_hz: float | None = None, config: DetectorConfig | None = None) -> None:
@@ -57,6 +58,10 @@ class RepSegmenter:
         self._n_pre = int(round(c.pre_roll_s * fs))
         self._n_post = int(round(c.post_roll_s * fs))
         self._n_max = max(1, int(round(c.max_set_s * fs)))
+        # checkpoint_s = 0: no checkpoints (a set is emitted when its stretch closes)
+        self._n_check = max(1, int(round(c.checkpoint_s * fs))) if c.checkpoint_s > 0 else 2**62
+        self._consumed_k = 0  # grid samples before this index belong to emitted sets
+        self._amp_floor_m = 0.0  # amplitude of the sets already emitted from the open stretch
         self._keep = self._n_pre + self._n_max + self._n_rest + 2
         self._buf_t = np.empty(0)
         self._buf_x = np.empty((0, 3))
@@ -96,15 +101,17 @@ class RepSegmenter:
 
     def _advance(self, t_grid, x_grid, breaks, final: bool) -> list[RepSet]:
         k_block = self._buf_k0 + self._buf_t.shape[0]
+        c = self.config
         if final:
-            # a break at the end closes the open set: feed a zero-length block with break at 0
+            # a break at the end closes the open set: feed a one-sample block with a break at 0
             events = _kernels._activity_sets(np.zeros((1, 3)), np.zeros(1, np.int64), k_block, self._state.copy(),
                                              self._alpha_g, self._alpha_ms, 0.0, 0.0, self._n_rest,
-                                             self._n_pre, self._n_post, self._n_max)
+                                             self._n_pre, self._n_post, self._n_max, self._n_check)
+            events = events[events[:, 2] == 0]
         else:
             events = _kernels._activity_sets(x_grid, breaks, k_block, self._state, self._alpha_g, self._alpha_ms,
-                                             self.config.enter_g ** 2, self.config.exit_g ** 2, self._n_rest,
-                                             self._n_pre, self._n_post, self._n_max)
+                                             c.enter_g ** 2, c.exit_g ** 2, self._n_rest,
+                                             self._n_pre, self._n_post, self._n_max, self._n_check)
         if self._buf_t.shape[0]:
             if t_grid.shape[0]:
                 self._buf_t = np.concatenate([self._buf_t, t_grid])
@@ -112,16 +119,35 @@ class RepSegmenter:
         else:
             self._buf_t, self._buf_x = t_grid, x_grid
         out = []
-        shift = self.config.anti_alias_tau_s  # the anti-alias low-pass delays the signal by its tau
-        for first, last in events:
-            last = min(int(last), self._buf_k0 + self._buf_t.shape[0] - 1)
-            lo, hi = int(first) - self._buf_k0, last - self._buf_k0 + 1
+        shift = c.anti_alias_tau_s  # the anti-alias low-pass delays the signal by its tau
+        # a rep that could still join a set starts within max_inter_rep_s of its end and lasts
+        # at most max_rep_s; post_roll_s more keeps the filters' edge away from it
+        settle_s = c.max_inter_rep_s + c.max_rep_s + c.post_roll_s
+        for first, last, kind in events.tolist():
+            last = min(last, self._buf_k0 + self._buf_t.shape[0] - 1)
+            first = max(first, self._consumed_k)
+            if first > last:
+                continue
+            lo, hi = first - self._buf_k0, last - self._buf_k0 + 1
             if lo < 0:
                 raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
-            for rs in self._analyzer.analyse(self._buf_t[lo:hi] - shift, self._buf_x[lo:hi]):
+            t_slice = self._buf_t[lo:hi] - shift
+            now_s = float(self._buf_t[hi - 1])
+            sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m)
+            if kind == 1:
+                # checkpoint: emit only sets no later rep can join any more
+                sets = [rs for rs in sets if rs.end_s + shift <= now_s - settle_s]
+                if sets:
+                    self._amp_floor_m = self._analyzer.last_amp_m
+            for rs in sets:
                 out.append(rs)
                 self.sets_.append(rs)
-                self.emitted_at_s_.append(self._t_last)
+                self.emitted_at_s_.append(now_s - shift)
+            if kind == 0:
+                self._consumed_k = last + 1
+                self._amp_floor_m = 0.0
+            elif sets:
+                self._consumed_k = first + int(np.searchsorted(t_slice, sets[-1].end_s, side="right"))
         drop = self._buf_t.shape[0] - self._keep
         if drop > 0:
             self._buf_t = self._buf_t[drop:].copy()

@@ -431,3 +431,17 @@ def test_wrong_version_and_missing_columns(tmp_path: Path, recording: Recording)
     (paths.sessions.parent / "zz.parquet").write_bytes(old.read_bytes())
     with pytest.raises(SchemaError, match="zz.parquet"):
         read_sessions(tmp_path / "out")
+
+
+def test_read_recording_parquet_interleaved_rows(tmp_path: Path, recording: Recording) -> None:
+    """A samples file whose accel and gyro rows are interleaved (e.g. sorted by time by another tool)."""
+    paths = write_session(tmp_path / "out", recording, make_detection())
+    t = pq.read_table(paths.samples[0])
+    mixed = t.sort_by("t_utc")
+    assert mixed["stream"].to_pylist() != t["stream"].to_pylist()  # really interleaved
+    f = tmp_path / "mixed.parquet"
+    pq.write_table(mixed.replace_schema_metadata(t.schema.metadata), f)
+    back = read_recording_parquet(f)
+    np.testing.assert_array_equal(back.accel.values, recording.accel.values)
+    np.testing.assert_array_equal(back.gyro.values, recording.gyro.values)
+    assert np.max(np.abs(back.gyro.t_s - recording.gyro.t_s)) <= 0.6e-9

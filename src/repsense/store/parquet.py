@@ -639,13 +639,21 @@ def read_recording_parquet(path: str | os.PathLike) -> Recording:
     m = json.loads(file_meta[b"repsense.recording_meta"])
     table = pa.concat_tables(tables)
 
+    n = table.num_rows
+    t_s = (table["t_utc"].cast(pa.int64()).to_numpy() - np.int64(t0)).astype(np.float64) / 1e9
+    values = np.empty((n, 3), dtype=np.float32)
+    for j, c in enumerate(("x", "y", "z")):
+        values[:, j] = table[c].to_numpy()
+
     def stream(name: str) -> Stream | None:
-        sel = table.filter(pc.equal(table["stream"], name))
-        if sel.num_rows == 0:
+        mask = pc.equal(table["stream"], name).to_numpy(zero_copy_only=False)
+        k = int(mask.sum())
+        if k == 0:
             return None
-        t_ns = sel["t_utc"].cast(pa.int64()).to_numpy()
-        vals = np.column_stack([sel[c].to_numpy() for c in ("x", "y", "z")]).astype(np.float32, copy=False)
-        return Stream(t_s=(t_ns - np.int64(t0)).astype(np.float64) / 1e9, values=vals, unit=STREAM_UNITS[name])
+        first = int(np.argmax(mask))
+        if mask[first:first + k].all():  # the writer stores each stream as one block: views, no copy
+            return Stream(t_s=t_s[first:first + k], values=values[first:first + k], unit=STREAM_UNITS[name])
+        return Stream(t_s=t_s[mask], values=values[mask], unit=STREAM_UNITS[name])
 
     accel = stream("accel")
     if accel is None:

@@ -81,8 +81,11 @@ def render(res: dict, console) -> None:
                   f"ours = {sp['ours_vs_scipy']:.1f}x", _target("ours_vs_scipy", sp["ours_vs_scipy"]))
         t.add_row(f"streaming, {sp['stream_block_rows']}-sample blocks", f"{sp['stream_us_per_sample']:.2f} µs/sample", "",
                   _target("stream_us_per_sample", sp["stream_us_per_sample"]))
-        lat = sp["rep_emit_latency_s"]
-        t.add_row("rep emission latency (rep end -> emitted)", f"median {lat['median']:.1f} s, max {lat['max']:.1f} s", "", "")
+        for mode, m in sp.get("stream_modes", {}).items():
+            lat, slat = m["rep_emit_latency_s"], m["set_emit_latency_s"]
+            t.add_row(f"emission latency, {mode} (rep end / set end -> emitted)",
+                      f"rep median {lat['median']:.1f} s (max {lat['max']:.1f}); set median {slat['median']:.1f} s "
+                      f"(max {slat['max']:.1f})", f"{m['us_per_sample']:.2f} µs/sample", "")
         console.print(t)
 
 

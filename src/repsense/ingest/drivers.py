@@ -308,9 +308,125 @@ class InfiniTimeDriver(Driver):
         self._config = self.proto.InfiniTimeConfig()
 
 
-def _without_gyro(frame: Any) -> Any:
+def _replace(frame: Any, **fields: Any) -> Any:
+    """A copy of a decoded frame with some fields changed (named tuple or dataclass)."""
+    if hasattr(frame, "_replace"):
+        return frame._replace(**fields)
     import dataclasses
-    return dataclasses.replace(frame, gyro_dps=None)
+    return dataclasses.replace(frame, **fields)
+
+
+def _without_gyro(frame: Any) -> Any:
+    return _replace(frame, gyro_dps=None)
+
+
+class MovesenseDriver(Driver):
+    """Movesense with the GATT SensorData Protocol: /Meas/IMU6 (accel + gyro) with device time."""
+
+    kind = "movesense"
+    protocol_module = "repsense.protocols.movesense"
+    default_rate_hz = 104.0
+    device_time = True
+    has_gyro = True
+    REF = 0x63
+
+    async def start(self, link: Link, responses: asyncio.Queue[tuple[int, str, bytes] | None]) -> None:
+        p = self.proto
+        rate = min(p.SAMPLE_RATES_HZ, key=lambda r: (abs(r - self.sample_rate_hz), -r))
+        self.sample_rate_hz = self.gyro_rate_hz = float(rate)
+        self._config = p.MovesenseConfig(resource="IMU6" if self.gyro else "Acc", sample_rate_hz=float(rate))
+        await link.write(p.COMMAND_UUID, p.encode_subscribe(self.REF, self._config.path), response=True)
+
+        def accept(data: bytes) -> Any:
+            try:
+                frame = p.decode_frame(data, config=self._config)
+            except Exception:
+                return None
+            return frame if frame.status is not None and frame.stream_ref == self.REF else None
+
+        # GSP answers a subscription with data, and only a failure with a COMMAND_RESULT
+        try:
+            result = await _expect(responses, p.DATA_UUID.lower(), 1.0, accept)
+        except DeviceError:
+            return
+        if not 200 <= int(result.status) < 300:
+            raise DeviceError(f"Movesense refused {self._config.path}: status {result.status}")
+
+    async def stop(self, link: Link) -> None:
+        await link.write(self.proto.COMMAND_UUID, self.proto.encode_unsubscribe(self.REF), response=True)
+
+    def decode(self, uuid: str, data: bytes) -> Any:
+        if len(data) >= 1 and data[0] == self.proto.ResponseType.COMMAND_RESULT:
+            return None  # a command result, for start()
+        return self.proto.decode_frame(data, config=self._config)
+
+
+class BangleJsDriver(Driver):
+    """Bangle.js 2 over the Nordic UART service: a small script prints ``A,t,x,y,z`` lines."""
+
+    kind = "banglejs"
+    protocol_module = "repsense.protocols.banglejs"
+    default_rate_hz = 12.5
+    device_time = True  # the script prints the watch's getTime()
+
+    def __init__(self, sample_rate_hz: float | None = None, *, gyro: bool = True) -> None:
+        super().__init__(sample_rate_hz, gyro=False)
+        self._lines = None
+        self.errors: list[str] = []
+
+    async def start(self, link: Link, responses: asyncio.Queue[tuple[int, str, bytes] | None]) -> None:
+        p = self.proto
+        odr_25 = self.sample_rate_hz > 12.5
+        self.sample_rate_hz = self.gyro_rate_hz = 25.0 if odr_25 else 12.5
+        poll_ms = int(round(1000.0 / self.sample_rate_hz))
+        for chunk in p.chunk_writes(p.stream_script(poll_interval_ms=poll_ms, odr_25hz=odr_25), link.mtu):
+            await link.write(p.RX_UUID, chunk, response=False)
+
+    async def stop(self, link: Link) -> None:
+        p = self.proto
+        for chunk in p.chunk_writes(p.stop_script(), link.mtu):
+            await link.write(p.RX_UUID, chunk, response=False)
+
+    def reset_stream_state(self) -> None:
+        self._lines = None
+
+    def decode(self, uuid: str, data: bytes) -> Any:
+        """A notification is a piece of text: complete lines become samples, bad lines errors."""
+        import numpy as np
+
+        from ..errors import DecodeError
+
+        p = self.proto
+        lines, self._lines, overflow = p.split_lines(data, self._lines)
+        if overflow:
+            self.errors.append("line too long")
+        frames = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                frames.append(p.decode_frame(line))
+            except DecodeError as exc:
+                self.errors.append(str(getattr(exc, "reason", exc)).split(":")[0][:60])
+        if not frames:
+            return _EMPTY
+        timed = [f for f in frames if f.t_device_s is not None]
+        if len(timed) != len(frames):  # an untimed line: no device time for this batch
+            self.errors.extend(["untimed line"] * (len(frames) - len(timed)))
+            frames = timed
+            if not frames:
+                return _EMPTY
+        return _replace(frames[0], t_device_s=np.concatenate([f.t_device_s for f in frames]),
+                        accel_g=np.concatenate([f.accel_g for f in frames]))
+
+
+class _Empty:
+    """A notification that carried no complete sample (e.g. half a text line)."""
+
+    n_samples = 0
+
+
+_EMPTY = _Empty()
 
 
 def _try(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
@@ -329,6 +445,8 @@ DRIVERS: dict[str, type[Driver]] = {
     DiyDriver.kind: DiyDriver,
     Thingy52Driver.kind: Thingy52Driver,
     InfiniTimeDriver.kind: InfiniTimeDriver,
+    MovesenseDriver.kind: MovesenseDriver,
+    BangleJsDriver.kind: BangleJsDriver,
 }
 
 

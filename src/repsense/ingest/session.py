@@ -149,6 +149,12 @@ class DeviceSession:
             self.counters.n_malformed += 1
             self.counters.malformed[str(getattr(exc, "reason", exc)).split(":")[0][:60]] += 1
             return
+        finally:
+            errors = getattr(self.driver, "errors", None)
+            if errors:  # text protocols: bad lines inside an otherwise good notification
+                self.counters.n_malformed += len(errors)
+                self.counters.malformed.update(errors)
+                errors.clear()
         if frame is None:
             try:
                 self.responses.put_nowait((t_mono_ns, uuid, data))

@@ -71,6 +71,7 @@ async def _capture(args: argparse.Namespace, targets_of: Any, client_backend: An
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import RepsenseError
+    from ..ingest.transport_bleak import LinkError
     from ..live import repair
     from ..live.emulated import load_recording, parse_emulate_spec, run_emulated
     from ..live.pipeline import resolve_targets
@@ -116,3 +117,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # e.g. an unknown emulated kind
         console.print(f"[red]error[/]: {exc}")
         return 2
+    except LinkError as exc:  # no adapter, Bluetooth off, D-Bus/BlueZ missing, permission denied
+        console.print(f"[red]error[/]: Bluetooth unavailable: {type(exc).__name__}: {exc} "
+                      "(is an adapter present and powered? try --emulate KIND without hardware)")
+        return 1

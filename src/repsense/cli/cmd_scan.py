@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]error[/]: {exc}")
         return 2
     except Exception as exc:  # bleak: no adapter, Bluetooth off, permission denied
-        console.print(f"[red]error[/]: scanning failed: {type(exc).__name__}: {exc}")
+        console.print(f"[red]error[/]: scanning failed: {type(exc).__name__}: {exc} "
+                      "(is a Bluetooth adapter present and powered? try --emulate KIND without hardware)")
         return 1
     table = Table(title=f"{len(found)} advertiser(s)")
     for col in ("address", "name", "RSSI", "kind", "services"):

@@ -226,7 +226,9 @@ def _mood_kill_loop(tmp_path: Path, loops: int, seed: int, n_participants: int) 
     r = _run("mood", "import", str(log), "--store", str(store))
     assert r.returncode in (0, 1), r.stderr[-2000:]
     assert "Traceback" not in r.stderr
-    assert not list(store.rglob("*.tmp"))
+    # (a temp file of a killed rejects-file write is not cleaned up yet: see
+    # test_stale_rejects_temp_file_of_a_killed_import_is_cleaned_up)
+    assert not list((store / "mood").rglob("*.tmp"))
     assert _mood_rows(store) == _mood_rows(clean)
     return stats
 
@@ -311,3 +313,24 @@ def test_live_kill_loop_long(tmp_path: Path) -> None:
     stats = _live_kill_loop(tmp_path, LOOPS, seed=6)
     print(f"live kill loop (long): {stats}")
     assert stats["kills"] >= LOOPS // 2, stats
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="BUG (minor): a mood import killed while writing its rejects CSV leaves "
+                                       "STORE/mood_rejects/.<name>.<pid>.tmp forever; the next import does not "
+                                       "remove temp files of dead writers (repsense/mood/storage.py "
+                                       "atomic_write_bytes; the Parquet writer in repsense/store/parquet.py "
+                                       "_remove_stale_tmp does). Seen in the long kill loop.")
+def test_stale_rejects_temp_file_of_a_killed_import_is_cleaned_up(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    _write_mood_log(log, 3)  # has one bad row -> a rejects file
+    store = tmp_path / "store"
+    r = _run("mood", "import", str(log), "--store", str(store))
+    assert r.returncode in (0, 1), r.stderr[-2000:]
+    rejects = next((store / "mood_rejects").glob("*.csv"))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that no longer runs: the killed writer
+    stale = rejects.with_name(f".{rejects.name}.{dead.pid}.tmp")
+    stale.write_bytes(b"half a rejects file")
+    r = _run("mood", "import", str(log), "--store", str(store))
+    assert r.returncode in (0, 1), r.stderr[-2000:]
+    assert not stale.exists()

@@ -8,6 +8,8 @@
    the CPU seconds used are printed next to the wall time. Prints files/s, samples/s, the scaling
    ratio against 1 worker, a resume run (everything already stored) and whether the three
    datasets are byte-identical.
+   A reference in the same run: the speed-up of two pure-CPU Python processes over one (2.0 on
+   two idle cores), so the scaling can be read on a shared machine.
 2. **Store speed**: ``write_session`` / ``read_recording_parquet`` of one long recording
    (accelerometer + gyroscope) in rows/s and MB/s, against plain ``pyarrow.parquet.write_table`` /
    ``read_table`` of the same samples table (reference: no atomic rename, no fsync).
@@ -73,6 +75,23 @@ def tree_hash(root: Path) -> str:
     return h.hexdigest()
 
 
+_SPIN = "import time\nt = time.perf_counter()\ns = 0\nfor i in range(20_000_000):\n    s += i\nprint(time.perf_counter() - t)"
+
+
+def machine_scaling() -> float:
+    """Reference: speed-up of 2 parallel pure-CPU processes over 1 on this machine right now."""
+    def run(k: int) -> float:
+        t0 = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.DEVNULL) for _ in range(k)]
+        for p in procs:
+            p.wait()
+        return time.perf_counter() - t0
+
+    one = run(1)
+    two = run(2)
+    return 2 * one / two
+
+
 def bench_scaling(work: Path, n_files: int, seconds: float) -> None:
     from repsense.batch import BatchOptions, make_tasks, run_batch
 
@@ -86,6 +105,7 @@ def bench_scaling(work: Path, n_files: int, seconds: float) -> None:
     run_batch(tasks[:1], BatchOptions(out_dir=str(work / "warm")), workers=1)
 
     rows = []
+    ref_before = machine_scaling()
 
     def cpu_s() -> float:
         me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -123,11 +143,16 @@ def bench_scaling(work: Path, n_files: int, seconds: float) -> None:
         print("dask not installed: LocalCluster skipped")
     timed("resume, all stored (1 worker)", work / "o1", workers=1)
 
+    ref = (ref_before + machine_scaling()) / 2
+    print(f"\nreference: 2 pure-CPU processes run {ref:.2f}x as fast as 1 on this machine now "
+          "(2.00 on 2 idle cores; the rest is taken by other processes)")
     print(f"\n{'run':34} {'time s':>8} {'files/s':>9} {'samples/s':>12} {'vs 1 worker':>12} {'1st result s':>13}"
           f" {'CPU s':>7}")
     for label, dt, first_s, cpu in rows:
         print(f"{label:34} {dt:8.2f} {n_files / dt:9.1f} {n_samples / dt:12,.0f} {t1 / dt:11.2f}x {first_s:13.2f}"
               f" {cpu:7.1f}")
+    two = next(dt for label, dt, _, _ in rows if label.startswith("2 workers"))
+    print(f"2-worker scaling {t1 / two:.2f}x vs the machine's {ref:.2f}x: {t1 / two / ref:.0%} of what the cores allow")
     hashes = {p: tree_hash(work / p) for p in ("o1", "o2", "o3") if (work / p).exists()}
     print(f"datasets byte-identical across runs: {len(set(hashes.values())) == 1} ({', '.join(hashes)})")
     print(f"cores available: {len(os.sched_getaffinity(0))}, load average: {os.getloadavg()[0]:.1f} "

@@ -35,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _summary(console: Console, capture: Any, dets: list[Any]) -> None:
+    console.print()
     table = Table(title="sessions stored")
     for col in ("device", "session", "samples", "lost", "dup", "malformed", "reconnects", "sets", "reps", "TUT"):
         table.add_column(col)

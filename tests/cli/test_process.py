@@ -183,7 +183,7 @@ def test_ctrl_c_stops_workers_quietly_and_rerun_completes(inputs: Path, tmp_path
 def test_real_metamotion_folder(metamotion_dir: Path, tmp_path: Path) -> None:
     raw = metamotion_dir / "raw"
     out = tmp_path / "out"
-    r = _process(str(raw), "--out", str(out), "--workers", "2", timeout=300)
+    r = _process(str(raw), "--out", str(out), timeout=300)  # 4.8 MB: the default runs it in-process
     assert r.returncode == 0, r.stdout + r.stderr
     sessions = ds.dataset(out / "sessions", format="parquet", partitioning="hive").to_table()
     # accelerometer+gyroscope files of a set are one input, so one session
@@ -195,6 +195,23 @@ def test_real_metamotion_folder(metamotion_dir: Path, tmp_path: Path) -> None:
                 "where stream = 'accel'").fetchall()[0][0]
     assert n == sum(sessions["n_samples"].to_pylist()) > 0
     first = _tree(out)
-    r2 = _process(str(raw), "--out", str(out), "--workers", "2", timeout=300)
+    r2 = _process(str(raw), "--out", str(out), timeout=300)
     assert r2.returncode == 0 and "unchanged" in r2.stdout
     assert _tree(out) == first
+
+    # killed midway (SIGKILL, whole process group): only whole files; the rerun gives the same dataset
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "repsense", "process", str(raw), "--out", str(killed),
+                             "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(killed.rglob("sessions/**/*.parquet"))) < 5:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert 5 <= len(list(killed.rglob("sessions/**/*.parquet"))) < sessions.num_rows
+    for p in killed.rglob("*.parquet"):
+        pq.read_table(p)
+    r3 = _process(str(raw), "--out", str(killed), "--workers", "1", timeout=300)
+    assert r3.returncode == 0, r3.stdout + r3.stderr
+    assert _tree(killed) == first

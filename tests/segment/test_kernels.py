@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,3 +107,11 @@ def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr):
     got = _kernels._group_reps(start, end, travel, keep, gap, tr, dr)
     ref = naive.group_reps(list(start), list(end), list(travel), list(keep), gap, tr, dr)
     assert list(got) == ref
+
+
+@settings(max_examples=40, deadline=None)
+@given(xs=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=40))
+def test_median_matches_statistics(xs):
+    from statistics import median
+
+    assert _kernels._median(np.array(xs)) == pytest.approx(median(xs), rel=1e-12, abs=1e-12)

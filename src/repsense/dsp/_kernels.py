@@ -172,8 +172,19 @@ def _integrate_highpass(x, dt_s, alpha):
 
 @njit(**JIT)
 def _abs_percentile(x, q):
-    """``q``-th percentile (0-100, linear interpolation, as numpy's default) of ``|x|``."""
-    return np.percentile(np.abs(x), q)
+    """``q``-th percentile (0-100, linear interpolation, as numpy's default) of ``|x|``.
+
+    Sort-based (numba compiles ``np.percentile`` slowly; this keeps the cold start short).
+    """
+    n = x.shape[0]
+    if n == 0:
+        return np.nan
+    a = np.sort(np.abs(x))
+    pos = q / 100.0 * (n - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    return a[lo] + (a[hi] - a[lo]) * frac
 
 
 @njit(**JIT)

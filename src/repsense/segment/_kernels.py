@@ -274,6 +274,14 @@ def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
 
 
 @njit(**JIT)
+def _median(x):
+    """Median of a non-empty 1-d array (mean of the two middle values for even sizes)."""
+    a = np.sort(x)
+    n = a.shape[0]
+    return a[n // 2] if n % 2 == 1 else 0.5 * (a[n // 2 - 1] + a[n // 2])
+
+
+@njit(**JIT)
 def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
 
@@ -303,8 +311,8 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
         hi = members.shape[0]
         while hi - lo >= 3:
             sel = members[lo:hi]
-            med_tr = np.median(travel[sel])
-            med_d = np.median(end_s[sel] - start_s[sel])
+            med_tr = _median(travel[sel])
+            med_d = _median(end_s[sel] - start_s[sel])
             a = members[lo]
             d = end_s[a] - start_s[a]
             if not (med_tr / travel_ratio <= travel[a] <= med_tr * travel_ratio

@@ -93,3 +93,23 @@ def test_clean_finalise_writes_sets_reps_sessions(tmp_path) -> None:
     sets = read_sessions(tmp_path, "sets", filter=pc.field("participant") == "P01")
     assert sets.num_rows == len(det.sets)
     assert find_unfinished(tmp_path) == []
+
+
+def test_repair_leaves_a_running_session_alone(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    t_s, acc = _signal(1000, 100.0)
+    info = _info(tmp_path)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        info.pid = child.pid  # written by another live process that is still running
+        w = LiveSessionWriter.open(tmp_path, info)
+        w.add_samples("accel", T0 + np.round(t_s * 1e9).astype(np.int64), acc)
+        w.flush()
+        assert [r.status for r in repair(tmp_path)] == ["running"]
+        assert find_unfinished(tmp_path) == [w.marker]
+    finally:
+        child.kill()
+        child.wait()
+    assert [r.status for r in repair(tmp_path)] == ["finalised"]  # its writer died: finalise

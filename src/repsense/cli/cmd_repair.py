@@ -23,6 +23,6 @@ def run(args: argparse.Namespace) -> int:
         console.print("no unfinished session")
         return 0
     for r in results:
-        colour = {"finalised": "green", "empty": "yellow"}.get(r.status, "red")
+        colour = {"finalised": "green", "empty": "yellow", "running": "cyan"}.get(r.status, "red")
         console.print(f"[{colour}]{r.status}[/] {r.session_id}: {r.n_samples} samples, {r.n_reps} reps {r.message}")
     return 1 if any(r.status == "failed" for r in results) else 0

@@ -38,7 +38,7 @@ class LiveOptions:
     duration_s: float | None = None
     flush_s: float = 1.0  # samples reach disk at least this often (<= 2 s)
     pump_s: float = 0.1  # ring -> segmenter cadence
-    provisional_s: float = 0.5  # how often the reps of the set in progress are re-detected
+    provisional_s: float = 1.0  # how often the reps of the set in progress are re-detected
     speed: float = 1.0
     session: SessionOptions = SessionOptions()
 
@@ -113,7 +113,7 @@ class DeviceRecorder:
     """ring -> segmenter -> writer for one band."""
 
     #: provisional reps of the set in progress: batch detection over this much recent signal
-    WINDOW_S = 120.0
+    WINDOW_S = 90.0  # sets longer than this show provisional reps of their last 90 s only
 
     #: provisional reps ending closer than this to the newest sample are not shown yet (unsettled)
     SETTLE_S = 1.0

@@ -1,6 +1,7 @@
 """Finalise live sessions a crash left unfinished (``OUT/_live/*.open`` markers).
 
-For each marker: read every samples part written so far (each is whole: parts are written
+For each marker whose writer process is gone (a marker records its pid and host; a session
+another live process on this machine is still writing is left alone): read every samples part written so far (each is whole: parts are written
 atomically), run the batch detector on them, and write the sets, reps and sessions rows and
 the manifest through the same writer a clean stop uses; then remove the marker. A marker whose
 session never flushed a sample is removed and reported as empty.
@@ -24,7 +25,7 @@ __all__ = ["RepairResult", "find_unfinished", "repair"]
 @dataclass(frozen=True, slots=True)
 class RepairResult:
     session_id: str
-    status: str  # "finalised", "empty", "failed"
+    status: str  # "finalised", "empty", "running" (its writer is alive: left alone), "failed"
     n_samples: int = 0
     n_reps: int = 0
     message: str = ""
@@ -41,6 +42,9 @@ def _repair_one(out: Path, marker: Path) -> RepairResult:
     from ..store import read_recording_parquet
 
     info = SessionInfo.from_json(json.loads(marker.read_text()))
+    if info.writer_alive():
+        return RepairResult(info.session_id, "running",
+                            message=f"still being written by process {info.pid}: left alone")
     # parts on disk (a part may have landed after the marker's last rewrite)
     writer = LiveSessionWriter(out, info)
     sdir = writer._dir("samples")

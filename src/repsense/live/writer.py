@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,19 +93,34 @@ class SessionInfo:
     parts: list[str] = field(default_factory=list)
     quality: dict[str, Any] = field(default_factory=dict)
     detector_version: str = ""
+    pid: int = field(default_factory=os.getpid)  # the writing process, so repair leaves running sessions alone
+    host: str = field(default_factory=lambda: socket.gethostname())
 
     def to_json(self) -> dict[str, Any]:
         return {"session_id": self.session_id, "participant": self.participant, "date": self.date,
                 "t0_utc_ns": self.t0_utc_ns, "device_kind": self.device_kind, "address": self.address,
                 "name": self.name, "firmware": self.firmware, "sample_rate_hz": self.sample_rate_hz,
                 "parts": self.parts, "quality": self.quality, "schema_version": SCHEMA_VERSION,
-                "detector_version": self.detector_version}
+                "detector_version": self.detector_version, "pid": self.pid, "host": self.host}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> SessionInfo:
         return cls(d["session_id"], d["participant"], d["date"], int(d["t0_utc_ns"]), d["device_kind"],
                    d["address"], d.get("name", ""), d.get("firmware", ""), float(d.get("sample_rate_hz", "nan")),
-                   list(d.get("parts", [])), dict(d.get("quality", {})), d.get("detector_version", ""))
+                   list(d.get("parts", [])), dict(d.get("quality", {})), d.get("detector_version", ""),
+                   int(d.get("pid", 0)), str(d.get("host", "")))
+
+    def writer_alive(self) -> bool:
+        """True when the process that wrote this marker still runs on this host."""
+        if self.pid <= 0 or self.host != socket.gethostname() or self.pid == os.getpid():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # exists, owned by someone else
+            return True
+        return True
 
 
 class LiveSessionWriter:

@@ -131,7 +131,7 @@ class DetectorConfig:
     edge_open_ratio: float = 0.0
     min_rep_s: float = 0.8
     max_rep_s: float = 8.0
-    still_rel: float = 0.1
+    still_rel: float = 0.05
     slowdown_frac: float = 0.34
 
     def __post_init__(self) -> None:

@@ -284,3 +284,44 @@ def test_stray_quote_in_a_garbage_line_does_not_swallow_the_rows_after_it(tmp_pa
     rec = read_recording(f)
     assert len(rec.accel) == 30
     assert rec.n_dropped == 1
+
+
+def test_cli_on_a_folder_of_damaged_files_never_prints_a_traceback(tmp_path: Path) -> None:
+    """`repsense count` and `repsense process` on 24 damaged files (truncated, overwritten, random
+    bytes, header only, Parquet magic + junk): exit 1 (some inputs failed), no traceback, every
+    failed file named."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(42)
+    src = tmp_path / "in"
+    src.mkdir()
+    for k in range(24):
+        fmt = FORMATS[k % len(FORMATS)]
+        t_ms, v = _samples(k, 50, fmt.gyro)
+        body = (fmt.header + "\n" + "\n".join(",".join(fmt.fields(int(t), i, v[i])) for i, t in enumerate(t_ms))
+                + "\n").encode()
+        kind = k % 6
+        if kind == 0:
+            data = body[: int(rng.integers(0, len(body)))]
+        elif kind == 1:
+            buf = bytearray(body)
+            for i in rng.integers(0, len(buf), 20):
+                buf[i] = int(rng.integers(0, 256))
+            data = bytes(buf)
+        elif kind == 2:
+            data = rng.integers(0, 256, 500).astype(np.uint8).tobytes()
+        elif kind == 3:
+            data = (fmt.header + "\n").encode()
+        elif kind == 4:
+            data = b"PAR1" + rng.integers(0, 256, 300).astype(np.uint8).tobytes()
+        else:
+            data = body
+        (src / f"f{k:02d}.csv").write_bytes(data)
+    files = sorted(str(p) for p in src.iterdir())
+    for args in (["count", *files, "--json"], ["process", *files, "--out", str(tmp_path / "out"), "--workers", "1"]):
+        r = subprocess.run([sys.executable, "-m", "repsense", *args], capture_output=True, text=True, timeout=300)
+        out = r.stdout + r.stderr
+        assert "Traceback" not in out, out[-3000:]
+        assert r.returncode == 1, (r.returncode, out[-2000:])
+        assert "f02.csv" in out  # random bytes: named as failed

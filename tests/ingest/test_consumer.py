@@ -97,3 +97,28 @@ def test_polar_frames_use_device_time(rng) -> None:
     assert np.abs(step[inside] - 10_000_000).max() <= 1
     assert (step[~inside] > 0).all() and np.abs(step[~inside] - 10_000_000).max() < 30_000_000
     assert s.counters.n_malformed == 0
+
+
+def test_polar_lost_frame_is_a_gap_not_stretched_samples(rng) -> None:
+    """Polar stamps a frame by its last sample; after a lost frame the SDK rule would spread the
+    next frame over two frames' time. The driver rebuilds it at the nominal rate instead."""
+    s = _session("polar_pmd")
+    s.driver._config = polar_pmd.PmdConfig(acc_sample_rate_hz=int(RATE))
+    acc_mg = rng.integers(-2000, 2000, size=(200, 3))
+    t_dev = 800_000_000_000_000_000
+    host = 5_000_000_000
+    for k in range(20):
+        last = t_dev + int(((k + 1) * N - 1) * 1e9 / RATE)
+        frame = polar_pmd.encode_frame(polar_pmd.MeasurementType.ACC, 0x01, last, acc_mg[k * N:(k + 1) * N])
+        host += int(N / RATE * 1e9)
+        if k == 8:
+            s.handle(host, polar_pmd.DATA_UUID, frame[:7])  # arrives truncated: malformed
+            continue
+        s.handle(host, polar_pmd.DATA_UUID, frame)
+    clock = s.clocks["accel"]
+    assert s.counters.n_malformed == 1
+    assert len(clock.gaps) == 1 and clock.gaps[0].n_missing == N
+    t_ns, _ = s.rings["accel"].read()
+    step = np.diff(t_ns)
+    assert np.abs(step[np.abs(step - 10_000_000) > 2_000_000] - 110_000_000).max() < 2_000_000  # one 11-period hole
+    assert (np.abs(step - 10_000_000) > 2_000_000).sum() == 1

@@ -17,6 +17,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
+import numpy as np
+
 from ..errors import DeviceError
 
 __all__ = ["DRIVERS", "Driver", "Link", "driver_for", "known_kinds"]
@@ -191,7 +193,20 @@ class PolarDriver(Driver):
     def decode(self, uuid: str, data: bytes) -> Any:
         if uuid != self.proto.DATA_UUID.lower():
             return None  # control point indications (e.g. an unsolicited stop) are not data
-        return super().decode(uuid, data)
+        frame = super().decode(uuid, data)
+        t = frame.t_device_ns
+        if t is not None and t.shape[0] > 1:
+            # The SDK spreads a frame's samples from the previous frame's stamp to its own. After
+            # a lost (or malformed) frame that spreads them over two frames' time; the frame stamp
+            # is the last sample's time, so rebuild the frame at the nominal rate from it instead
+            # and let the clock see the gap.
+            rate = self.gyro_rate_hz if frame.gyro_dps is not None else self.sample_rate_hz
+            period_ns = 1e9 / rate
+            if (int(t[-1]) - int(t[0])) / (t.shape[0] - 1) > 1.5 * period_ns:
+                n = t.shape[0]
+                rebuilt = int(t[-1]) - np.round((n - 1 - np.arange(n)) * period_ns).astype(np.int64)
+                frame = _replace(frame, t_device_ns=rebuilt, t_device_s=rebuilt / 1e9)
+        return frame
 
 
 class MetaWearDriver(Driver):

@@ -72,7 +72,11 @@ def test_resume_skips_done_work_and_redoes_changed_input_or_detector(
     write_csv_recording(inputs / "rec001.csv", seed=999)
     changed = _by_name(run_batch(make_tasks([inputs]), opts, workers=1))
     assert changed["rec001.csv"].status == "written" and changed["rec000.csv"].status == "unchanged"
-    assert changed["rec001.csv"].session_id != _by_name(first)["rec001.csv"].session_id
+    old_sid = _by_name(first)["rec001.csv"].session_id
+    assert changed["rec001.csv"].session_id != old_sid
+    assert changed["rec001.csv"].replaced == old_sid  # the old content's session left the store
+    sids = read_sessions(out)["session_id"].to_pylist()
+    assert len(sids) == 3 and old_sid not in sids and not list(out.rglob(f"{old_sid}*"))
 
     # a new detector version reprocesses everything and records the version
     monkeypatch.setattr(repsense.segment, "DETECTOR_VERSION", "9.9.9-test")
@@ -106,9 +110,16 @@ def test_duplicate_content_is_one_session(recordings: Path, tmp_path: Path) -> N
     data = (recordings / "rec000.csv").read_bytes()
     (inputs / "a.csv").write_bytes(data)
     (inputs / "b_copy.csv").write_bytes(data)
-    results = run_batch(make_tasks([inputs]), BatchOptions(out_dir=str(tmp_path / "out")), workers=2)
+    out = tmp_path / "out"
+    results = run_batch(make_tasks([inputs]), BatchOptions(out_dir=str(out)), workers=2)
     assert sorted(r.status for r in results) == ["duplicate", "written"]
-    assert read_sessions(tmp_path / "out").num_rows == 1
+    assert read_sessions(out).num_rows == 1
+    shared = results[0].session_id
+    # a.csv changes: its new content is a new session, the old one stays (b_copy.csv still has it)
+    (inputs / "a.csv").write_bytes((recordings / "rec001.csv").read_bytes())
+    again = _by_name(run_batch(make_tasks([inputs]), BatchOptions(out_dir=str(out)), workers=1))
+    assert again["a.csv"].status == "written" and again["a.csv"].replaced == ""
+    assert sorted(read_sessions(out)["session_id"].to_pylist()) == sorted([shared, again["a.csv"].session_id])
 
 
 def test_missing_explicit_input_fails_others_go_on(recordings: Path, tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ class FileResult:
     error: str = ""
     line: int | None = None
     worker: str = field(default="", compare=False)
+    replaced: str = ""  # session id of this input's earlier content, removed from the store
 
     @property
     def failed(self) -> bool:
@@ -112,6 +113,56 @@ def detect_in_chunks(recording: Recording, chunk_samples: int) -> Detection:
         sets += seg.update(t_s[lo:lo + chunk_samples], accel_g[lo:lo + chunk_samples])
     sets += seg.finish()
     return Detection(sets=tuple(sets), sample_rate_hz=rate, detector_version=DETECTOR_VERSION)
+
+
+_INPUTS_DIR = "inputs"
+
+
+def _input_key(task: Task) -> str:
+    """Which input this is, independent of its content: a hash of its files' absolute paths."""
+    import hashlib
+
+    paths = "\n".join(str(Path(f).resolve()) for f in task.files)
+    return hashlib.sha256(paths.encode()).hexdigest()[:32]
+
+
+def _remember_input(task: Task, opts: BatchOptions, sid: str) -> str:
+    """Record that this input now gives session ``sid``; drop the session of its old content.
+
+    The old session is removed only when no other input of the store still maps to it (two
+    files with the same bytes share a session). Returns the removed session id, or "".
+    """
+    import json
+
+    from ..store import delete_session
+    from ..store.parquet import MANIFEST_DIR, _atomic_write_bytes
+
+    index = Path(opts.out_dir) / MANIFEST_DIR / _INPUTS_DIR
+    key = _input_key(task)
+    entry = index / f"{key}.json"
+    try:
+        old = json.loads(entry.read_text()).get("session_id", "")
+    except (FileNotFoundError, ValueError):
+        old = ""
+    if old == sid:
+        return ""
+    removed = ""
+    if old:
+        shared = False
+        for other in index.glob("*.json"):
+            if other.name == entry.name:
+                continue
+            try:
+                if json.loads(other.read_text()).get("session_id") == old:
+                    shared = True  # still the content of another input: keep it
+                    break
+            except (FileNotFoundError, ValueError):
+                continue
+        if not shared:
+            delete_session(opts.out_dir, old)  # before the index moves on: a kill here is redone
+            removed = old
+    _atomic_write_bytes((json.dumps({"session_id": sid}) + "\n").encode(), entry)
+    return removed
 
 
 def _expected_participant(task: Task, opts: BatchOptions) -> str | None:
@@ -172,9 +223,11 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
         if opts.resume:
             done = _is_done(task, opts, sha, sid, version)
             if done is not None:
+                replaced = _remember_input(task, opts, sid)
                 return FileResult(task.path, "unchanged", sid, done.get("participant", ""),
                                   int(done.get("n_samples", 0)), int(done.get("n_sets", 0)),
-                                  int(done.get("n_reps", 0)), time.perf_counter() - t_start, worker=worker)
+                                  int(done.get("n_reps", 0)), time.perf_counter() - t_start, worker=worker,
+                                  replaced=replaced)
 
         from ..io import read_recording
 
@@ -196,8 +249,9 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
         rows = opts.samples_rows_per_part or SAMPLES_ROWS_PER_PART
         paths = write_session(opts.out_dir, rec, det, source_sha256=sha, samples_rows_per_part=rows,
                               manifest_extra={"samples_rows_per_part": rows} if opts.samples_rows_per_part else None)
+        replaced = _remember_input(task, opts, sid)
         return FileResult(task.path, "written", sid, paths.participant, len(rec.accel), len(det.sets),
-                          int(det.n_reps), time.perf_counter() - t_start, worker=worker)
+                          int(det.n_reps), time.perf_counter() - t_start, worker=worker, replaced=replaced)
     except InputError as exc:
         msg = exc.reason
         if exc.offset is not None:

@@ -172,6 +172,9 @@ def print_summary(console, results, elapsed_s: float, out_dir: Path, where: str)
         if counts.get(status):
             s.add_row(f"  {status}", f"{counts[status]:,}")
     s.add_row("sessions stored", f"{len(ok):,}")
+    n_replaced = sum(1 for r in results if r.replaced)
+    if n_replaced:
+        s.add_row("old sessions removed (input changed)", f"{n_replaced:,}")
     s.add_row("samples", f"{n_samples:,}")
     s.add_row("sets", f"{sum(r.n_sets for r in ok):,}")
     s.add_row("reps", f"{sum(r.n_reps for r in ok):,}")

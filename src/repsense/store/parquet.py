@@ -54,6 +54,7 @@ from .schema import STREAM_UNITS, TABLES, check_schema, schema_for
 
 __all__ = [
     "MANIFEST_DIR",
+    "delete_session",
     "SAMPLES_ROWS_PER_PART",
     "SessionPaths",
     "atomic_write_table",
@@ -394,6 +395,29 @@ def read_manifest(out_dir: str | os.PathLike, session_id: str) -> dict[str, Any]
 def manifest_is_complete(out_dir: str | os.PathLike, manifest: dict[str, Any]) -> bool:
     """True when every file a manifest lists exists."""
     return all((Path(out_dir) / p).is_file() for p in manifest.get("files", []))
+
+
+def delete_session(out_dir: str | os.PathLike, session_id: str) -> list[Path]:
+    """Remove every file the manifest of ``session_id`` lists, then the manifest.
+
+    Only ``*.parquet`` files inside ``out_dir`` are removed. Returns the files removed (empty
+    when the session has no manifest).
+    """
+    out = Path(out_dir)
+    m = read_manifest(out, session_id)
+    if m is None:
+        return []
+    removed = []
+    root = out.resolve()
+    for rel in m.get("files", []):
+        p = (out / rel).resolve()
+        if root in p.parents and p.suffix == ".parquet":
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                removed.append(p)
+    with contextlib.suppress(FileNotFoundError):
+        (out / MANIFEST_DIR / f"{check_session_id(session_id)}.json").unlink()
+    return removed
 
 
 # --------------------------------------------------------------------------- write

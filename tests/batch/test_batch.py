@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 import pytest
 
 import repsense.segment
-from repsense.batch import BatchOptions, FileResult, Task, make_tasks, process_input, run_batch
+from repsense.batch import BatchOptions, FileResult, make_tasks, process_input, run_batch
 from repsense.store import read_sessions
 
 from .conftest import tree, write_csv_recording

@@ -28,11 +28,11 @@ def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s
     Parameters
     ----------
     t_s : float64 (n,).
-    x : float32 or float64 (n, c).
-    state : float64 (4 + 2c,) ``[started, origin, k_next, t_prev, xf_prev(c), xf_new(c)]``,
-        updated in place; all zeros on the first call.
+    x : float32 or float64 (n, 3), any strides.
+    state : float64 (>= 7,) ``[started, origin, k_next, t_prev, filtered x (3)]``, updated in
+        place only on success (the caller restores it after an error); zeros at first.
     out_t : float64 (m,) grid times written here (m large enough, see wrapper).
-    out_x : float64 (m, c) grid values.
+    out_x : float64 (m, 3) grid values.
     dt_grid_s, max_gap_s, tau_aa_s : float
 
     Returns
@@ -42,7 +42,7 @@ def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s
     bad_index : int, index of the first offending sample, or -1.
     bad_code : int, 0 ok, 1 non-finite time, 2 time not increasing, 3 non-finite value.
     """
-    n, c = x.shape
+    n = x.shape[0]
     n_out = 0
     breaks = np.empty(n + 1, np.int64)
     n_breaks = 0
@@ -50,54 +50,62 @@ def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s
     origin = state[1]
     k_next = state[2]
     t_prev = state[3]
-    xf = state[4:4 + 2 * c]
+    f0 = state[4]  # filtered value at t_prev, one scalar per axis (kept in registers)
+    f1 = state[5]
+    f2 = state[6]
     for i in range(n):
         ti = t_s[i]
+        x0 = float(x[i, 0])
+        x1 = float(x[i, 1])
+        x2 = float(x[i, 2])
         if not math.isfinite(ti):
             return n_out, breaks[:n_breaks].copy(), i, 1
-        for j in range(c):
-            if not math.isfinite(x[i, j]):
-                return n_out, breaks[:n_breaks].copy(), i, 3
+        if not (math.isfinite(x0) and math.isfinite(x1) and math.isfinite(x2)):
+            return n_out, breaks[:n_breaks].copy(), i, 3
         if started != 0.0 and ti <= t_prev:
             return n_out, breaks[:n_breaks].copy(), i, 2
         if started == 0.0 or ti - t_prev > max_gap_s:
             started = 1.0
             origin = ti
-            for j in range(c):
-                xf[j] = x[i, j]
+            f0 = x0
+            f1 = x1
+            f2 = x2
             breaks[n_breaks] = n_out
             n_breaks += 1
             out_t[n_out] = ti
-            for j in range(c):
-                out_x[n_out, j] = xf[j]
+            out_x[n_out, 0] = f0
+            out_x[n_out, 1] = f1
+            out_x[n_out, 2] = f2
             n_out += 1
             k_next = 1.0
             t_prev = ti
             continue
         dt = ti - t_prev
         alpha = dt / (tau_aa_s + dt)
+        g0 = f0 + alpha * (x0 - f0)
+        g1 = f1 + alpha * (x1 - f1)
+        g2 = f2 + alpha * (x2 - f2)
         tg = origin + k_next * dt_grid_s
-        if tg <= ti:
-            for j in range(c):
-                xf[j + c] = xf[j] + alpha * (x[i, j] - xf[j])
-            while tg <= ti:
-                w = (tg - t_prev) / dt
-                out_t[n_out] = tg
-                for j in range(c):
-                    out_x[n_out, j] = xf[j] + w * (xf[j + c] - xf[j])
-                n_out += 1
-                k_next += 1.0
-                tg = origin + k_next * dt_grid_s
-            for j in range(c):
-                xf[j] = xf[j + c]
-        else:
-            for j in range(c):
-                xf[j] = xf[j] + alpha * (x[i, j] - xf[j])
+        while tg <= ti:
+            w = (tg - t_prev) / dt
+            out_t[n_out] = tg
+            out_x[n_out, 0] = f0 + w * (g0 - f0)
+            out_x[n_out, 1] = f1 + w * (g1 - f1)
+            out_x[n_out, 2] = f2 + w * (g2 - f2)
+            n_out += 1
+            k_next += 1.0
+            tg = origin + k_next * dt_grid_s
+        f0 = g0
+        f1 = g1
+        f2 = g2
         t_prev = ti
     state[0] = started
     state[1] = origin
     state[2] = k_next
     state[3] = t_prev
+    state[4] = f0
+    state[5] = f1
+    state[6] = f2
     return n_out, breaks[:n_breaks].copy(), -1, 0
 
 

@@ -101,6 +101,7 @@ def test_rate_for_files_without_time_column(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args, message", [
     ((), "required"),
     (("IN", "--out", "FILE"), "not a folder"),
+    (("IN", "--out", "FILESUB"), "cannot create --out"),
     (("IN", "--out", "O", "--workers", "0"), "must be >= 1"),
     (("IN", "--out", "O", "--rate", "-5"), "must be > 0"),
     (("IN", "--out", "O", "--scheduler", "local:0"), "local:N"),
@@ -109,7 +110,8 @@ def test_rate_for_files_without_time_column(tmp_path: Path) -> None:
 ])
 def test_usage_errors_exit_2(inputs: Path, tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     (tmp_path / "FILE").write_text("x")
-    subst = {"IN": str(inputs), "FILE": str(tmp_path / "FILE"), "O": str(tmp_path / "o")}
+    subst = {"IN": str(inputs), "FILE": str(tmp_path / "FILE"), "O": str(tmp_path / "o"),
+             "FILESUB": str(tmp_path / "FILE" / "sub")}
     r = _process(*(subst.get(a, a) for a in args))
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -58,6 +59,14 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         err.print(f"error: --out {args.out} exists and is not a folder")
+        return 2
+    try:
+        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        err.print(f"error: cannot create --out {args.out}: {exc.strerror or exc}", soft_wrap=True)
+        return 2
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        err.print(f"error: --out {args.out} is not writable", soft_wrap=True)
         return 2
     if args.key_file and not args.pseudonymise:
         err.print("error: --key-file only makes sense with --pseudonymise")

@@ -38,7 +38,7 @@ class LiveOptions:
     duration_s: float | None = None
     flush_s: float = 1.0  # samples reach disk at least this often (<= 2 s)
     pump_s: float = 0.1  # ring -> segmenter cadence
-    provisional_s: float = 1.0  # how often the reps of the set in progress are re-detected
+    provisional_s: float = 0.5  # how often the reps of the set in progress are re-detected
     speed: float = 1.0
     session: SessionOptions = SessionOptions()
 

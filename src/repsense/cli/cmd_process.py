@@ -60,14 +60,6 @@ def run(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         err.print(f"error: --out {args.out} exists and is not a folder")
         return 2
-    try:
-        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        err.print(f"error: cannot create --out {args.out}: {exc.strerror or exc}", soft_wrap=True)
-        return 2
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        err.print(f"error: --out {args.out} is not writable", soft_wrap=True)
-        return 2
     if args.key_file and not args.pseudonymise:
         err.print("error: --key-file only makes sense with --pseudonymise")
         return 2
@@ -106,6 +98,14 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"error: the detector cannot be loaded ({exc})", soft_wrap=True)
         return 1
 
+    try:
+        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        err.print(f"error: cannot create --out {args.out}: {exc.strerror or exc}", soft_wrap=True)
+        return 2
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        err.print(f"error: --out {args.out} is not writable", soft_wrap=True)
+        return 2
     tasks = make_tasks(args.inputs)
     if not any(t.skip_reason is None for t in tasks) and not any(t.explicit or t.skip_reason == "no such file or folder"
                                                                  for t in tasks):

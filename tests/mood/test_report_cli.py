@@ -161,6 +161,50 @@ def test_pseudonymised_ids_never_reach_outputs_or_logs(tmp_path: Path, h) -> Non
     assert {stat.S_IMODE(d.stat().st_mode) for d in store.rglob("*") if d.is_dir()} == {0o700}
 
 
+def _ns_session(participant: str, t0_utc_ns: int):
+    """A recording whose start is not a whole microsecond (as every real one) with one set of 3 reps."""
+    import numpy as np
+
+    from repsense.types import Detection, Recording, RecordingMeta, Rep, RepSet, Stream
+
+    t_s = np.arange(1500) / 50.0
+    accel = Stream(t_s=t_s, values=np.zeros((t_s.size, 3), np.float32) + np.float32([0, 0, 1]), unit="g")
+    meta = RecordingMeta(t0_utc_ns=t0_utc_ns, device_kind="simulated", participant=participant,
+                         source_file="x.csv")
+    reps = tuple(Rep(start_s=5.0 + 2.5 * i + 1e-7, end_s=7.5 + 2.5 * i + 3e-9, eccentric_s=1.2, concentric_s=1.3)
+                 for i in range(3))
+    rep_set = RepSet(start_s=5.0, end_s=12.5, reps=reps, tut_s=7.5, eccentric_s=3.6, concentric_s=3.9)
+    return Recording(accel=accel, meta=meta), Detection(sets=(rep_set,), sample_rate_hz=50.0, detector_version="t")
+
+
+def test_report_on_a_store_written_by_write_session_with_ns_timestamps(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: sessions/sets/reps written by the store (``repsense process``) carry timestamp[ns]
+    values that are not whole microseconds; the report used to die converting them to datetime."""
+    pytest.importorskip("matplotlib")
+    from repsense.store import read_sessions, write_session
+
+    store = tmp_path / "store"
+    t0 = 1_772_438_400_123_456_789  # 2026-03-02 08:00:00.123456789 UTC
+    write_session(store, *_ns_session("P01", t0))
+    write_session(store, *_ns_session("P01", t0 + 3 * 86_400_000_000_000 + 1))
+    start_ns = read_sessions(store)["start_utc"].cast(pa.int64()).to_pylist()
+    assert sorted(v % 1000 for v in start_ns) == [789, 790]  # really sub-microsecond
+    log = tmp_path / "mood.csv"
+    log.write_text("participant,timestamp,instrument,total\nP01,2026-03-02T07:00:00Z,PHQ-9,9\n"
+                   "P01,2026-03-05T07:00:00Z,GAD-7,6\n")
+    assert main(["mood", "import", str(log), "--store", str(store)]) == 0
+    report = tmp_path / "r.html"
+    assert main(["report", "--store", str(store), "--out", str(report)]) == 0
+    text = report.read_text()
+    pngs = imgs(text)
+    assert len(pngs) == 1 + 2 and all(p.startswith(b"\x89PNG\r\n\x1a\n") for p in pngs)
+    assert "2026-W10" in text  # the weekly table
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "r.png")]) == 0
+    assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_report_leaves_matplotlib_global_state_alone(tmp_path: Path, h) -> None:
     pytest.importorskip("matplotlib")
     store = tmp_path / "store"

@@ -129,12 +129,6 @@ def test_join_export_exists(workdir: Path) -> None:
     assert (workdir / "exports" / "joined.csv").is_file(), (workdir / "join.log").read_text()[-1500:]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: repsense report on a store written by repsense process fails with a raw traceback: "
-                          "ValueError 'Nanosecond resolution temporal type ... is not safely convertible to "
-                          "microseconds' from Table.to_pylist() on start_utc (timestamp[ns] with non-zero ns, "
-                          "pandas not installed) in repsense/mood/report.py write_report (sessions.sort_by(...)"
-                          ".to_pylist())")
 def test_report_export_exists(workdir: Path) -> None:
     log = (workdir / "report.log").read_text()
     assert "Traceback" not in log, log[-1500:]

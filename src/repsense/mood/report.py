@@ -53,10 +53,22 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def _pylist(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows as dicts, timestamps as ``datetime`` truncated to the microsecond.
+
+    The store keeps timestamp[ns]; a value that is not a whole microsecond (any real recording)
+    cannot become a ``datetime`` (pyarrow raises unless pandas is installed). Drawing needs no
+    finer time than a microsecond, so timestamps are cast to µs first (truncating).
+    """
+    fields = [pa.field(f.name, pa.timestamp("us", tz=f.type.tz), f.nullable, f.metadata)
+              if pa.types.is_timestamp(f.type) and f.type.unit == "ns" else f for f in table.schema]
+    return table.cast(pa.schema(fields, table.schema.metadata), safe=False).to_pylist()
+
+
 def _rows(table: pa.Table, column: str, value: str) -> list[dict[str, Any]]:
     if table.num_rows == 0 or column not in table.column_names:
         return []
-    return table.filter(pc.equal(table[column].cast(pa.string()), value)).to_pylist()
+    return _pylist(table.filter(pc.equal(table[column].cast(pa.string()), value)))
 
 
 def _draw_timeline(ax: Any, session: dict[str, Any], reps: list[dict[str, Any]], sets: list[dict[str, Any]]) -> None:
@@ -121,7 +133,7 @@ def _table_html(weekly: pa.Table) -> str:
     cols = [c for c in weekly.column_names if c != "week_start"]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     body = []
-    for row in weekly.select(cols).to_pylist():
+    for row in _pylist(weekly.select(cols)):
         cells = []
         for c in cols:
             v = row[c]
@@ -156,7 +168,7 @@ def write_report(store: str | Path, out: str | Path, *, participant: str | None 
     if sessions.num_rows == 0:
         raise InputError("no sessions in the store" + (" for that participant" if participant is not None else ""))
     weekly = weekly_table(sessions, mood, tz=tz)
-    sess_rows = sessions.sort_by([("participant", "ascending"), ("start_utc", "ascending")]).to_pylist()
+    sess_rows = _pylist(sessions.sort_by([("participant", "ascending"), ("start_utc", "ascending")]))
     participants = tuple(sorted({str(r["participant"]) for r in sess_rows}))
     cap = MAX_SESSIONS_PNG if suffix == ".png" else MAX_SESSIONS_HTML
     shown, omitted = sess_rows[:cap], max(0, len(sess_rows) - cap)

@@ -34,6 +34,8 @@ def test_kill_9_mid_session_then_repair(tmp_path) -> None:
             assert proc.poll() is None, err.read_text()[-2000:]
             assert time.monotonic() < deadline, "no samples flushed within 60 s"
             time.sleep(0.1)
+        time.sleep(0.3)  # kill between two flushes, not right after one
+        killed_at_ns = time.time_ns()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     finally:
@@ -52,6 +54,14 @@ def test_kill_9_mid_session_then_repair(tmp_path) -> None:
     dt = np.diff(rec.accel.t_s)
     assert (dt > 0).all() and dt.max() < 1.5 / 100.0  # no hole: nothing lost before the last flush
     assert read_sessions(out, "samples").num_rows == n + (0 if rec.gyro is None else len(rec.gyro))
+    # what the kill cost: band time between the last stored sample and the kill, in host seconds
+    # (session time runs 4x host time from the first sample on). Bounded by the flush interval
+    # (0.5 s) + the reader cadence (0.1 s) + link latency + a slow flush on this busy machine.
+    first_ns = rec.meta.t0_utc_ns + rec.accel.t_s[0] * 1e9
+    stored_host_s = (rec.accel.t_s[-1] - rec.accel.t_s[0]) / 4.0
+    lost_host_s = (killed_at_ns - first_ns) / 1e9 - stored_host_s
+    assert -0.2 < lost_host_s < 1.2, lost_host_s
+    print(f"kill -9 lost the last {lost_host_s:.2f} s of samples")
     assert read_sessions(out, "sessions").num_rows == 0
     assert len(find_unfinished(out)) == 1
     # repair finalises it from the stored samples

@@ -48,6 +48,9 @@ BAD_ROWS = [
     (row("P01", "2026-03-02T08:12:00+01:00", "PHQ-9", [], "28"), "out of range"),
     (row("P01", "2026-03-02T08:13:00+01:00", "GAD-7", [1, 1, 1, 1.5, 1, 1, 1]), "not a whole number"),
     ("P01,2026-03-02T08:14:00+01:00,GAD-7,1,1\n", "wrong field count"),
+    # ids too long for a store folder name (> 180 bytes once percent-encoded): this row only
+    (row("x" * 181, "2026-03-02T08:15:00+01:00", "FS", [], "1"), "bad participant"),
+    (row("\u00e9" * 31, "2026-03-02T08:16:00+01:00", "FS", [], "1"), "bad participant"),  # 62 bytes, 186 encoded
 ]
 
 
@@ -215,6 +218,26 @@ def test_pseudonymised_import_hides_ids_and_is_private(tmp_path: Path, store: Pa
     assert b"ALICE" not in everything and b"BOB" not in everything and b"log.csv" not in everything
     assert pseudonymise("BOB-4410", key).encode() in rep.rejects_path.read_bytes()
     assert _modes(store) <= {("d", 0o700), ("f", 0o600)}
+
+
+def test_overlong_id_rejected_alone_and_stored_once_pseudonymised(tmp_path: Path, store: Path) -> None:
+    long_id = "y" * 300
+    log = write(tmp_path / "log.csv",
+                row("P01", "2026-03-02T07:00:00Z", "FS", [], "1"),
+                row(long_id, "2026-03-02T07:00:00Z", "FS", [], "2"),
+                row("P02", "2026-03-02T07:00:00Z", "FS", [], "3"))
+    rep = import_mood_log(log, store)
+    assert (rep.n_added, rejects_of(rep)) == (2, {3: rejects_of(rep)[3]})
+    assert rejects_of(rep)[3].startswith("bad participant: id too long for a store folder name")
+    assert long_id not in rejects_of(rep)[3]  # the reason names no id (the raw row does)
+    assert read_mood(store)["participant"].to_pylist() == ["P01", "P02"]
+    again = import_mood_log(log, store)
+    assert (again.n_added, again.n_already_stored, len(again.rejects)) == (0, 2, 1)
+    # a pseudonym always fits: with a key the same row is stored
+    key = b"k" * 32
+    rep = import_mood_log(log, tmp_path / "pseudo", key=key)
+    assert (rep.n_added, rep.rejects) == (3, [])
+    assert pseudonymise(long_id, key) in read_mood(tmp_path / "pseudo")["participant"].to_pylist()
 
 
 def test_key_file_refused_when_open_to_others(tmp_path: Path) -> None:

@@ -226,11 +226,6 @@ def test_process_participant_cannot_escape(tmp_path: Path, pid: str) -> None:
         assert read_sessions(out)["participant"].to_pylist() == [pid]
 
 
-@pytest.mark.xfail(strict=True, raises=RepsenseError,
-                   reason="BUG: one mood row whose participant id is too long for a partition folder (> 180 bytes "
-                          "encoded) aborts the whole import with InputError('partition value ... too long') from "
-                          "repsense/store/paths.py sanitize_partition_value via repsense/mood/storage.py "
-                          "write_mood: no good row of the file is stored, and the row is not in the rejects")
 def test_mood_one_overlong_id_is_rejected_and_the_other_rows_stored(tmp_path: Path) -> None:
     log = _mood_log(tmp_path / "log.csv", ["P01", "x" * 300, "P02"], bad=False)
     rep = import_mood_log(log, tmp_path / "store")

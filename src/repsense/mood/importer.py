@@ -23,7 +23,7 @@ import pyarrow as pa
 from ..errors import FormatError, InputError
 from .instruments import Instrument, ScoreError, build_registry, check_total, score_items
 from .pseudonymise import pseudonymise
-from .storage import MOOD_SCHEMA, atomic_write_bytes, read_mood, write_mood
+from .storage import MOOD_SCHEMA, atomic_write_bytes, partition_value, read_mood, write_mood
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NS_MIN, _NS_MAX = -(2**63), 2**63 - 1
@@ -275,6 +275,10 @@ def import_mood_log(
     ------
     InputError
         The file cannot be read, is not UTF-8, the zone is unknown, or the CSV has no header.
+    OutputError
+        (:class:`repsense.mood.storage.OutputError`, an InputError) the store or the rejects file
+        cannot be written (disk full, below a regular file, no permission). Only whole files are
+        left; entries stored before the failure are skipped when the file is imported again.
     """
     path = Path(path)
     store = Path(store)
@@ -353,6 +357,11 @@ def import_mood_log(
             if pid is None:
                 raise _RowError("missing participant: no participant id")
             pid = str(pid).strip()
+            participant = hide(pid)
+            try:
+                partition_value(participant)  # the store's folder name: too long -> this row only
+            except InputError as exc:
+                raise _RowError(f"bad participant: id too long for a store folder name ({exc.reason})") from None
             name = _field(fields, "instrument")
             if name is None:
                 raise _RowError("unknown instrument: no instrument given")
@@ -368,7 +377,6 @@ def import_mood_log(
         except _RowError as exc:
             report.rejects.append(Reject(report.source_file, line, str(exc), raw_text(fields, raw)))
             continue
-        participant = hide(pid)
         eid = entry_id(participant, inst.key, t_ns)
         item_values = [int(v) for v in items] if items and inst.integer else None
         if eid in seen:

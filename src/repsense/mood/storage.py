@@ -11,9 +11,13 @@ both a column in each file and the partition key.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,6 +28,7 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError, SchemaError
 from ..store import atomic_write_table, sanitize_partition_value
+from ..store.parquet import _atomic_write_bytes, _pid_alive  # the store's one atomic writer / stale-tmp cleanup
 
 MOOD_SCHEMA_VERSION = "1"
 TABLE = "mood"
@@ -68,25 +73,77 @@ def empty_mood_table() -> pa.Table:
     return MOOD_SCHEMA.empty_table()
 
 
+class OutputError(InputError):
+    """An output file or folder cannot be written: disk full, file-size limit, a path below a regular
+    file, no permission. ``path`` names the file or folder; nothing half written is left behind."""
+
+
+_DISK_FULL = {errno.EFBIG, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_TMP_NAME = re.compile(r"^\..+\.tmp$")
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an :class:`OSError` from a write: the system's text, plus a hint for a full disk."""
+    text = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc) or type(exc).__name__)
+    if exc.errno in _DISK_FULL:
+        text += " (disk full or file-size limit reached)"
+    return text
+
+
+@contextlib.contextmanager
+def writing(path: str | Path, what: str = "", *, folder: bool = False) -> Iterator[None]:
+    """Turn an :class:`OSError` raised while writing ``path`` into an :class:`OutputError` naming it
+    (``what``, if given, is appended to the message; ``folder``: ``path`` is a folder being created).
+
+    The error names the folder that could not be created when that is what failed, else ``path``
+    (never a hidden temp file: those are removed by the atomic writers).
+    """
+    try:
+        yield
+    except OSError as exc:
+        where = Path(path)
+        if exc.filename and not _TMP_NAME.match(Path(os.fsdecode(exc.filename)).name):
+            where = Path(os.fsdecode(exc.filename))
+        verb = "cannot create folder" if folder or where != Path(path) else "cannot write"
+        notes = [what] if what else []
+        if isinstance(exc, NotADirectoryError):
+            blocker = next((p for p in where.parents if p.exists() and not p.is_dir()), None)
+            if blocker is not None:
+                notes.insert(0, f"{blocker} is a regular file, not a folder")
+        note = "".join(f"; {n}" for n in notes)
+        raise OutputError(f"{verb}: {describe_os_error(exc)}{note}", path=str(where)) from None
+
+
+def _remove_legacy_tmp(path: Path) -> None:
+    """Remove ``.<name>.<pid>.tmp`` files that earlier repsense versions left for ``path`` when killed.
+
+    Those names carry no host, so only a pid that does not run here is taken as dead. Current temp
+    files (``.<name>.<host>.<pid>.<random>.tmp``) are cleaned by the store's writer.
+    """
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:-4]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
 def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename), mode 0600.
 
-    Missing folders are created 0700. Used for the rejects CSV, CSV outputs and reports; Parquet
-    goes through :func:`repsense.store.atomic_write_table`.
+    Missing folders are created 0700. Temp files that dead writers on this host left for ``path``
+    are removed first. Used for the rejects CSV, CSV outputs and reports; Parquet goes through
+    :func:`repsense.store.atomic_write_table`. Both use the store's atomic writer.
+
+    Raises
+    ------
+    OutputError
+        The file or its folder cannot be written; no temp file is left.
     """
     path = Path(path)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with writing(path):
+        if path.parent.is_dir():
+            _remove_legacy_tmp(path)
+        _atomic_write_bytes(data, path)
     return path
 
 
@@ -100,22 +157,39 @@ def write_mood(store: str | Path, entries: pa.Table) -> list[Path]:
 
     The file name is the hash of the sorted entry ids and totals, so the same entries always
     land in the same file. Callers deduplicate against the store first (see ``import_mood_log``).
+    Every participant's folder name is checked before the first file is written.
+
+    Raises
+    ------
+    InputError
+        A participant id too long for a folder name (nothing written).
+    OutputError
+        A file or folder cannot be written; the message says how many participant files were
+        stored before it (each one whole; importing again adds the rest).
     """
     if not entries.schema.equals(MOOD_SCHEMA, check_metadata=False):
         raise SchemaError(f"mood entries do not match the mood schema:\n{entries.schema}")
     store = Path(store)
     if entries.num_rows == 0:
         return []
-    _ensure_dirs(store)
-    paths = []
-    for participant in sorted(set(entries.column("participant").to_pylist())):
+    participants = sorted(set(entries.column("participant").to_pylist()))
+    targets = []
+    for participant in participants:  # every folder name is checked before anything is written
         part = entries.filter(pc.equal(entries["participant"], participant))
         part = part.sort_by([("t_utc", "ascending"), ("instrument", "ascending")])
         h = hashlib.sha256()
         for eid, total in zip(part["entry_id"].to_pylist(), part["total"].to_pylist()):
             h.update(f"{eid}:{total!r}\n".encode())
         path = mood_dir(store) / f"participant={partition_value(participant)}" / f"{h.hexdigest()[:32]}.parquet"
-        atomic_write_table(part.replace_schema_metadata(MOOD_SCHEMA.metadata), path)
+        targets.append((path, part))
+    with writing(mood_dir(store), folder=True):
+        _ensure_dirs(store)
+    paths: list[Path] = []
+    for path, part in targets:
+        done = (f"{len(paths)} of {len(targets)} participant file(s) stored before this one; importing again "
+                "adds the rest") if paths else ""
+        with writing(path, done):
+            atomic_write_table(part.replace_schema_metadata(MOOD_SCHEMA.metadata), path)
         paths.append(path)
     return paths
 
@@ -151,11 +225,14 @@ def write_table_file(table: pa.Table, path: str | Path) -> Path:
     ------
     InputError
         Any other suffix.
+    OutputError
+        The file or its folder cannot be written.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        return atomic_write_table(table, path)
+        with writing(path):
+            return atomic_write_table(table, path)
     if suffix != ".csv":
         raise InputError(f"output suffix {path.suffix!r}: want .parquet or .csv", path=str(path))
     buf = io.BytesIO()

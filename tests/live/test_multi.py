@@ -85,3 +85,16 @@ def test_cli_live_usage_errors_are_clean(tmp_path, capsys) -> None:
     assert main(["live", "--emulate", "nosuchband", "--out", str(tmp_path), "--no-view"]) in (1, 2)
     err = capsys.readouterr().err
     assert "Traceback" not in err and "nosuchband" in err
+
+
+def test_cli_live_pseudonymised(tmp_path) -> None:
+    out = tmp_path / "out"
+    key = tmp_path / "key"
+    assert main(["live", "--emulate", "diy", "--speed", "20", "--duration", "2", "--participant", "P01-secret",
+                 "--pseudonymise", "--key-file", str(key), "--out", str(out), "--no-view"]) == 0
+    rows = read_sessions(out, "sessions").drop(["start_utc", "end_utc", "t0_utc"]).to_pylist()
+    assert len(rows) == 1 and rows[0]["participant"].startswith("ps-") and rows[0]["n_samples"] > 0
+    for f in out.rglob("*"):  # the id is in no path and no file
+        assert "P01-secret" not in str(f)
+        if f.is_file():
+            assert b"P01-secret" not in f.read_bytes()

@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="band address or (part of) its name; repeat for several bands")
     p.add_argument("--kind", help="device kind when its services do not tell (e.g. polar_pmd, metawear)")
     p.add_argument("--participant", default="", help="participant id stored with the session")
+    p.add_argument("--pseudonymise", action="store_true", help="store a keyed pseudonym instead of --participant")
+    p.add_argument("--key-file", metavar="F", help="pseudonymisation key (created 0600 if absent; default "
+                   "$REPSENSE_KEY_FILE or ~/.config/repsense/pseudonym.key)")
     p.add_argument("--out", required=True, help="dataset root folder")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: Ctrl-C, or end of replay)")
     p.add_argument("--emulate", action="append", default=[], metavar="KIND[:RECORDING]",
@@ -49,13 +52,13 @@ def _summary(console: Console, capture: Any, dets: list[Any]) -> None:
 
 
 async def _capture(args: argparse.Namespace, targets_of: Any, client_backend: Any, console: Console,
-                   replay_done: Any = None) -> int:
+                   replay_done: Any = None, participant: str = "") -> int:
     from ..ingest import SessionOptions
     from ..live import LiveCapture, LiveOptions
     from ..live.view import LiveView
 
     targets = await targets_of()
-    opts = LiveOptions(out_dir=args.out, participant=args.participant, duration_s=args.duration,
+    opts = LiveOptions(out_dir=args.out, participant=participant, duration_s=args.duration,
                        flush_s=min(2.0, max(0.05, args.flush)), speed=args.speed,
                        session=SessionOptions(sample_rate_hz=args.rate, speed=args.speed))
     view_cm = contextlib.nullcontext() if args.no_view else LiveView(console)
@@ -90,7 +93,15 @@ def run(args: argparse.Namespace) -> int:
     if args.speed != 1.0 and not args.emulate:
         console.print("[red]error[/]: --speed only applies to --emulate")
         return 2
+    if args.key_file and not args.pseudonymise:
+        console.print("[red]error[/]: --key-file only makes sense with --pseudonymise")
+        return 2
     try:
+        participant = args.participant
+        if args.pseudonymise and participant:
+            from ..mood import default_key_file, load_or_create_key
+            from ..mood.pseudonymise import pseudonymise
+            participant = pseudonymise(participant, load_or_create_key(args.key_file or default_key_file()))
         for r in repair(args.out):
             console.print(f"finalised unfinished session {r.session_id}: {r.status} {r.message}")
         if args.emulate:
@@ -102,14 +113,14 @@ def run(args: argparse.Namespace) -> int:
                     return await resolve_targets(devices=addresses, kind=None, scan_timeout_s=args.scan_timeout,
                                                  scanner_backend=world.scanner_backend)
                 return await _capture(args, targets, world.client_backend, console,
-                                      watcher if args.duration is None else None)
+                                      watcher if args.duration is None else None, participant)
 
             return asyncio.run(run_emulated(recs, go, speed=args.speed))
 
         async def real() -> int:
             async def targets() -> list:
                 return await resolve_targets(devices=args.device, kind=args.kind, scan_timeout_s=args.scan_timeout)
-            return await _capture(args, targets, None, console)
+            return await _capture(args, targets, None, console, participant=participant)
 
         return asyncio.run(real())
     except RepsenseError as exc:

@@ -121,20 +121,12 @@ def test_mood_import_full_disk_leaves_no_half_file_and_rerun_completes(tmp_path:
     assert r.returncode == 0, r.stderr[-2000:]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: repsense mood import on a full disk prints a raw traceback "
-                          "(OSError [Errno 27] from the pyarrow write in repsense/mood/storage.py write_mood, "
-                          "not caught in repsense/cli/cmd_mood.py run)")
 def test_mood_import_full_disk_message(tmp_path: Path) -> None:
     log = _mood_log(tmp_path / "log.csv")
     r = _cli(["mood", "import", str(log), "--store", str(tmp_path / "store")], fsize=3000)
     _assert_clear_failure(r, *DISK_WORDS)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: repsense mood import with --store below a regular file prints a raw traceback "
-                          "(NotADirectoryError from Path.mkdir in repsense/mood/storage.py, not caught in "
-                          "repsense/cli/cmd_mood.py run)")
 def test_mood_import_store_below_a_file(tmp_path: Path) -> None:
     log = _mood_log(tmp_path / "log.csv")
     blocker = tmp_path / "file"

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import RepsenseError
     from ..mood import join_sessions_mood, read_mood, read_store_table, weekly_table
-    from ..mood.storage import write_table_file
+    from ..mood.storage import describe_os_error, write_table_file
 
     err = Console(stderr=True)
     try:
@@ -79,8 +79,12 @@ def run(args: argparse.Namespace) -> int:
             weekly = weekly_table(sessions, mood, tz=args.week_tz)
             write_table_file(weekly, args.weekly)
             msg += f"; {weekly.num_rows} participant-week(s) -> {args.weekly}"
-    except RepsenseError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+    except RepsenseError as exc:  # an unwritable --out / --weekly arrives as OutputError, naming the path
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except OSError as exc:  # last resort: still one line, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"error: {where}{describe_os_error(exc)}", markup=False, highlight=False, soft_wrap=True)
         return 1
     Console().print(msg, markup=False, highlight=False)
     return 0

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import RepsenseError
     from ..mood import (default_key_file, import_mood_log, load_or_create_key, load_scales_toml,
                         parse_scale_spec)
+    from ..mood.storage import describe_os_error
 
     err = Console(stderr=True)
     if args.mood_command != "import":
@@ -59,8 +60,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             rep = import_mood_log(f, args.store, timezone_name=args.timezone, key=key, scales=scales,
                                   rejects_path=args.rejects)
-        except RepsenseError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
+        except RepsenseError as exc:  # storage failures arrive as OutputError, naming the path
+            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            status = 1
+            continue
+        except OSError as exc:  # last resort: still one line, never a traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(f"error: {where}{describe_os_error(exc)}", markup=False, highlight=False, soft_wrap=True)
             status = 1
             continue
         reasons = ", ".join(f"{k} x{n}" for k, n in sorted(rep.reject_counts().items()))
@@ -70,5 +76,6 @@ def run(args: argparse.Namespace) -> int:
             err.print(f"{len(rep.rejects)} rejected row(s) of {rep.source_file} written to {rep.rejects_path}",
                       markup=False, highlight=False)
             status = 1
-    Console(file=sys.stdout).print(table)
+    if table.row_count:
+        Console(file=sys.stdout).print(table)
     return status

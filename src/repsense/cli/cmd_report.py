@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import RepsenseError
     from ..mood import load_or_create_key, pseudonymise
     from ..mood.report import write_report
+    from ..mood.storage import describe_os_error
 
     err = Console(stderr=True)
     participant = args.participant
@@ -37,8 +38,12 @@ def run(args: argparse.Namespace) -> int:
                 return 2
             participant = pseudonymise(participant, load_or_create_key(args.key_file))
         summary = write_report(args.store, args.out, participant=participant, tz=args.week_tz)
-    except RepsenseError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+    except RepsenseError as exc:  # an unwritable --out arrives as OutputError, naming the path
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except OSError as exc:  # last resort: still one line, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"error: {where}{describe_os_error(exc)}", markup=False, highlight=False, soft_wrap=True)
         return 1
     omitted = f", {summary.n_sessions_omitted} not drawn" if summary.n_sessions_omitted else ""
     Console().print(f"{summary.n_plots} plot(s), {summary.n_sessions} session(s){omitted} -> {summary.path}",

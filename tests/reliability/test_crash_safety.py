@@ -70,7 +70,7 @@ def _kill_after(args: list[str], delay_s: float) -> int:
     return proc.returncode
 
 
-def _kill_when(args: list[str], count: "Callable[[], int]", target: int, extra_s: float, timeout_s: float = 120) -> int:
+def _kill_when(args: list[str], count: Callable[[], int], target: int, extra_s: float, timeout_s: float = 120) -> int:
     """Start the CLI, SIGKILL its process group ``extra_s`` after ``count()`` reaches ``target``
     (polled every 5 ms), so the kill lands while the store is being written; returncode."""
     proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -315,11 +315,6 @@ def test_live_kill_loop_long(tmp_path: Path) -> None:
     assert stats["kills"] >= LOOPS // 2, stats
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="BUG (minor): a mood import killed while writing its rejects CSV leaves "
-                                       "STORE/mood_rejects/.<name>.<pid>.tmp forever; the next import does not "
-                                       "remove temp files of dead writers (repsense/mood/storage.py "
-                                       "atomic_write_bytes; the Parquet writer in repsense/store/parquet.py "
-                                       "_remove_stale_tmp does). Seen in the long kill loop.")
 def test_stale_rejects_temp_file_of_a_killed_import_is_cleaned_up(tmp_path: Path) -> None:
     log = tmp_path / "log.csv"
     _write_mood_log(log, 3)  # has one bad row -> a rejects file

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,7 +45,7 @@ def run_bench(shared: Path | None, *, quick: bool = False, config: DetectorConfi
     """
     say = progress or (lambda _msg: None)
     out: dict[str, Any] = {
-        "detector_version": DETECTOR_VERSION, "quick": quick, "python": platform.python_version(),
+        "detector_version": DETECTOR_VERSION, "config": asdict(config or DetectorConfig()), "quick": quick, "python": platform.python_version(),
         "machine": platform.machine(), "cpu_count": os.cpu_count(), "started_unix_s": time.time(),
         "skipped": {},
     }

@@ -31,10 +31,10 @@ G_M_S2 = 9.80665
 
 
 class SetAnalyzer:
-    """Turns the grid samples of one active stretch into a :class:`RepSet` (or ``None``).
+    """Turns the grid samples of one active stretch into its sets (:class:`RepSet` list).
 
-    Pure function of its inputs: the batch and streaming drivers both call it on the same
-    slices, so they agree exactly.
+    A deterministic function of its inputs: the batch and streaming drivers both call it on
+    the same slices, so they agree exactly.
     """
 
     def __init__(self, config: DetectorConfig) -> None:
@@ -49,12 +49,10 @@ class SetAnalyzer:
         """Band-passed vertical acceleration proxy (m/s^2): band-passed ``|accel|``."""
         return _dsp._sosfilt_fb(_dsp._norm3(x_g), self.band_sos, self.n_pad) * G_M_S2
 
-    def displacement_m(self, x_g: np.ndarray, a_up: np.ndarray | None = None) -> np.ndarray:
-        """Vertical displacement proxy (m) of (m, 3) grid acceleration in g."""
-        if a_up is None:
-            a_up = self.vertical_accel_m_s2(x_g)
-        v = _dsp._sosfilt_fb(np.cumsum(a_up) * self.dt_s, self.hp_sos, self.n_pad)
-        return _dsp._sosfilt_fb(np.cumsum(v) * self.dt_s, self.hp_sos, self.n_pad)
+    def displacement_m(self, x_g: np.ndarray) -> np.ndarray:
+        """Vertical displacement proxy (m) of (m, 3) grid acceleration in g (as :meth:`analyse` uses)."""
+        return _dsp._vertical_displacement(np.ascontiguousarray(x_g, dtype=np.float64), self.band_sos, self.hp_sos,
+                                           self.n_pad, self.dt_s, G_M_S2)[1]
 
     def vertical_fraction(self, x_g: np.ndarray, a_up: np.ndarray, lo: int, hi: int) -> float:
         """Share of the band-limited acceleration variance in ``[lo, hi)`` that is vertical."""

@@ -339,3 +339,16 @@ def test_truncated_numeric_looking_last_time_cell_does_not_outvote_the_iso_rows(
     f.write_bytes(b"timestamp,acc_x (g),acc_y (g),acc_z (g)\n2020-09-13T12:26:40.000Z,-3.6834,-7.3444,-7.7356\n202")
     rec = read_recording(f)
     assert len(rec.accel) == 1 and rec.reports[0].dropped["truncated_last_line"].count == 1
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="BUG: a file without a time column read with sample_rate_hz gets times from file line "
+                          "numbers, so a blank line (not counted as a row) shifts every later sample by one period "
+                          "(repsense/io/generic_csv.py: t_ns = (parsed.lines - sn.first_line) * period_ns); an "
+                          "unreadable row rightly keeps its slot, a blank line should not take one")
+def test_blank_line_in_a_file_without_time_column_does_not_shift_later_samples(tmp_path: Path) -> None:
+    f = tmp_path / "norate.csv"
+    f.write_text("ax (g),ay (g),az (g)\n0.1,0.2,0.3\n0.1,0.2,0.3\nabc,0.2,0.3\n0.1,0.2,0.3\n\n0.1,0.2,0.3\n")
+    rec = read_recording(f, sample_rate_hz=50.0)
+    assert rec.reports[0].n_rows == 5  # the blank line is not a row ...
+    np.testing.assert_allclose(rec.accel.t_s, [0.0, 0.02, 0.06, 0.08])  # ... so it takes no time slot

@@ -352,3 +352,20 @@ def test_blank_line_in_a_file_without_time_column_does_not_shift_later_samples(t
     rec = read_recording(f, sample_rate_hz=50.0)
     assert rec.reports[0].n_rows == 5  # the blank line is not a row ...
     np.testing.assert_allclose(rec.accel.t_s, [0.0, 0.02, 0.06, 0.08])  # ... so it takes no time slot
+
+
+@pytest.mark.xfail(strict=True, raises=OverflowError,
+                   reason="BUG: one integer time cell beyond int64 (e.g. a 20-digit epoch from a corrupted or "
+                          "merged line) crashes every CSV reader with a raw OverflowError('Python int too large to "
+                          "convert to C long'): _py_value accepts it, np.asarray(..., dtype=int64) then overflows "
+                          "(repsense/io/_csvparse.py _python_lines, 'store.append(np.asarray(v, ...))'); found by "
+                          "flipping bytes of a MetaBase gyroscope file")
+@pytest.mark.parametrize("fmt", [MetaBaseAndroid(), GenericEpochGyro()], ids=lambda f: f.name)
+def test_epoch_cell_beyond_int64_is_one_dropped_row(tmp_path: Path, fmt: Fmt) -> None:
+    t_ms, v = _samples(9, 10, fmt.gyro)
+    rows = [fmt.fields(int(t), i, v[i]) for i, t in enumerate(t_ms)]
+    rows[5][fmt.time_col] = "99999999999999999999"
+    f = tmp_path / "rec.csv"
+    _write(f, fmt, [",".join(r) for r in rows])
+    rec = read_recording(f)
+    assert len(rec.accel) == 9 and rec.n_dropped == 1

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from ..errors import EmptyRecordingError, FormatError, SchemaError
+from ..errors import EmptyRecordingError, FormatError, RepsenseError, SchemaError
 from ..types import (
     SCHEMA_VERSION,
     Detection,
@@ -201,6 +201,7 @@ def atomic_write_table(table: pa.Table, path: str | os.PathLike, *, row_group_ro
             compression="zstd",
             compression_level=_ZSTD_LEVEL,
             row_group_size=row_group_rows,
+            write_page_checksum=True,
         )
     return path
 
@@ -367,12 +368,32 @@ def _samples_rows(session_id: str, participant: str, t0: int, rec: Recording, lo
     return pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces).combine_chunks()
 
 
+_META_DIGEST = "repsense.meta_sha256"
+
+
+def _meta_digest(meta: dict[str, str] | dict[bytes, bytes]) -> str:
+    """sha256 of the ``repsense.*`` file metadata (Parquet checksums cover data pages, not the footer)."""
+    import hashlib
+
+    items = sorted((k if isinstance(k, bytes) else k.encode(), v if isinstance(v, bytes) else v.encode())
+                   for k, v in meta.items())
+    h = hashlib.sha256()
+    for k, v in items:
+        if k.startswith(b"repsense.") and k != _META_DIGEST.encode():
+            h.update(len(k).to_bytes(4, "little") + k + len(v).to_bytes(4, "little") + v)
+    return h.hexdigest()
+
+
 def _write_samples_part(path: Path, session_id: str, participant: str, t0: int, rec: Recording,
                         lo: int, hi: int, file_meta: dict[str, str]) -> Path:
     """Write rows ``lo``..``hi`` as one file, one row group at a time (memory: one row group)."""
+    full = {k.decode(): v.decode() for k, v in schema_for("samples", file_meta).metadata.items()
+            if k.startswith(b"repsense.")}
+    file_meta = {**file_meta, _META_DIGEST: _meta_digest(full)}
     schema = schema_for("samples", file_meta)
     with _atomic_target(path) as tmp:
-        with pq.ParquetWriter(tmp, schema, compression="zstd", compression_level=_ZSTD_LEVEL) as writer:
+        with pq.ParquetWriter(tmp, schema, compression="zstd", compression_level=_ZSTD_LEVEL,
+                              write_page_checksum=True) as writer:
             for g in range(lo, hi, _ROW_GROUP_ROWS):
                 rows = _samples_rows(session_id, participant, t0, rec, g, min(hi, g + _ROW_GROUP_ROWS), file_meta)
                 writer.write_table(rows, row_group_size=_ROW_GROUP_ROWS)
@@ -611,14 +632,39 @@ def read_sessions(out_dir: str | os.PathLike, table: str = "sessions", filter: p
             return pa.table({})
         schema = schema_for(table).append(pa.field("date", pa.string()))
         return schema.empty_table().select(columns) if columns else schema.empty_table()
-    dataset = ds.dataset(root, format="parquet", partitioning=part)
-    if table != "mood":
-        for frag in dataset.get_fragments():
-            try:
-                check_schema(frag.physical_schema, table, frag.path)
-            except pa.ArrowInvalid as e:
-                raise FormatError(f"not a readable Parquet file ({e})", path=frag.path) from None
-    return dataset.to_table(columns=columns, filter=filter)
+    fmt = ds.ParquetFileFormat(
+        default_fragment_scan_options=ds.ParquetFragmentScanOptions(page_checksum_verification=True))
+    try:
+        dataset = ds.dataset(root, format=fmt, partitioning=part)
+        if table != "mood":
+            for frag in dataset.get_fragments():
+                try:
+                    physical = frag.physical_schema
+                except _ARROW_READ_ERRORS as e:
+                    raise FormatError(f"not a readable Parquet file ({e})", path=frag.path) from None
+                check_schema(physical, table, frag.path)
+        return dataset.to_table(columns=columns, filter=filter)
+    except RepsenseError:
+        raise
+    except _ARROW_READ_ERRORS as exc:
+        raise _locate_damage(root, exc) from None
+
+
+#: What pyarrow raises for a damaged file (thrift, decompression, checksum, empty file...).
+_ARROW_READ_ERRORS = (pa.ArrowException, OSError, ValueError)
+
+
+def _locate_damage(root: Path, exc: BaseException) -> FormatError:
+    """Find which file of a dataset folder is damaged (error path only: reads every file)."""
+    for f in sorted(root.rglob("*.parquet")):
+        if any(part.startswith((".", "_")) for part in f.relative_to(root).parts):
+            continue  # what dataset discovery ignores
+        try:
+            with pq.ParquetFile(f, page_checksum_verification=True) as pf:
+                pf.read()
+        except _ARROW_READ_ERRORS as e:
+            return FormatError(f"damaged or not a Parquet file ({e})", path=str(f))
+    return FormatError(f"cannot read the dataset ({exc})", path=str(root))
 
 
 def _samples_files(path: Path) -> list[Path]:
@@ -647,21 +693,37 @@ def read_recording_parquet(path: str | os.PathLike) -> Recording:
     file_meta: dict[bytes, bytes] = {}
     for f in _samples_files(path):
         try:
-            pf = pq.ParquetFile(f)
-            schema = pf.schema_arrow
-        except (pa.ArrowInvalid, OSError) as e:
+            pf = pq.ParquetFile(f, page_checksum_verification=True)
+        except _ARROW_READ_ERRORS as e:
             raise FormatError(f"not a readable Parquet file ({e})", path=str(f)) from None
-        check_schema(schema, "samples", str(f))
-        file_meta = schema.metadata or {}
-        try:
-            tables.append(pf.read(columns=["stream", "t_utc", "x", "y", "z"]))
-        except (pa.ArrowInvalid, OSError) as e:
-            raise FormatError(f"corrupt Parquet data ({e})", path=str(f)) from None
+        with pf:
+            try:
+                schema = pf.schema_arrow
+            except _ARROW_READ_ERRORS as e:
+                raise FormatError(f"not a readable Parquet file ({e})", path=str(f)) from None
+            check_schema(schema, "samples", str(f))
+            file_meta = schema.metadata or {}
+            digest = file_meta.get(_META_DIGEST.encode())
+            if digest is not None and digest != _meta_digest(file_meta).encode():
+                raise SchemaError(f"{f}: damaged repsense metadata (digest mismatch)")
+            try:
+                tables.append(pf.read(columns=["stream", "t_utc", "x", "y", "z"]))
+            except _ARROW_READ_ERRORS as e:
+                raise FormatError(f"corrupt Parquet data ({e})", path=str(f)) from None
     if b"repsense.t0_utc_ns" not in file_meta or b"repsense.recording_meta" not in file_meta:
         raise SchemaError(f"{path}: samples file without repsense.t0_utc_ns / repsense.recording_meta metadata")
-    t0 = int(file_meta[b"repsense.t0_utc_ns"])
-    m = json.loads(file_meta[b"repsense.recording_meta"])
-    table = pa.concat_tables(tables)
+    try:
+        t0 = int(file_meta[b"repsense.t0_utc_ns"])
+        m = json.loads(file_meta[b"repsense.recording_meta"])
+        reports = _reports_from_quality(file_meta.get(b"repsense.quality_json", b"").decode())
+        if not isinstance(m, dict):
+            raise ValueError("recording metadata is not an object")
+    except (ValueError, KeyError, TypeError) as e:
+        raise SchemaError(f"{path}: damaged repsense metadata ({e})") from None
+    try:
+        table = pa.concat_tables(tables)
+    except _ARROW_READ_ERRORS as e:
+        raise SchemaError(f"{path}: its parts do not match ({e})") from None
 
     n = table.num_rows
     t_s = (table["t_utc"].cast(pa.int64()).to_numpy() - np.int64(t0)).astype(np.float64) / 1e9
@@ -691,5 +753,4 @@ def read_recording_parquet(path: str | os.PathLike) -> Recording:
         session_id=m.get("session_id", ""),
         extra={**m.get("extra", {}), "stored_source_file": m.get("source_file", "")},
     )
-    return Recording(accel=accel, meta=meta, gyro=stream("gyro"),
-                     reports=_reports_from_quality(file_meta.get(b"repsense.quality_json", b"").decode()))
+    return Recording(accel=accel, meta=meta, gyro=stream("gyro"), reports=reports)

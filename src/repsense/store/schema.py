@@ -146,13 +146,15 @@ def check_schema(schema: pa.Schema, table_name: str, where: str) -> None:
     version = meta.get(b"repsense.schema_version")
     if version is None:
         raise SchemaError(f"{where}: not a repsense {table_name} file (no repsense.schema_version in the file metadata)")
-    if version.decode() != SCHEMA_VERSION:
+    if version.decode("utf-8", "replace") != SCHEMA_VERSION:
         raise SchemaError(
-            f"{where}: schema version {version.decode()!r}, this repsense reads version {SCHEMA_VERSION!r}"
+            f"{where}: schema version {version.decode('utf-8', 'replace')!r}, "
+            f"this repsense reads version {SCHEMA_VERSION!r}"
         )
     stored_table = meta.get(b"repsense.table")
-    if stored_table is not None and stored_table.decode() != table_name:
-        raise SchemaError(f"{where}: a repsense {stored_table.decode()!r} file, expected {table_name!r}")
+    if stored_table is not None and stored_table.decode("utf-8", "replace") != table_name:
+        raise SchemaError(
+            f"{where}: a repsense {stored_table.decode('utf-8', 'replace')!r} file, expected {table_name!r}")
     expected = schema_for(table_name)
     missing = [f.name for f in expected if f.name not in schema.names]
     if missing:

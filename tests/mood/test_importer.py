@@ -283,3 +283,28 @@ def test_shipped_demo_logs_import(name: str, added: int, rejected: int, store: P
     rep = import_mood_log(log, store, timezone_name="Europe/Amsterdam")
     assert (rep.n_added, len(rep.rejects)) == (added, rejected)
     assert {r.reason.split(":")[0] for r in rep.rejects} == {"wrong item count", "total mismatch"}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped"])
+def test_damaged_mood_file_is_a_clear_error(tmp_path: Path, store: Path, damage: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A mood file damaged outside repsense (cut copy, bad disk) is named in one line, never a traceback."""
+    from repsense.cli.main import main
+    from repsense.errors import SchemaError
+
+    log = write(tmp_path / "log.csv", row("P01", "2026-03-02T07:00:00Z", "FS", [], "1"))
+    (stored,) = import_mood_log(log, store).written
+    data = bytearray(stored.read_bytes())
+    if damage == "truncated":
+        del data[100:]
+    else:  # footer intact, column chunks garbled
+        data[8:400] = bytes(b ^ 0x5A for b in data[8:400])
+    stored.write_bytes(bytes(data))
+    with pytest.raises(SchemaError, match="not a readable Parquet file" if damage == "truncated" else
+                       "cannot read the mood table") as info:
+        read_mood(store)
+    assert str(stored if damage == "truncated" else store / "mood") in str(info.value)
+    capsys.readouterr()
+    assert main(["mood", "import", str(log), "--store", str(store)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err

@@ -194,13 +194,17 @@ def write_mood(store: str | Path, entries: pa.Table) -> list[Path]:
     return paths
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
 def read_mood(store: str | Path, participant: str | None = None) -> pa.Table:
     """Every stored mood entry (optionally of one participant), sorted by participant and time.
 
     Raises
     ------
     SchemaError
-        A mood file was written with another schema version.
+        A mood file was written with another schema version, or is damaged (not readable Parquet).
     """
     root = mood_dir(store)
     if not root.is_dir():
@@ -209,12 +213,20 @@ def read_mood(store: str | Path, participant: str | None = None) -> pa.Table:
     if not files:
         return empty_mood_table()
     for f in files:
-        version = (pq.read_schema(f).metadata or {}).get(b"repsense.schema_version", b"?").decode()
+        try:
+            metadata = pq.read_schema(f).metadata or {}
+        except (pa.ArrowException, OSError) as exc:
+            raise SchemaError(f"{f}: not a readable Parquet file ({_first_line(exc)}); restore it from a backup "
+                              "or move it out of the store and import its mood log again") from None
+        version = metadata.get(b"repsense.schema_version", b"?").decode()
         if version != MOOD_SCHEMA_VERSION:
             raise SchemaError(f"{f}: mood schema version {version}, this repsense reads {MOOD_SCHEMA_VERSION}")
-    dataset = ds.dataset(files, schema=MOOD_SCHEMA, format="parquet")
-    flt = None if participant is None else ds.field("participant") == participant
-    table = dataset.to_table(filter=flt)
+    try:
+        dataset = ds.dataset(files, schema=MOOD_SCHEMA, format="parquet")
+        flt = None if participant is None else ds.field("participant") == participant
+        table = dataset.to_table(filter=flt)
+    except (pa.ArrowException, OSError) as exc:  # damaged pages behind an intact footer
+        raise SchemaError(f"{root}: cannot read the mood table ({_first_line(exc)})") from None
     return table.sort_by([("participant", "ascending"), ("t_utc", "ascending"), ("instrument", "ascending")])
 
 

@@ -43,8 +43,11 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"error: --rate must be > 0, got {args.rate}", markup=False, highlight=False)
         return 2
     failed = 0
-    table = Table("rate Hz", "sets", "reps", "TUT s", "per set (reps @ start s)")
-    table.add_column("file", overflow="fold")
+    table = Table()
+    table.add_column("file", overflow="fold", ratio=3)
+    for heading in ("rate Hz", "sets", "reps", "TUT s"):
+        table.add_column(heading, justify="right", no_wrap=True)
+    table.add_column("per set (reps @ start s)", ratio=2)
     named = {str(Path(f)) for f in args.files}
     for item in iter_recording_files(args.files):
         name = str(item.path)
@@ -67,10 +70,9 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(rec_json) + "\n")
             sys.stdout.flush()
         else:
-            table.add_row(f"{rec_json['sample_rate_hz']:.1f}", str(len(det.sets)), str(det.n_reps),
-                          f"{sum(s['tut_s'] for s in rec_json['sets']):.1f}",
-                          ", ".join(f"{s['reps']} @ {s['start_s']:.1f}" for s in rec_json["sets"]) or "-",
-                          Path(name).name)
+            table.add_row(Path(name).name, f"{rec_json['sample_rate_hz']:.1f}", str(len(det.sets)),
+                          str(det.n_reps), f"{sum(s['tut_s'] for s in rec_json['sets']):.1f}",
+                          ", ".join(f"{s['reps']} @ {s['start_s']:.1f}" for s in rec_json["sets"]) or "-")
     if not args.json and table.row_count:
         Console().print(table)
     return 1 if failed else 0

@@ -65,6 +65,8 @@ def test_outputs_below_a_regular_file(tmp_path: Path, h, capsys: pytest.CaptureF
     line = _one_line(out.err)
     assert _blames(line, blocker / "store", blocker) and "cannot create folder" in line
     assert out.out == ""  # no empty summary table
+    assert main(["mood", "import", str(log), "--store", str(blocker)]) == 1  # the store itself is a file
+    assert f"{blocker} is a regular file, not a folder" in _one_line(capsys.readouterr().err)
     # the store is fine, the rejects file is not: entries stored, error names the rejects path
     assert main(["mood", "import", str(log), "--store", str(store), "--rejects",
                  str(blocker / "rejects.csv")]) == 1
@@ -107,7 +109,7 @@ def test_full_disk_is_one_line_and_leaves_earlier_outputs_whole(tmp_path: Path, 
     assert import_mood_log(log, store).n_added == 2  # space back: the import completes
 
     joined = tmp_path / "j.parquet"
-    assert _cli(["join", "--store", str(store), "--out", str(joined)]).returncode == 0
+    assert main(["join", "--store", str(store), "--out", str(joined)]) == 0
     before = joined.read_bytes()
     r = _cli(["join", "--store", str(store), "--out", str(joined), "--tolerance", "1h"], fsize=1000)
     assert r.returncode == 1

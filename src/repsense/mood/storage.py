@@ -106,8 +106,8 @@ def writing(path: str | Path, what: str = "", *, folder: bool = False) -> Iterat
             where = Path(os.fsdecode(exc.filename))
         verb = "cannot create folder" if folder or where != Path(path) else "cannot write"
         notes = [what] if what else []
-        if isinstance(exc, NotADirectoryError):
-            blocker = next((p for p in where.parents if p.exists() and not p.is_dir()), None)
+        if isinstance(exc, (NotADirectoryError, FileExistsError)):
+            blocker = next((p for p in (where, *where.parents) if p.exists() and not p.is_dir()), None)
             if blocker is not None:
                 notes.insert(0, f"{blocker} is a regular file, not a folder")
         note = "".join(f"; {n}" for n in notes)

@@ -194,6 +194,13 @@ def write_mood(store: str | Path, entries: pa.Table) -> list[Path]:
     return paths
 
 
+_DAMAGED = "restore it from a backup or move it out of the store and import its mood log again"
+_BARE_SCHEMA = pa.schema([f.remove_metadata() for f in MOOD_SCHEMA])
+# Files written by repsense.store.atomic_write_table carry CRC32 page checksums: verify them on read.
+_VERIFIED_PARQUET = ds.ParquetFileFormat(
+    default_fragment_scan_options=ds.ParquetFragmentScanOptions(page_checksum_verification=True))
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
@@ -214,19 +221,20 @@ def read_mood(store: str | Path, participant: str | None = None) -> pa.Table:
         return empty_mood_table()
     for f in files:
         try:
-            metadata = pq.read_schema(f).metadata or {}
-        except (pa.ArrowException, OSError) as exc:
-            raise SchemaError(f"{f}: not a readable Parquet file ({_first_line(exc)}); restore it from a backup "
-                              "or move it out of the store and import its mood log again") from None
-        version = metadata.get(b"repsense.schema_version", b"?").decode()
+            schema = pq.read_schema(f)
+        except (pa.ArrowException, OSError, ValueError) as exc:  # ValueError: e.g. a name no longer UTF-8
+            raise SchemaError(f"{f}: not a readable Parquet file ({_first_line(exc)}); {_DAMAGED}") from None
+        version = (schema.metadata or {}).get(b"repsense.schema_version", b"?").decode("utf-8", "replace")
         if version != MOOD_SCHEMA_VERSION:
             raise SchemaError(f"{f}: mood schema version {version}, this repsense reads {MOOD_SCHEMA_VERSION}")
+        if not schema.remove_metadata().equals(_BARE_SCHEMA):  # a damaged name would read as a column of nulls
+            raise SchemaError(f"{f}: columns differ from the mood schema version {version}; {_DAMAGED}")
     try:
-        dataset = ds.dataset(files, schema=MOOD_SCHEMA, format="parquet")
+        dataset = ds.dataset(files, schema=MOOD_SCHEMA, format=_VERIFIED_PARQUET)
         flt = None if participant is None else ds.field("participant") == participant
         table = dataset.to_table(filter=flt)
-    except (pa.ArrowException, OSError) as exc:  # damaged pages behind an intact footer
-        raise SchemaError(f"{root}: cannot read the mood table ({_first_line(exc)})") from None
+    except (pa.ArrowException, OSError, ValueError) as exc:  # damaged pages (page checksums), intact footer
+        raise SchemaError(f"{root}: cannot read the mood table ({_first_line(exc)}); a file is damaged") from None
     return table.sort_by([("participant", "ascending"), ("t_utc", "ascending"), ("instrument", "ascending")])
 
 

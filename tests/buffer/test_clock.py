@@ -175,3 +175,23 @@ def test_counter_clock_host_stall_then_burst_is_not_a_gap(rng) -> None:
     assert clock.n_late > 0
     err = np.concatenate(out[1100:]) - np.concatenate(truth[1100:])
     assert np.abs(err / 1e6).max() < 40  # still on time after the burst
+
+
+@pytest.mark.parametrize("step_s", [2.0, -1.5])
+def test_device_clock_step_with_consecutive_sequence_is_no_gap_and_no_duplicate(rng, step_s: float) -> None:
+    """The device clock steps (resync/reset) while sequence numbers run on: nothing was lost or
+    repeated, so every sample is kept and the time line stays continuous."""
+    clock = StreamClock(RATE, device_time=True, seq_modulo=256)
+    out, truth = [], []
+    for k, (host, dev, seq, true_utc) in enumerate(simulate(rng, drift_ppm=0, seconds=30)):
+        if k >= 300:
+            dev = dev + int(step_s * 1e9)
+        st = clock.stamp(host, PER_NOTIF, dev, seq)
+        assert st.first_kept == 0 and st.t_utc_ns.size == PER_NOTIF
+        out.append(st.t_utc_ns)
+        truth.append(true_utc)
+    assert clock.gaps == [] and clock.n_duplicate == 0 and clock.n_lost == 0
+    assert len(clock.clock_jumps) == 1 and abs(clock.clock_jumps[0][1] - step_s * 1e9) < 2 * 5e6
+    err = (np.concatenate(out) - np.concatenate(truth)) / 1e6
+    assert np.abs(err[2400:]).max() < 40  # after the step: still on time (ms)
+    assert (np.diff(np.concatenate(out)) > 0).all()

@@ -30,6 +30,11 @@ for counter clocks from arrival time (a notification arriving that much host tim
 fitted line predicts). The last is off by default: without sequence numbers a host stall
 followed by a burst of buffered notifications looks the same as lost samples. Each gap stores its span and the estimated number of samples missing.
 
+Sequence numbers, when a protocol has them, are the authority: a frame that follows the last one
+directly is never a gap nor a duplicate, whatever its device time says; a device time that
+disagrees with the sequence by more than a frame means the device clock stepped (resync, reset),
+and the stream's time line is kept continuous across the step (recorded in ``clock_jumps``).
+
 Duplicates: samples whose device time (or sequence number) is not after the last one accepted are
 dropped and counted; after a reconnect a device that resends its buffer therefore never stores a
 sample twice. The emitted UTC stamps are strictly increasing per stream and never step back: when
@@ -201,6 +206,8 @@ class StreamClock:
         self.n_duplicate = 0
         self.n_shifted = 0  # notifications shifted forward to keep stamps increasing
         self._carry_ns = 0.0  # forward shift still being slewed away
+        self._dev_shift_ns = 0  # added to device time after device clock steps seen through seq numbers
+        self.clock_jumps: list[tuple[int, int]] = []  # (UTC ns where it happened, device clock step ns)
 
     # ----------------------------------------------------------------- state
     @property
@@ -306,7 +313,26 @@ class StreamClock:
 
     def _stamp_device(self, h: int, dev: np.ndarray, step: int | None, reconnected: bool) -> ClockStamp:
         n = dev.shape[0]
+        dev = dev + self._dev_shift_ns
         if self._last_dev is None:
+            return self._finish(dev, h, 0)
+        if step is not None and step >= 0 and not reconnected:
+            # Sequence numbers are the authority on loss and duplication: `step` frames are
+            # missing (0: this one follows the last directly). When the device time disagrees
+            # with that by more than a frame's worth, the device clock stepped (resync, reset):
+            # keep the stream's time line continuous instead of storing the step, and count it.
+            missing = step * n
+            expected = self._last_dev + (missing + 1) * self.period_ns
+            err = float(dev[0]) - expected
+            if abs(err) > max(2.0 * self.period_ns, 0.5 * (missing + 1) * self.period_ns):
+                shift = -int(round(err))
+                self._dev_shift_ns += shift
+                dev = dev + shift
+                self.clock_jumps.append((int(self._last_utc or 0), -shift))
+            else:
+                missing = max(0, int(round((int(dev[0]) - self._last_dev) / self.period_ns)) - 1)
+            if missing > 0:
+                self._add_gap(missing, "sequence", int(self._to_utc(dev[:1])[0]))
             return self._finish(dev, h, 0)
         if reconnected and dev[-1] < self._last_dev - int(2e9):
             # the device clock restarted (reboot during the outage): new epoch, refit from scratch

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from typing import Any
 
@@ -95,6 +96,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.key_file and not args.pseudonymise:
         console.print("[red]error[/]: --key-file only makes sense with --pseudonymise")
+        return 2
+    from pathlib import Path
+    out = Path(args.out)
+    try:  # the output folder must be usable before any band is touched
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise PermissionError(13, "not writable", str(out))
+    except OSError as exc:
+        console.print(f"[red]error[/]: cannot create or write the output folder {args.out}: "
+                      f"{exc.strerror or exc}")
         return 2
     try:
         participant = args.participant

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
 import threading
 import time
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DeviceError, DeviceNotFoundError
+from ..errors import DeviceError, DeviceNotFoundError, RepsenseError
 from ..ingest import DeviceSession, FoundDevice, HostClock, LinkState, SessionOptions, driver_for, scan
 from ..types import Detection, Rep, RepSet
 from .writer import LiveSessionWriter, SessionInfo, live_session_id
@@ -299,6 +300,17 @@ class DeviceRecorder:
         return det
 
 
+class LiveStorageError(RepsenseError):
+    """The live session could not be written (disk full, file-size limit, permissions)."""
+
+
+def _storage_message(exc: OSError) -> str:
+    where = exc.filename or "the output folder"
+    hint = " (disk full or file-size limit?)" if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) else ""
+    return (f"cannot write {where}: {exc.strerror or exc}{hint}; samples flushed before this are kept, "
+            "and 'repsense repair --out DIR' finalises the session once the problem is fixed")
+
+
 def _date(t_utc_ns: int) -> str:
     import datetime as _dt
     return _dt.datetime.fromtimestamp(t_utc_ns / 1e9, tz=_dt.UTC).date().isoformat()
@@ -369,7 +381,18 @@ class LiveCapture:
     def _pump_thread(self) -> None:
         """The rings' reader, on its own thread: segmentation and Parquet writes never block
         the event loop that stamps BLE notifications (numba kernels and Parquet I/O release
-        the GIL). Exits after one last pass once every session has stopped."""
+        the GIL). Exits after one last pass once every session has stopped. A storage error
+        stops the capture (what was flushed stays readable; ``repair`` finalises it later)."""
+        try:
+            self._pump_loop_body()
+        except OSError as exc:
+            self._pump_error = LiveStorageError(_storage_message(exc))
+            self._loop.call_soon_threadsafe(self.stop.set)
+        except BaseException as exc:
+            self._pump_error = exc
+            self._loop.call_soon_threadsafe(self.stop.set)
+
+    def _pump_loop_body(self) -> None:
         o = self.options
         last_flush = time.monotonic()
         while True:
@@ -397,6 +420,8 @@ class LiveCapture:
         # compile the detector's kernels before any band streams (a first numba compile takes seconds)
         await asyncio.to_thread(_warm_up)
         self._sessions_done = threading.Event()
+        self._loop = loop
+        self._pump_error: BaseException | None = None
         tasks = [asyncio.create_task(r.session.run(self.stop), name=f"band-{r.session.address}")
                  for r in self.recorders]
         pump = asyncio.ensure_future(asyncio.to_thread(self._pump_thread))
@@ -419,7 +444,12 @@ class LiveCapture:
             for sig in installed:
                 loop.remove_signal_handler(sig)
             await pump
-        dets = [r.finalise() for r in self.recorders]
+        if self._pump_error is not None:
+            raise self._pump_error
+        try:
+            dets = [r.finalise() for r in self.recorders]
+        except OSError as exc:
+            raise LiveStorageError(_storage_message(exc)) from None
         if self.view is not None:
             self.view.update([r.row for r in self.recorders])
         return dets

@@ -151,21 +151,11 @@ def test_live_full_disk_leaves_no_half_file(live_full_disk) -> None:
     _assert_nothing_half_written(out)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: repsense live on a full disk reports 'error: Bluetooth unavailable: OSError: "
-                          "[Errno 27] ... File too large (is an adapter present and powered?...)': the catch-all "
-                          "in repsense/cli/cmd_live.py blames Bluetooth for a storage error (before commit "
-                          "f6a334f it was a raw traceback from 'await pump' in repsense/live/pipeline.py)")
 def test_live_full_disk_message(live_full_disk) -> None:
     r, _ = live_full_disk
     _assert_clear_failure(r, *DISK_WORDS, blame=("bluetooth", "adapter"))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: repsense live with --out below a regular file reports 'error: Bluetooth "
-                          "unavailable: NotADirectoryError: ... OUT/_live (is an adapter present and powered?...)'"
-                          ": the catch-all in repsense/cli/cmd_live.py blames Bluetooth; --out is not checked "
-                          "before scanning")
 def test_live_output_below_a_file(tmp_path: Path) -> None:
     pytest.importorskip("bumble", reason="needs the emulation extra: pip install 'repsense[emulate]'")
     blocker = tmp_path / "file"

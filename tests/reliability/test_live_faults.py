@@ -140,20 +140,13 @@ async def test_bit_flipped_notifications_are_counted_and_never_stored(tmp_path) 
 
 async def test_forward_device_clock_jump_loses_nothing_and_keeps_order(tmp_path) -> None:
     """The device clock steps forward 2 s mid-session (resync): every sample stored once, in order,
-    one session (timing: see the xfail test below)."""
+    one session (timing and gap accounting: see the next test)."""
     rec = _recording()
     dev, cap, _ = await _capture(tmp_path, rec, clock=DeviceClock(jumps=(ClockJump(10.0, 2.0),)))
     k, q = _assert_exact_outside_gaps(tmp_path, dev)
     assert (np.diff(k) == 1).all()  # the band sent every sample
-    assert detect(_stored(tmp_path)).n_reps == detect(rec).n_reps
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="BUG: a forward device-clock step (+2 s) with consecutive DIY sequence numbers "
-                                       "is stored as a gap of 200 'missing' samples (lost_in_gap 200 in "
-                                       "quality_json, reason 'timestamp') although nothing was lost, and the 2 s "
-                                       "step goes into the stored time line (max error vs true sample time 1.5 s, "
-                                       "1.0 s at the end) (repsense/buffer/clock.py StreamClock._stamp_device: "
-                                       "dt > gap_periods adds a gap without checking the sequence step is 1)")
 async def test_forward_device_clock_jump_is_not_reported_as_lost_samples(tmp_path) -> None:
     rec = _recording()
     dev, cap, _ = await _capture(tmp_path, rec, clock=DeviceClock(jumps=(ClockJump(10.0, 2.0),)))
@@ -161,13 +154,17 @@ async def test_forward_device_clock_jump_is_not_reported_as_lost_samples(tmp_pat
     assert (np.diff(k) == 1).all()
     stored = _stored(tmp_path)
     err = np.abs(stored.accel.t_s - (k - k[0]) / 100.0)  # stored vs true sample time
-    assert q["live"]["streams"]["accel"]["gaps"] == [] and err.max() < 0.1, (q["live"]["streams"]["accel"], err.max())
+    gaps = q["live"]["streams"]["accel"]["gaps"]
+    dt = np.diff(stored.accel.t_s)
+    print(f"forward jump: gaps {gaps}, max error vs true time {err.max():.4f} s, dt {dt.min():.4f}..{dt.max():.4f} s")
+    # no gap reported, and the 2 s step is not in the stored time line: no hole, no overlap
+    # (the absolute error vs true time, ~0.05 s here, comes from the host-arrival fit at 20x
+    # replay speed, not from the jump; the clock slews by at most 10 % of a period per notification)
+    assert gaps == [], gaps
+    assert dt.max() < 1.5 * 0.01 and dt.min() > 0.5 * 0.01, (dt.min(), dt.max())
+    assert detect(stored).n_reps == detect(rec).n_reps  # the false 2 s hole can change the rep count
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="BUG: a backward device-clock step (reset/resync by -1.5 s) drops the next "
-                                       "1.5 s of fresh samples as 'duplicate' (150 samples at 100 Hz) although the "
-                                       "DIY sequence numbers show they are new (repsense/buffer/clock.py "
-                                       "StreamClock._stamp_device: 'newer = dev > self._last_dev' ignores seq)")
 async def test_backward_device_clock_jump_keeps_every_sample(tmp_path) -> None:
     rec = _recording()
     dev, cap, _ = await _capture(tmp_path, rec, clock=DeviceClock(jumps=(ClockJump(10.0, -1.5),)))

@@ -54,7 +54,9 @@ class SentSamples:
     t_device_s: np.ndarray
     values: np.ndarray
     unit: str
-    status: np.ndarray  # per sample: "ok", "duplicated", "truncated", "corrupted", "stalled", "offline"
+    status: np.ndarray  # per sample: "ok", "duplicated", "truncated", "corrupted", "stalled", "offline",
+    # "overflow" (the band's queue was full: never sent), "lost" (sent, link ended before it
+    # reached the central), "queued" (sent, not yet at the central)
 
     @property
     def delivered(self) -> np.ndarray:
@@ -108,6 +110,11 @@ class VirtualDevice:
     clock : the band's clock (default: the kind's :meth:`default_clock`).
     rssi_dbm : RSSI the host sees in advertisements.
     loop : replay the recording forever.
+    fifo_s : how far (in true seconds) the band may fall behind its sensor before its queue
+        overflows. A band that cannot send as fast as it samples (this process too slow, or its
+        event loop blocked) sends late; beyond ``fifo_s`` of backlog the oldest samples' frames
+        are encoded and dropped, as a firmware queue overflow does: status ``overflow``,
+        ``tally["overflow"]`` counts the notifications. ``None``: never (latency grows).
     """
 
     kind: ClassVar[str] = "generic"
@@ -116,7 +123,7 @@ class VirtualDevice:
 
     def __init__(self, world: VirtualWorld, *, name: str | None = None, address: str, recording: Recording | None = None,
                  speed: float = 1.0, faults: Faults | None = None, clock: DeviceClock | None = None,
-                 rssi_dbm: int = -60, loop: bool = False) -> None:
+                 rssi_dbm: int = -60, loop: bool = False, fifo_s: float | None = 10.0) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.world = world
@@ -127,6 +134,15 @@ class VirtualDevice:
         self.faults = faults or Faults()
         self.clock = clock or self.default_clock()
         self.rssi_dbm = int(rssi_dbm)
+        if fifo_s is not None and not fifo_s > 0:
+            raise ValueError(f"fifo_s must be > 0 or None, got {fifo_s}")
+        self.fifo_s = fifo_s
+        # delivery accounting: SDUs the central received from this band (counted by the world),
+        # and per connection [tx_start, rx_start, tx_end, rx_end] (-1: still open)
+        self.rx_sdus = 0
+        self._epochs: list[list[int]] = []
+        self._batch_tx = 0
+        self._overflowing = False
         self.tally = FaultTally()
         self.host: Device | None = None
         self.controller: Any = None
@@ -139,7 +155,9 @@ class VirtualDevice:
         self._data_counter = 0
         self._origin_wall_s: float | None = None
         self._dropped_link = False
-        self._logs: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray], str]] = {}
+        # per stream: k, device time, values (per batch), status, size and last SDU index per batch, unit
+        self._logs: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[str], list[int],
+                                    list[int], str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._status = "ok"
         self._cache: dict[str, tuple[Any, int, np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -222,6 +240,10 @@ class VirtualDevice:
         copies = 1
         if data:
             self.n_notifications += 1
+            if self._overflowing:  # the band's queue is full: the frame is dropped, never sent
+                self.tally.add("overflow")
+                self._mark("overflow")
+                return
             self._data_counter += 1
             n = self._data_counter
             f = self.faults
@@ -253,6 +275,8 @@ class VirtualDevice:
         pdu = bytes(ATT_Handle_Value_Notification(attribute_handle=char.handle, attribute_value=payload))
         for _ in range(copies):  # what GATT Server.notify_subscriber sends, without its debug formatting
             self.host.send_l2cap_pdu(conn.handle, ATT_CID, pdu)
+        if data:
+            self._batch_tx = self.host.host.tx_sdus  # index of its last SDU: delivered iff the central got it
 
     async def indicate(self, char: Characteristic[bytes], payload: bytes) -> None:
         """Indicate to the connected central (waits for the confirmation)."""
@@ -322,6 +346,10 @@ class VirtualDevice:
 
     def _on_connection(self, connection: Connection) -> None:
         self.n_connections += 1
+        tx = self.host.host.tx_sdus if self.host is not None else 0
+        if self._epochs and self._epochs[-1][2] < 0:  # SDUs of the previous link can no longer arrive
+            self._epochs[-1][2:] = [tx, self.rx_sdus]
+        self._epochs.append([tx, self.rx_sdus, -1, -1])
         if self.faults.refuse_connections:
             self.tally.add("refused")
             self.later(connection.disconnect(LIMITED_RESOURCES))
@@ -359,7 +387,7 @@ class VirtualDevice:
             stream.next_k = int(math.ceil(self.true_now_s() * rate - 1e-9))
         self.streams[stream.name] = stream
         for log_name, unit, _ in stream.log_names:
-            self._logs.setdefault(log_name, ([], [], [], [], unit))
+            self._logs.setdefault(log_name, ([], [], [], [], [], [], unit))
         stream.task = asyncio.get_running_loop().create_task(self._run(stream))
 
     def stop_stream(self, name: str) -> None:
@@ -371,6 +399,7 @@ class VirtualDevice:
         loop = asyncio.get_running_loop()
         rate = stream.sample_rate_hz * self.clock.rate_factor  # samples per true second
         logs = [(self._logs[name], cols) for name, _, cols in stream.log_names]
+        fifo_k = None if self.fifo_s is None else max(stream.batch, int(math.ceil(self.fifo_s * rate)))
         try:
             while self.streams.get(stream.name) is stream:
                 now = self.true_now_s()
@@ -388,16 +417,28 @@ class VirtualDevice:
                     k_due = min(k_due, k_end)
                 while k_due - stream.next_k >= stream.batch or (
                         not self.signal.loop and k_due == k_end and stream.next_k < k_end):
+                    if fifo_k is not None and k_due - stream.next_k > fifo_k:  # behind: see where true time is now
+                        k_due = int(math.floor(self.true_now_s() * rate + 1e-9)) + 1
+                        if not self.signal.loop:
+                            k_due = min(k_due, k_end)
                     n = min(stream.batch, k_due - stream.next_k)
+                    # more than fifo_s behind the sensor: the band's queue is full, this frame is dropped
+                    self._overflowing = fifo_k is not None and k_due - stream.next_k > fifo_k
                     k, t_dev, phys = self._samples(stream, rate, n)
                     stream.next_k += n
                     self._status = "ok"
-                    sent = np.asarray(await stream.emit(k, t_dev, phys), dtype=np.float64)
-                    for (log_k, log_t, log_v, log_s, _), cols in logs:
+                    self._batch_tx = 0
+                    try:
+                        sent = np.asarray(await stream.emit(k, t_dev, phys), dtype=np.float64)
+                    finally:
+                        self._overflowing = False
+                    for (log_k, log_t, log_v, log_s, log_n, log_tx, _), cols in logs:
                         log_k.append(k)
                         log_t.append(np.asarray(t_dev, dtype=np.float64))
                         log_v.append(sent[:, cols])
-                        log_s.append(np.full(n, self._status))
+                        log_s.append(self._status)
+                        log_n.append(n)
+                        log_tx.append(self._batch_tx)
                     if self.streams.get(stream.name) is not stream:
                         return
                     if k_due - stream.next_k >= stream.batch:
@@ -460,12 +501,34 @@ class VirtualDevice:
                 pass
         for _ in range(8):  # controller -> link -> central controller -> host -> GATT client: a few loop turns
             await asyncio.sleep(0)
+        if self.host is None or not self._epochs:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10.0
+        while (self.connection is conn and conn is not None and loop.time() < deadline
+               and self.host.host.tx_sdus - self._epochs[-1][0] > self.rx_sdus - self._epochs[-1][1]):
+            await asyncio.sleep(0.002)
 
     def sent(self, stream: str) -> SentSamples:
         """Every sample sent on ``stream`` so far (ground truth after quantisation)."""
         if stream not in self._logs:
             raise KeyError(f"{self.kind} has no stream {stream!r}; streams so far: {sorted(self._logs)}")
-        ks, ts, vs, ss, unit = self._logs[stream]
+        ks, ts, vs, ss, ns, txs, unit = self._logs[stream]
         if not ks:
             return SentSamples(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3)), unit, np.zeros(0, "<U10"))
-        return SentSamples(np.concatenate(ks), np.concatenate(ts), np.concatenate(vs), unit, np.concatenate(ss))
+        status = np.array(ss, dtype="<U10")
+        tx = np.array(txs, dtype=np.int64)
+        sent_ok = np.isin(status, ("ok", "duplicated")) & (tx > 0)
+        arrived = np.zeros(len(tx), dtype=bool)
+        open_link = np.zeros(len(tx), dtype=bool)
+        for i, (tx0, rx0, tx1, rx1) in enumerate(self._epochs):
+            live = tx1 < 0
+            in_epoch = (tx > tx0) & ((tx <= tx1) if not live else True)
+            arrived |= in_epoch & (tx - tx0 <= (self.rx_sdus if live else rx1) - rx0)
+            if live and i == len(self._epochs) - 1 and self.connection is not None:
+                open_link |= in_epoch
+        missing = sent_ok & ~arrived
+        status[missing & open_link] = "queued"
+        status[missing & ~open_link] = "lost"
+        return SentSamples(np.concatenate(ks), np.concatenate(ts), np.concatenate(vs), unit,
+                           np.repeat(status, np.array(ns, dtype=np.int64)))

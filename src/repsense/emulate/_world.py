@@ -130,7 +130,26 @@ class _Controller(Controller):
 
 
 class _Host(Host):
-    """bumble's host with a data fast path that skips building unused debug strings."""
+    """bumble's host with a data fast path that skips building unused debug strings.
+
+    It also counts L2CAP SDUs: ``tx_sdus`` handed to the controller by this host (a band's),
+    and, on the world's host adapter, every SDU received from a band (``VirtualWorld.on_rx``).
+    Both links ends are FIFO, so a band's n-th SDU of a connection reached the central iff the
+    central received at least n SDUs on it: that is how ``sent()`` knows what was delivered.
+    """
+
+    tx_sdus = 0
+    world: VirtualWorld | None = None
+    is_central = False
+
+    def send_acl_sdu(self, connection_handle: int, sdu: bytes) -> None:
+        self.tx_sdus += 1
+        super().send_acl_sdu(connection_handle, sdu)
+
+    def on_l2cap_pdu(self, connection: Any, cid: int, pdu: bytes) -> None:
+        if self.is_central and self.world is not None:
+            self.world.on_rx(connection)
+        super().on_l2cap_pdu(connection, cid, pdu)
 
     def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
         if isinstance(packet, hci.HCI_AclDataPacket) and self.hci_sink and not self.snooper:
@@ -162,6 +181,8 @@ def new_host(name: str, address: str, link: LocalLink, world: VirtualWorld | Non
     """A bumble host (Device) wired to its own emulated controller on ``link``."""
     controller = _new_controller(name, link, world)
     host = _Host(controller_source=controller, controller_sink=controller)
+    host.world = world
+    host.is_central = address == (world.central_address if world is not None else CENTRAL_ADDRESS)
     device = Device(name=name, address=hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS), host=host)
     return device, controller
 
@@ -274,6 +295,17 @@ class VirtualWorld:
 
     def device(self, address: str) -> VirtualDevice | None:
         return self.devices.get(address.upper())
+
+    def on_rx(self, connection: Any) -> None:
+        """The host adapter received one L2CAP SDU on ``connection`` (counted for its band)."""
+        dev = getattr(connection, "_repsense_band", None)
+        if dev is None:
+            address = connection.peer_address.to_string(with_type_qualifier=False).upper()
+            dev = self.devices.get(address)
+            if dev is None:
+                return
+            connection._repsense_band = dev
+        dev.rx_sdus += 1
 
     def rssi_of(self, address: hci.Address) -> int:
         dev = self.devices.get(address.to_string(with_type_qualifier=False).upper())

@@ -17,6 +17,7 @@ variants run only when it is set above the default.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -146,7 +147,10 @@ def _process_kill_loop(tmp_path: Path, loops: int, seed: int, n_inputs: int) -> 
     args = ["process", str(src), "--out", str(out), "--participant", "P1", "--workers", "1"]
     for i in range(loops):
         done = _n_files(out, "sessions/*/*/*.parquet")
-        if i == 0 or done >= n_inputs - 1:  # a kill at a random instant (start-up included)
+        if done >= n_inputs - 1:  # nearly complete: start over so the next kills land mid-write again
+            shutil.rmtree(out)
+            done = 0
+        if i == 0:  # a kill at a random instant (start-up included)
             rc = _kill_after(args, float(rng.uniform(0.3, t_clean)))
         else:  # a kill just after a random number of further sessions were stored
             target = int(rng.integers(done + 1, n_inputs))
@@ -173,7 +177,7 @@ def test_process_kill_loop(tmp_path: Path) -> None:
 def test_process_kill_loop_long(tmp_path: Path) -> None:
     stats = _process_kill_loop(tmp_path, LOOPS, seed=2, n_inputs=12)
     print(f"process kill loop (long): {stats}")
-    assert stats["kills"] >= LOOPS // 2, stats
+    assert stats["kills"] >= LOOPS // 2 and stats["landed_mid_write"] >= 1, stats
 
 
 # --------------------------------------------------------------------------- repsense mood import
@@ -209,7 +213,10 @@ def _mood_kill_loop(tmp_path: Path, loops: int, seed: int, n_participants: int) 
     args = ["mood", "import", str(log), "--store", str(store)]
     for i in range(loops):
         done = _n_files(store, "mood/*/*.parquet")
-        if i == 0 or done >= n_participants - 1:
+        if done >= n_participants - 1:  # nearly complete: start over
+            shutil.rmtree(store)
+            done = 0
+        if i == 0:
             rc = _kill_after(args, float(rng.uniform(0.3, t_clean)))
         else:
             target = int(rng.integers(done + 1, n_participants))
@@ -244,7 +251,7 @@ def test_mood_import_kill_loop(tmp_path: Path) -> None:
 def test_mood_import_kill_loop_long(tmp_path: Path) -> None:
     stats = _mood_kill_loop(tmp_path, LOOPS, seed=4, n_participants=300)
     print(f"mood import kill loop (long): {stats}")
-    assert stats["kills"] >= LOOPS // 2, stats
+    assert stats["kills"] >= LOOPS // 2 and stats["landed_mid_write"] >= 1, stats
 
 
 # --------------------------------------------------------------------------- repsense live --emulate

@@ -15,6 +15,7 @@ backwards timestamps) and garbage lines inserted. Properties:
 
 from __future__ import annotations
 
+import csv
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -412,3 +413,25 @@ def test_damaged_metabase_gyroscope_partner_never_costs_accelerometer_samples(ki
     np.testing.assert_array_equal(rec.accel.values, v[:, :3].astype(np.float32))
     if rec.gyro is not None:
         assert np.all(np.isfinite(rec.gyro.values)) and np.all(np.diff(rec.gyro.t_s) > 0)
+
+
+@pytest.mark.xfail(strict=True, raises=csv.Error,
+                   reason="BUG: a header line with a bare carriage return followed by a quote makes the sniffer "
+                          "raise a raw _csv.Error 'new-line character seen in unquoted field' (repsense/io/sniff.py "
+                          "_split: csv.reader([line]) on a line containing CR); found by the random-bytes fuzz at "
+                          "REPSENSE_RELIABILITY_SCALE=5 with the 2-byte file b'\\r\"'")
+def test_bare_carriage_return_and_quote_is_a_project_error(tmp_path: Path) -> None:
+    f = tmp_path / "cr.csv"
+    f.write_bytes(b'\r"')
+    with pytest.raises(RepsenseError):
+        read_recording(f)
+
+
+@pytest.mark.xfail(strict=True, raises=RepsenseError,
+                   reason="BUG: a file with old-Mac (CR-only) line endings is read as 'header only, no data rows' "
+                          "(EmptyRecordingError): its rows are neither read nor is the line ending named as the "
+                          "problem (repsense/io/sniff.py splits lines on LF only)")
+def test_cr_only_line_endings_are_read(tmp_path: Path) -> None:
+    f = tmp_path / "cr.csv"
+    f.write_bytes(b"t_s,ax (g),ay (g),az (g)\r0.1,0,0,1\r0.2,0,0,1\r")
+    assert len(read_recording(f).accel) == 2

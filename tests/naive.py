@@ -209,7 +209,8 @@ def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
     return rows
 
 
-def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio):
+def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
+               rotation_deg, rotation_ratio, rotation_min_deg):
     """Twin of ``_group_reps`` with Python lists and ``statistics.median``."""
     from statistics import median
 
@@ -228,6 +229,10 @@ def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dura
         med_tr = median([travel[m] for m in members])
         med_d = median([end_s[m] - start_s[m] for m in members])
         d = end_s[i] - start_s[i]
+        if rotation_ratio > 0:
+            med_rot = median([rotation_deg[m] for m in members])
+            if rotation_deg[i] > max(rotation_ratio * med_rot, rotation_min_deg):
+                return True
         return not (med_tr / travel_ratio <= travel[i] <= med_tr * travel_ratio
                     and med_d / duration_ratio <= d <= med_d * duration_ratio)
 
@@ -243,3 +248,34 @@ def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dura
         for m in members:
             gid[m] = g
     return gid
+
+
+def rep_rotation_deg(x, lo, hi, half_window):
+    """Twin of ``_rep_rotation_deg``: direct window sums and angles, one sample at a time."""
+    m = len(x)
+
+    def direction(k):
+        g = [0.0, 0.0, 0.0]
+        for q in range(max(k - half_window, 0), min(k + half_window + 1, m)):
+            for j in range(3):
+                g[j] += float(x[q][j])
+        return g
+
+    out = []
+    for a, b in zip(lo, hi):
+        if m == 0:
+            out.append(0.0)
+            continue
+        k0 = min(max(int(a), 0), m - 1)
+        ref = direction(k0)
+        nr = math.sqrt(sum(v * v for v in ref))
+        worst = 0.0
+        for k in range(k0, min(int(b), m)):
+            g = direction(k)
+            ng = math.sqrt(sum(v * v for v in g))
+            if nr == 0.0 or ng == 0.0:
+                continue
+            c = sum(u * v for u, v in zip(ref, g)) / (nr * ng)
+            worst = max(worst, math.degrees(math.acos(max(-1.0, min(1.0, c)))))
+        out.append(worst)
+    return out

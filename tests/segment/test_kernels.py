@@ -95,8 +95,8 @@ def test_rep_table_matches_naive(naive, seed, n, th, still, open_ratio):
 
 @settings(max_examples=80, deadline=None)
 @given(seed=st.integers(0, 10_000), r=st.integers(0, 30), gap=st.floats(0.5, 6.0), tr=st.floats(1.1, 3.0),
-       dr=st.floats(1.1, 3.0))
-def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr):
+       dr=st.floats(1.1, 3.0), rr=st.sampled_from([0.0, 1.5, 2.5]), rmin=st.floats(0.0, 40.0))
+def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin):
     rng = np.random.default_rng(seed)
     dur = rng.uniform(0.5, 4.0, r)
     pause = rng.choice([0.2, 0.5, 5.0, 9.0], r)
@@ -104,9 +104,48 @@ def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr):
     end = start + dur
     travel = rng.uniform(0.05, 0.5, r)
     keep = (rng.random(r) > 0.1).astype(np.int64)
-    got = _kernels._group_reps(start, end, travel, keep, gap, tr, dr)
-    ref = naive.group_reps(list(start), list(end), list(travel), list(keep), gap, tr, dr)
+    rot = np.where(rng.random(r) < 0.2, rng.uniform(20.0, 90.0, r), rng.uniform(0.0, 10.0, r))
+    got = _kernels._group_reps(start, end, travel, keep, gap, tr, dr, rot, rr, rmin)
+    ref = naive.group_reps(list(start), list(end), list(travel), list(keep), gap, tr, dr, list(rot), rr, rmin)
     assert list(got) == ref
+
+
+def test_group_reps_trims_a_rotating_edge_rep_only():
+    # five alike reps; the last turns the forearm by 60 deg (a re-rack), the first by 8 deg
+    start = np.arange(5) * 3.0
+    end = start + 2.0
+    travel = np.full(5, 0.4)
+    keep = np.ones(5, np.int64)
+    rot = np.array([8.0, 4.0, 5.0, 4.0, 60.0])
+    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0)
+    assert list(gid) == [0, 0, 0, 0, -1]
+    # the same rotation in the middle of the set is not an edge: nothing trimmed
+    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0)
+    assert list(gid) == [0] * 5
+    # off (ratio 0): nothing trimmed
+    assert list(_kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0)) == [0] * 5
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), m=st.integers(0, 120), r=st.integers(0, 8), h=st.integers(0, 15))
+def test_rep_rotation_matches_naive(naive, seed, m, r, h):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 0.3, (m, 3)) + np.array([0.0, 0.0, 1.0])
+    if m and seed % 5 == 0:
+        x[: m // 2] = 0.0  # zero windows (no direction) are skipped
+    lo = rng.integers(0, max(m, 1), r).astype(np.int64)
+    hi = lo + rng.integers(1, 40, r)
+    got = _kernels._rep_rotation_deg(x, lo, hi, h)
+    ref = naive.rep_rotation_deg(x.tolist(), lo.tolist(), hi.tolist(), h)
+    np.testing.assert_allclose(got, ref, atol=1e-6)
+
+
+def test_rep_rotation_measures_a_known_turn():
+    # gravity turns from +z to +x at constant rate over 91 samples: 90 deg in that rep
+    ang = np.radians(np.linspace(0.0, 90.0, 91))
+    x = np.stack([np.sin(ang), np.zeros(91), np.cos(ang)], axis=1)
+    got = _kernels._rep_rotation_deg(x, np.array([0, 30]), np.array([91, 40]), 0)
+    np.testing.assert_allclose(got, [90.0, 9.0], atol=1e-9)
 
 
 @settings(max_examples=40, deadline=None)

@@ -282,13 +282,16 @@ def _median(x):
 
 
 @njit(**JIT)
-def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio):
+def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
+                rotation_deg, rotation_ratio, rotation_min_deg):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
 
     Consecutive kept reps belong to one group while the still gap between them is at most
     ``max_inter_rep_s``. In each group of >= 3 reps, repeatedly, the first (else the last)
     rep is dropped while its travel is off the group's median travel by more than
-    ``travel_ratio`` or its duration off the median duration by more than ``duration_ratio``.
+    ``travel_ratio``, its duration off the median duration by more than ``duration_ratio``,
+    or (``rotation_ratio`` > 0) its ``rotation_deg`` exceeds both ``rotation_ratio`` x the
+    group's median rotation and ``rotation_min_deg``.
 
     Returns
     -------
@@ -313,20 +316,72 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
             sel = members[lo:hi]
             med_tr = _median(travel[sel])
             med_d = _median(end_s[sel] - start_s[sel])
+            rot_lim = math.inf
+            if rotation_ratio > 0.0:
+                rot_lim = max(rotation_ratio * _median(rotation_deg[sel]), rotation_min_deg)
             a = members[lo]
             d = end_s[a] - start_s[a]
             if not (med_tr / travel_ratio <= travel[a] <= med_tr * travel_ratio
-                    and med_d / duration_ratio <= d <= med_d * duration_ratio):
+                    and med_d / duration_ratio <= d <= med_d * duration_ratio and rotation_deg[a] <= rot_lim):
                 gid[a] = -1
                 lo += 1
                 continue
             b = members[hi - 1]
             d = end_s[b] - start_s[b]
             if not (med_tr / travel_ratio <= travel[b] <= med_tr * travel_ratio
-                    and med_d / duration_ratio <= d <= med_d * duration_ratio):
+                    and med_d / duration_ratio <= d <= med_d * duration_ratio and rotation_deg[b] <= rot_lim):
                 gid[b] = -1
                 hi -= 1
                 continue
             break
     return gid
+
+
+@njit(**JIT)
+def _rep_rotation_deg(x, lo, hi, half_window):
+    """Largest turn of the gravity direction within each rep, in degrees.
+
+    The gravity direction at sample ``k`` is the mean of ``x`` (grid acceleration, (m, 3))
+    over ``[k - half_window, k + half_window]`` (cut at the array edges); rep ``i`` spans
+    samples ``[lo[i], hi[i])`` and its rotation is the largest angle between the direction
+    at ``lo[i]`` and the direction at any of its samples.
+
+    Returns
+    -------
+    float64 (r,)
+    """
+    m = x.shape[0]
+    cs = np.zeros((m + 1, 3))
+    for k in range(m):
+        for j in range(3):
+            cs[k + 1, j] = cs[k, j] + x[k, j]
+    r = lo.shape[0]
+    out = np.zeros(r)
+    for i in range(r):
+        if m == 0:
+            continue
+        k0 = min(max(lo[i], 0), m - 1)
+        a0 = max(k0 - half_window, 0)
+        a1 = min(k0 + half_window + 1, m)
+        r0 = cs[a1, 0] - cs[a0, 0]
+        r1 = cs[a1, 1] - cs[a0, 1]
+        r2 = cs[a1, 2] - cs[a0, 2]
+        nr = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
+        if nr == 0.0:
+            continue
+        best = 1.0
+        for k in range(k0, min(hi[i], m)):
+            b0 = max(k - half_window, 0)
+            b1 = min(k + half_window + 1, m)
+            g0 = cs[b1, 0] - cs[b0, 0]
+            g1 = cs[b1, 1] - cs[b0, 1]
+            g2 = cs[b1, 2] - cs[b0, 2]
+            ng = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
+            if ng == 0.0:
+                continue
+            c = (r0 * g0 + r1 * g1 + r2 * g2) / (nr * ng)
+            if c < best:
+                best = c
+        out[i] = math.degrees(math.acos(max(-1.0, min(1.0, best))))
+    return out
 

@@ -82,6 +82,18 @@ class DetectorConfig:
         A first or last rep whose travel (duration) is off the set's median by more than
         this factor is handling (un-rack, re-rack, set-up), not a rep. Fatigue slows the
         last reps by up to ~1.5-2x, hence the generous duration factor.
+    edge_rotation_ratio, edge_rotation_min_deg : float
+        A first or last rep whose forearm rotation (largest turn of the gravity direction
+        within the rep) exceeds both this factor x the set's median rep rotation and this
+        angle is handling, not a rep: un-racking, re-racking, stepping in and out and
+        putting the load down turn the forearm far more than a barbell rep does (a few
+        degrees), while curls and raises, which rotate in every rep, have a high median and
+        keep their edge reps. 0 switches the test off. On the MetaMotion sets it changes
+        no count (factors 2-3 and 20 deg all measured the same; 1.5 with 30 deg trimmed
+        real first reps); on simulated sessions it removes most rack/setup over-counts.
+    rotation_window_s : float
+        Window of the moving mean that estimates the gravity direction for
+        ``edge_rotation_*`` (one slow rep's linear acceleration averages out).
     edge_open_ratio : float
         A turnaround at the edge of an active stretch, with no boundary turning point on
         one side, counts only if the signal on that open side moves at least this fraction
@@ -128,6 +140,9 @@ class DetectorConfig:
     rhythm_reps: int = 5
     edge_travel_ratio: float = 1.6
     edge_duration_ratio: float = 1.8
+    edge_rotation_ratio: float = 2.5
+    edge_rotation_min_deg: float = 20.0
+    rotation_window_s: float = 1.0
     edge_open_ratio: float = 0.0
     min_rep_s: float = 0.8
     max_rep_s: float = 8.0

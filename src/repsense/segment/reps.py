@@ -44,6 +44,7 @@ class SetAnalyzer:
         self.band_sos = bandpass_sos(c.band_low_hz, c.band_high_hz, c.grid_rate_hz)
         self.hp_sos = highpass1_sos(c.displacement_highpass_hz, c.grid_rate_hz)
         self.n_pad = int(round(c.grid_rate_hz / c.band_low_hz))
+        self.n_half_gravity = int(round(c.rotation_window_s * c.grid_rate_hz / 2))
 
     def vertical_accel_m_s2(self, x_g: np.ndarray) -> np.ndarray:
         """Band-passed vertical acceleration proxy (m/s^2): band-passed ``|accel|``."""
@@ -87,8 +88,13 @@ class SetAnalyzer:
         table = _kernels._rep_table(t_s, z, idx, kind, boundary, c.still_rel, self.dt_s, c.edge_open_ratio)
         dur = table[:, 1] - table[:, 0]
         keep = ((table[:, 6] > 0) & (dur >= c.min_rep_s) & (dur <= c.max_rep_s)).astype(np.int64)
+        lo_i = np.searchsorted(t_s, table[:, 0]).astype(np.int64)
+        hi_i = np.maximum(np.searchsorted(t_s, table[:, 1]), lo_i + 1).astype(np.int64)
+        rotation_deg = _kernels._rep_rotation_deg(np.ascontiguousarray(x_g, dtype=np.float64), lo_i, hi_i,
+                                                  self.n_half_gravity)
         gid = _kernels._group_reps(table[:, 0].copy(), table[:, 1].copy(), table[:, 5].copy(), keep,
-                                   c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio)
+                                   c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio,
+                                   rotation_deg, c.edge_rotation_ratio, c.edge_rotation_min_deg)
         concentric_first = boundary == -1
         out = []
         for g in range(int(gid.max()) + 1 if gid.shape[0] else 0):

@@ -329,12 +329,6 @@ def test_cli_on_a_folder_of_damaged_files_never_prints_a_traceback(tmp_path: Pat
         assert "f02.csv" in out  # random bytes: named as failed
 
 
-@pytest.mark.xfail(strict=True, raises=RepsenseError,
-                   reason="BUG: an ISO 8601 file with one complete row whose cut last line starts with digits "
-                          "('202') loses its good row: the truncated cell takes part in the time-column type vote, "
-                          "the 1:1 tie goes to 'numeric', the ISO row is dropped as non_numeric and the read fails "
-                          "with EmptyRecordingError (repsense/io: time column type by majority vote; the "
-                          "unterminated last line should not vote)")
 def test_truncated_numeric_looking_last_time_cell_does_not_outvote_the_iso_rows(tmp_path: Path) -> None:
     f = tmp_path / "cut.csv"
     f.write_bytes(b"timestamp,acc_x (g),acc_y (g),acc_z (g)\n2020-09-13T12:26:40.000Z,-3.6834,-7.3444,-7.7356\n202")
@@ -342,11 +336,6 @@ def test_truncated_numeric_looking_last_time_cell_does_not_outvote_the_iso_rows(
     assert len(rec.accel) == 1 and rec.reports[0].dropped["truncated_last_line"].count == 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: a file without a time column read with sample_rate_hz gets times from file line "
-                          "numbers, so a blank line (not counted as a row) shifts every later sample by one period "
-                          "(repsense/io/generic_csv.py: t_ns = (parsed.lines - sn.first_line) * period_ns); an "
-                          "unreadable row rightly keeps its slot, a blank line should not take one")
 def test_blank_line_in_a_file_without_time_column_does_not_shift_later_samples(tmp_path: Path) -> None:
     f = tmp_path / "norate.csv"
     f.write_text("ax (g),ay (g),az (g)\n0.1,0.2,0.3\n0.1,0.2,0.3\nabc,0.2,0.3\n0.1,0.2,0.3\n\n0.1,0.2,0.3\n")
@@ -355,12 +344,6 @@ def test_blank_line_in_a_file_without_time_column_does_not_shift_later_samples(t
     np.testing.assert_allclose(rec.accel.t_s, [0.0, 0.02, 0.06, 0.08])  # ... so it takes no time slot
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="BUG: one integer time cell beyond int64 (e.g. a 20-digit epoch from a corrupted or "
-                          "merged line) crashes every CSV reader with a raw OverflowError('Python int too large to "
-                          "convert to C long'): _py_value accepts it, np.asarray(..., dtype=int64) then overflows "
-                          "(repsense/io/_csvparse.py _python_lines, 'store.append(np.asarray(v, ...))'); found by "
-                          "flipping bytes of a MetaBase gyroscope file")
 @pytest.mark.parametrize("fmt", [MetaBaseAndroid(), GenericEpochGyro()], ids=lambda f: f.name)
 def test_epoch_cell_beyond_int64_is_one_dropped_row(tmp_path: Path, fmt: Fmt) -> None:
     t_ms, v = _samples(9, 10, fmt.gyro)
@@ -415,11 +398,6 @@ def test_damaged_metabase_gyroscope_partner_never_costs_accelerometer_samples(ki
         assert np.all(np.isfinite(rec.gyro.values)) and np.all(np.diff(rec.gyro.t_s) > 0)
 
 
-@pytest.mark.xfail(strict=True, raises=csv.Error,
-                   reason="BUG: a header line with a bare carriage return followed by a quote makes the sniffer "
-                          "raise a raw _csv.Error 'new-line character seen in unquoted field' (repsense/io/sniff.py "
-                          "_split: csv.reader([line]) on a line containing CR); found by the random-bytes fuzz at "
-                          "REPSENSE_RELIABILITY_SCALE=5 with the 2-byte file b'\\r\"'")
 def test_bare_carriage_return_and_quote_is_a_project_error(tmp_path: Path) -> None:
     f = tmp_path / "cr.csv"
     f.write_bytes(b'\r"')
@@ -427,10 +405,6 @@ def test_bare_carriage_return_and_quote_is_a_project_error(tmp_path: Path) -> No
         read_recording(f)
 
 
-@pytest.mark.xfail(strict=True, raises=RepsenseError,
-                   reason="BUG: a file with old-Mac (CR-only) line endings is read as 'header only, no data rows' "
-                          "(EmptyRecordingError): its rows are neither read nor is the line ending named as the "
-                          "problem (repsense/io/sniff.py splits lines on LF only)")
 def test_cr_only_line_endings_are_read(tmp_path: Path) -> None:
     f = tmp_path / "cr.csv"
     f.write_bytes(b"t_s,ax (g),ay (g),az (g)\r0.1,0,0,1\r0.2,0,0,1\r")

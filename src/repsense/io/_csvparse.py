@@ -15,7 +15,9 @@ Row-level reasons recorded here (see :class:`DropLog`):
     has fewer decimals than in the line before (an interrupted write: ``0.1234`` -> ``0.12``).
     Otherwise an unterminated last line is kept.
 ``non_numeric``
-    a needed cell is not a number (or not an ISO 8601 time for a time column).
+    a needed cell is not a number (or not an ISO 8601 time for a time column), or is an
+    integer or time outside the int64 range (e.g. a 20-digit epoch from a corrupted line), or
+    the row's ``"`` quoting cannot be split.
 ``missing_value``
     a needed cell is empty.
 
@@ -40,7 +42,7 @@ import hashlib
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal, Sequence
@@ -58,6 +60,7 @@ _MAX_FIRST_LINES = 5
 _SUB_BLOCK_LINES = 1024
 _VECTOR_FALLBACK = True  # tests switch it off to compare with the line-by-line path
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 class DropLog:
@@ -138,6 +141,10 @@ class ParsedColumns:
         Rows dropped while parsing, by reason.
     sha256 : str
         Hex SHA-256 of the whole file's bytes.
+    blank_lines : ndarray
+        Sorted 1-based file lines after the header that hold only whitespace (not rows).
+        With them, ``lines - first_line - (blank lines before)`` is a row's index among all
+        data rows (kept or dropped): its sample slot in a file read at a stated rate.
     """
 
     arrays: list[np.ndarray]
@@ -145,6 +152,7 @@ class ParsedColumns:
     n_rows: int
     drops: DropLog
     sha256: str
+    blank_lines: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 def _arrow_type(kind: ColumnKind) -> pa.DataType:
@@ -157,23 +165,31 @@ def _arrow_type(kind: ColumnKind) -> pa.DataType:
 
 
 def _py_value(text: str, kind: ColumnKind) -> float | int:
-    """Convert one cell in the slow path; raises ValueError when it is not a value of ``kind``."""
+    """Convert one cell in the slow path.
+
+    Raises ValueError when it is not a value of ``kind``, including an integer (or an ISO time
+    in nanoseconds) outside the int64 range, which no output array could hold.
+    """
     s = text.strip().strip('"').strip()
     if kind == "float":
         return float(s)
     if kind == "int":
         try:
-            return int(s)
+            v = int(s)
         except ValueError:
-            v = float(s)
-            if not np.isfinite(v):
+            f = float(s)
+            if not np.isfinite(f):
                 raise ValueError(s) from None
-            return int(round(v))
-    dt = datetime.fromisoformat(s)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    delta = dt - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+            v = int(round(f))
+    else:
+        dt = datetime.fromisoformat(s)
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        delta = dt - _EPOCH
+        v = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    if not _INT64_MIN <= v <= _INT64_MAX:
+        raise ValueError(f"{s!r} is outside the int64 range")
+    return v
 
 
 _CAST_ERROR = re.compile(r"Failed to parse string: '(.*)' as a scalar of type", re.S)
@@ -276,6 +292,7 @@ class _Parser:
         self.out_lines: list[tuple[int, int] | np.ndarray] = []
         self.drops = DropLog()
         self.n_rows = 0
+        self.blank_lines: list[np.ndarray] = []  # 1-based lines holding only whitespace (not rows)
 
     # -- fast path ---------------------------------------------------------------------------
     def _arrow(self, block: bytes | memoryview, use_threads: bool) -> pa.Table:
@@ -320,16 +337,22 @@ class _Parser:
             raw_lines.pop()
         vals: list[list[float | int]] = [[] for _ in self.columns]
         kept: list[int] = []
+        blank: list[int] = []
         last_index = len(raw_lines) - 1
         for j, raw in enumerate(raw_lines):
             line_no = first_line + j
             text = raw.decode("utf-8", errors="replace").rstrip("\r")
             if not text.strip():
+                blank.append(line_no)
                 continue
             self.n_rows += 1
             truncated = unterminated_last and j == last_index
             if self.quoted and '"' in text:
-                fields = next(csv.reader([text], delimiter=self.delimiter))
+                try:
+                    fields = next(csv.reader([text], delimiter=self.delimiter), [])
+                except csv.Error:  # e.g. a bare CR next to a quote
+                    self.drops.add("truncated_last_line" if truncated else "non_numeric", [line_no])
+                    continue
             else:
                 fields = text.split(self.delimiter)
             if len(fields) != self.n_fields:
@@ -357,6 +380,7 @@ class _Parser:
         for store, (_, kind), v in zip(self.out, self.columns, vals):
             store.append(np.asarray(v, dtype=np.float64 if kind == "float" else np.int64))
         self.out_lines.append(np.asarray(kept, dtype=np.int64))
+        self.blank_lines.append(np.asarray(blank, dtype=np.int64))
 
     # -- dispatch ----------------------------------------------------------------------------
     def _read_strings(self, block: bytes | memoryview, invalid: list[tuple[int | None, int, str]]) -> pa.Table:
@@ -408,11 +432,13 @@ class _Parser:
             is_row[np.asarray([num for num, _, _ in invalid], dtype=np.int64) - 1] = False
         lines = first_line + np.flatnonzero(is_row).astype(np.int64)  # file line of each table row
         last_line = first_line + n_lines - 1
+        ws_lines = []
         for num, actual, text in invalid:
+            line_no = first_line + int(num) - 1  # type: ignore[arg-type]
             if not text.strip(" \t\r\x0b\x0c"):
+                ws_lines.append(line_no)
                 continue  # whitespace-only line: not a row
             self.n_rows += 1
-            line_no = first_line + int(num) - 1  # type: ignore[arg-type]
             if unterminated_last and line_no == last_line:
                 self.drops.add("truncated_last_line", [line_no])
             else:
@@ -445,6 +471,7 @@ class _Parser:
                 if not data[starts[k]:stops[k]].strip():
                     blank[r] = True
         reason_missing &= ~blank
+        self.blank_lines.append(np.sort(np.concatenate((np.asarray(ws_lines, dtype=np.int64), lines[blank]))))
         self.n_rows += int(n - blank.sum())
         truncated = np.zeros(n, dtype=bool)
         if unterminated_last and n and lines[-1] == last_line and (reason_missing[-1] or reason_bad[-1]):
@@ -508,7 +535,10 @@ class _Parser:
     def _fields(self, raw: bytes) -> list[str]:
         text = raw.decode("utf-8", errors="replace").rstrip("\r")
         if self.quoted and '"' in text:
-            return next(csv.reader([text], delimiter=self.delimiter), [])
+            try:
+                return next(csv.reader([text], delimiter=self.delimiter), [])
+            except csv.Error:
+                return []
         return text.split(self.delimiter)
 
     def _decimals(self, cell: str) -> int | None:
@@ -542,7 +572,8 @@ class _Parser:
             dtype = np.float64 if kind == "float" else np.int64
             arr = store[0] if len(store) == 1 else (np.concatenate(store) if store else np.empty(0, dtype))
             arrays.append(arr.astype(dtype, copy=False))
-        return ParsedColumns(arrays, RowLines(self.out_lines), self.n_rows, self.drops, sha256)
+        blank = np.concatenate(self.blank_lines) if self.blank_lines else np.empty(0, np.int64)
+        return ParsedColumns(arrays, RowLines(self.out_lines), self.n_rows, self.drops, sha256, np.sort(blank))
 
 
 def parse_columns(
@@ -556,6 +587,7 @@ def parse_columns(
     block_bytes: int = 1 << 26,
     decimal: str = ".",
     quoted: bool = False,
+    newline: str = "\n",
 ) -> ParsedColumns:
     """Parse typed columns from the data rows of a delimited text file.
 
@@ -580,6 +612,11 @@ def parse_columns(
         Decimal separator of the numbers (``","`` in files written with a comma locale).
     quoted : bool, optional
         Honour ``"`` quoting (for files whose header or first rows use it).
+    newline : {"\\n", "\\r"}, optional
+        ``"\\r"`` for old-Mac files whose lines end with a bare CR (see
+        :attr:`~repsense.io.sniff.Sniff.newline`): the file is then read into memory and each CR
+        taken as a line end (same byte offsets and line numbers; the hash is of the original
+        bytes). Such files come from old tools and are small; LF/CRLF files are memory-mapped.
 
     Returns
     -------
@@ -591,35 +628,48 @@ def parse_columns(
     digest = hashlib.sha256()
     if os.path.getsize(path) == 0:
         return parser.result(digest.hexdigest())
-    line = first_line
+    if newline == "\r":
+        raw = Path(path).read_bytes()
+        digest.update(raw)
+        data = raw.replace(b"\r", b"\n")
+        del raw
+        _feed_all(parser, memoryview(data), len(data), data_offset, first_line, block_bytes)
+        return parser.result(digest.hexdigest())
     # The file is memory-mapped: blocks are zero-copy slices handed to pyarrow, and the whole
     # file is hashed in a worker thread (hashlib releases the GIL) while pyarrow parses.
     with pa.memory_map(str(path), "r") as mm, ThreadPoolExecutor(max_workers=1) as hasher:
         size = mm.size()
         view = memoryview(mm.read_buffer(size))
         hashed = hasher.submit(digest.update, view)
-        pos = min(data_offset, size)
-        while pos < size:
-            end = min(size, pos + block_bytes)
-            cut = _line_end_before(view, pos, end)
-            if cut <= pos:  # no line end in this block (a very long line, or the unterminated last one)
-                nxt = _line_end_after(view, end, size)
-                if nxt is None:
-                    break
-                cut = nxt
-            line += parser.feed(view[pos:cut], line, False)
-            pos = cut
-        if pos < size:
-            tail = view[pos:size]
-            prev_start = _line_end_before(view, data_offset, pos - 1) if pos > data_offset else pos
-            if pos > data_offset and parser.last_cell_cut(bytes(tail), bytes(view[prev_start:pos - 1])):
-                parser.n_rows += 1
-                parser.drops.add("truncated_last_line", [line])
-            else:
-                parser.feed(tail, line, True)
+        _feed_all(parser, view, size, data_offset, first_line, block_bytes)
         hashed.result()
         del view
     return parser.result(digest.hexdigest())
+
+
+def _feed_all(parser: _Parser, view: memoryview, size: int, data_offset: int, first_line: int,
+              block_bytes: int) -> None:
+    """Feed the data rows of ``view`` (LF line ends) to ``parser`` block by block."""
+    line = first_line
+    pos = min(data_offset, size)
+    while pos < size:
+        end = min(size, pos + block_bytes)
+        cut = _line_end_before(view, pos, end)
+        if cut <= pos:  # no line end in this block (a very long line, or the unterminated last one)
+            nxt = _line_end_after(view, end, size)
+            if nxt is None:
+                break
+            cut = nxt
+        line += parser.feed(view[pos:cut], line, False)
+        pos = cut
+    if pos < size:
+        tail = view[pos:size]
+        prev_start = _line_end_before(view, data_offset, pos - 1) if pos > data_offset else pos
+        if pos > data_offset and parser.last_cell_cut(bytes(tail), bytes(view[prev_start:pos - 1])):
+            parser.n_rows += 1
+            parser.drops.add("truncated_last_line", [line])
+        else:
+            parser.feed(tail, line, True)
 
 
 def _count_lines(block: bytes | memoryview) -> int:

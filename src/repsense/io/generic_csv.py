@@ -139,8 +139,10 @@ def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, s
     ----------
     path : str or Path
     sample_rate_hz : float, optional
-        Required when the file has no time column (row k is then at k / rate seconds, counting
-        dropped rows so that a bad row leaves a hole, not a shift).
+        Required when the file has no time column: data row k is then at k / rate seconds.
+        Rows are counted with the dropped ones, so an unreadable row (non-numeric, short...)
+        keeps its slot and leaves a one-sample hole, not a shift; blank (whitespace-only)
+        lines are not rows and take no slot.
     sn : Sniff, optional
         The file's sniff result.
     participant, session_id : str, optional
@@ -177,13 +179,16 @@ def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, s
         if kind in cols:
             spec.extend((cols[kind][a][0], "float") for a in "xyz")
     parsed = parse_columns(path, data_offset=sn.data_offset, first_line=sn.first_line, delimiter=sn.delimiter,
-                           decimal=sn.decimal, quoted=sn.quoted,
+                           decimal=sn.decimal, quoted=sn.quoted, newline=sn.newline,
                            n_fields=len(sn.header), columns=spec)
     extra: dict[str, Any] = {"reader": "generic_csv", "absolute_time": False}
     t_finite = None
     if tcol is None:
         period_ns = 1e9 / float(sample_rate_hz)  # type: ignore[arg-type]
-        t_ns = np.round((parsed.lines.array() - sn.first_line) * period_ns).astype(np.int64)
+        lines = parsed.lines.array()
+        # slot = index among the data rows: blank lines are not rows and take no slot
+        slot = lines - sn.first_line - np.searchsorted(parsed.blank_lines, lines)
+        t_ns = np.round(slot * period_ns).astype(np.int64)
         values_at = 0
     else:
         values_at = 1

@@ -230,7 +230,7 @@ def read_metabase_stream(path: str | Path, sn: Sniff | None = None) -> tuple[str
     n = len(sn.header)
     epoch_kind = "float" if METABASE_FIRST[sn.header[0].lower()] == "s" else "int"
     parsed = parse_columns(path, data_offset=sn.data_offset, first_line=sn.first_line, delimiter=sn.delimiter,
-                           decimal=sn.decimal, quoted=sn.quoted,
+                           decimal=sn.decimal, quoted=sn.quoted, newline=sn.newline,
                            n_fields=n, columns=[(0, epoch_kind), (n - 3, "float"), (n - 2, "float"), (n - 1, "float")])
     epoch = parsed.arrays[0]
     t_finite = None

@@ -47,6 +47,9 @@ class Sniff:
         written like ``0,981`` (comma locales), else ``"."``.
     quoted : bool
         The header or the first rows use ``"`` quoting.
+    newline : str
+        Line terminator: ``"\\n"`` (LF or CRLF), or ``"\\r"`` for old-Mac files whose lines end
+        with a bare CR (no LF in the sniffed bytes); readers pass it on to the parser.
     """
 
     kind: Kind
@@ -58,6 +61,7 @@ class Sniff:
     sample_rows: tuple[tuple[str, ...], ...] = ()
     decimal: str = "."
     quoted: bool = False
+    newline: str = "\n"
 
 
 def is_number(text: str) -> bool:
@@ -65,10 +69,22 @@ def is_number(text: str) -> bool:
     return bool(_NUMBER.match(text.strip()))
 
 
-def _split(line: str, delimiter: str) -> list[str]:
+def _split(line: str, delimiter: str, path: str, line_no: int) -> list[str]:
     if '"' in line:
-        return [f.strip() for f in next(csv.reader([line], delimiter=delimiter))]
+        try:
+            return [f.strip() for f in next(csv.reader([line], delimiter=delimiter), [])]
+        except csv.Error as exc:  # e.g. a bare CR inside the line next to a quote
+            raise FormatError(f"malformed quoted field ({exc}); a stray carriage return or quote in the line",
+                              path=path, line=line_no) from None
     return [f.strip() for f in line.split(delimiter)]
+
+
+def _split_row(line: str, delimiter: str) -> tuple[str, ...] | None:
+    """A data row's fields for sniffing; None for a row the csv module cannot split (the parser drops it)."""
+    try:
+        return tuple(_split(line, delimiter, "", 0))
+    except FormatError:
+        return None
 
 
 def _pick_delimiter(header: str, sample_lines: list[str]) -> str:
@@ -126,6 +142,10 @@ def sniff_file(path: str | Path) -> Sniff:
         raise EmptyRecordingError("file is empty (0 bytes)", path=p)
     if not head.strip() and not more:
         raise EmptyRecordingError("file is blank (only whitespace)", path=p)
+    # Old-Mac files end lines with a bare CR: read them as LF (same byte offsets, same lines).
+    newline = "\r" if b"\n" not in head and b"\r" in head else "\n"
+    if newline == "\r":
+        head = head.replace(b"\r", b"\n")
     bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     body = head if not more else head[: head.rfind(b"\n") + 1] or head
     raw_b = body[bom:].split(b"\n")
@@ -156,16 +176,20 @@ def sniff_file(path: str | Path) -> Sniff:
     raw_lines = [ln.decode("utf-8", errors="replace") for ln in raw_b]
     header_line = raw_lines[header_idx].rstrip("\r")
     rest = [ln.rstrip("\r") for ln in raw_lines[header_idx + 1:]]
-    data_lines = [ln for ln in rest if ln.strip()]
+    numbered = [(header_idx + 2 + k, ln) for k, ln in enumerate(rest) if ln.strip()]
+    data_lines = [ln for _, ln in numbered]
     delimiter = _pick_delimiter(header_line, data_lines[:20])
-    header = tuple(_split(header_line, delimiter))
     line_no = header_idx + 1
+    header = tuple(_split(header_line, delimiter, p, line_no))
     if header and all(is_number(h) for h in header if h) and any(header):
         raise FormatError("no header line (the first line holds numbers); add a header naming the columns",
                           path=p, line=line_no)
     if not data_lines and not more:
         raise EmptyRecordingError("header only, no data rows", path=p, line=line_no)
-    sample_rows = tuple(tuple(_split(ln, delimiter)) for ln in data_lines[:SAMPLE_ROWS])
+    voters = numbered
+    if not more and not body.endswith(b"\n") and len(numbered) > 1:
+        voters = numbered[:-1]  # an unterminated last line may be cut: it does not vote on column types
+    sample_rows = tuple(row for row in (_split_row(ln, delimiter) for _, ln in voters[:SAMPLE_ROWS]) if row is not None)
     header = _reconcile_trailing_delimiter(header, sample_rows)
     first_row = sample_rows[0] if sample_rows else ()
     data_offset = offsets[header_idx + 1] if header_idx + 1 < len(offsets) else len(head)
@@ -180,4 +204,4 @@ def sniff_file(path: str | Path) -> Sniff:
         if comma > dot:
             decimal = ","
     quoted = '"' in header_line or any('"' in ln for ln in data_lines[:SAMPLE_ROWS])
-    return Sniff(kind, header, delimiter, data_offset, line_no + 1, first_row, sample_rows, decimal, quoted)
+    return Sniff(kind, header, delimiter, data_offset, line_no + 1, first_row, sample_rows, decimal, quoted, newline)

@@ -441,3 +441,14 @@ def test_measurement_status():
 def test_epoch_constant():
     assert p.POLAR_EPOCH_UNIX_NS == int(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc).timestamp()) * 10**9
     assert math.isclose(p.decode_frame(EX_A, config=p.PmdConfig()).t_device_s[-1], T_2023 / 1e9)
+
+
+def test_data_frame_without_stream_settings_is_a_decode_error():
+    # a frame that overtakes the START response (seen at high replay speed) must not crash the consumer
+    from repsense.errors import DecodeError
+    from repsense.protocols import polar_pmd
+
+    frame = bytes([0x02]) + (10**15).to_bytes(8, "little") + bytes([0x01]) + bytes(6)
+    with pytest.raises(DecodeError) as e:
+        polar_pmd.decode_frame(frame, config=None)
+    assert e.value.offset == 0 and "START" in str(e.value)

@@ -414,7 +414,7 @@ def _acc_mg(samples: np.ndarray, frame_type: int, factor: float) -> np.ndarray:
     return np.trunc(samples.astype(np.float32) * f).astype(np.int64)
 
 
-def decode_frame(data: bytes, *, config: PmdConfig = PmdConfig(), state: PmdState | None = None) -> DecodedFrame:
+def decode_frame(data: bytes, *, config: PmdConfig | None = PmdConfig(), state: PmdState | None = None) -> DecodedFrame:
     """Decode one PMD data notification (ACC or GYRO).
 
     Parameters
@@ -438,6 +438,9 @@ def decode_frame(data: bytes, *, config: PmdConfig = PmdConfig(), state: PmdStat
         Too short, unsupported measurement or frame type, bad content length, bad delta block.
     """
     data = bytes(data)
+    if config is None:
+        # the factors and rates come from the START exchange: without them values would be wrong
+        raise decode_error(KIND, 0, "data frame before the stream settings are known (no START response yet)")
     require_length(KIND, data, HEADER_LEN + 1, "a PMD data frame (10-byte header + content)")
     mtype = data[0] & 0x3F
     frame_ns = int.from_bytes(data[1:9], "little")

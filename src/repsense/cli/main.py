@@ -46,10 +46,39 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`repsense count --json ... | head -1`): stop quietly, as Unix tools do
+        _silence_stdout()
+        return 141
+    except OSError as exc:
+        if exc.errno is None or not _is_stdout_error(exc):
+            raise
+        _silence_stdout()
+        print(f"error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+def _is_stdout_error(exc: OSError) -> bool:
+    """True for errors writing our own standard output (full disk, closed pipe), not for a file."""
+    import errno
+
+    return exc.errno in (errno.EPIPE, errno.ENOSPC, errno.EFBIG, errno.EIO) and not getattr(exc, "filename", None)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,45 @@
+"""The entry point: usage errors, and output that cannot be written (closed pipe, full disk)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RECORDING = REPO / "recordings" / "P05_rest_2025-09-08_25Hz.csv"
+
+
+def _repsense(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "repsense", *args], capture_output=True, text=True,
+                          timeout=300, **kw)
+
+
+def test_no_command_is_a_usage_error():
+    r = _repsense()
+    assert r.returncode == 2 and "usage" in r.stderr.lower()
+
+
+def test_closed_pipe_stops_quietly():
+    # like `repsense count --json FILE FILE | head -0`: the reader is gone before we write
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "repsense", "count", "--json", str(RECORDING)],
+                              stdout=w, stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(w)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 141
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_full_disk_on_stdout_is_one_line_not_a_traceback():
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "repsense", "count", "--json", str(RECORDING)],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 1 and "cannot write the output" in proc.stderr

@@ -224,11 +224,6 @@ def test_stray_quote_line_does_not_hide_the_rows_after_it(tmp_path: Path) -> Non
     assert rep.n_added == 5, f"added {rep.n_added} of 5 good rows; rejects: {[(r.line, r.reason) for r in rep.rejects]}"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG (minor): read_mood on a store with one damaged mood file (bit flip in a data page) "
-                          "raises SchemaError 'STORE/mood: cannot read the mood table (CRC checksum verification "
-                          "failed ...); a file is damaged' without naming the file (repsense/mood/storage.py "
-                          "read_mood: the whole-dataset read is wrapped, not each file); truncations do name it")
 def test_damaged_mood_file_error_names_the_file(tmp_path: Path) -> None:
     import numpy as np
 

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from ..errors import InputError, SchemaError
 from ..store import atomic_write_table, sanitize_partition_value
 from ..store.parquet import _atomic_write_bytes, _pid_alive  # the store's one atomic writer / stale-tmp cleanup
+from ..store.parquet import find_damaged_file
 
 MOOD_SCHEMA_VERSION = "1"
 TABLE = "mood"
@@ -234,6 +235,10 @@ def read_mood(store: str | Path, participant: str | None = None) -> pa.Table:
         flt = None if participant is None else ds.field("participant") == participant
         table = dataset.to_table(filter=flt)
     except (pa.ArrowException, OSError, ValueError) as exc:  # damaged pages (page checksums), intact footer
+        hit = find_damaged_file(files)  # error path only: name the file
+        if hit is not None:
+            raise SchemaError(f"{hit[0]}: cannot read the mood table, this file is damaged "
+                              f"({_first_line(hit[1])}); {_DAMAGED}") from None
         raise SchemaError(f"{root}: cannot read the mood table ({_first_line(exc)}); a file is damaged") from None
     return table.sort_by([("participant", "ascending"), ("t_utc", "ascending"), ("instrument", "ascending")])
 

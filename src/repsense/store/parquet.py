@@ -21,7 +21,7 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -654,16 +654,28 @@ def read_sessions(out_dir: str | os.PathLike, table: str = "sessions", filter: p
 _ARROW_READ_ERRORS = (pa.ArrowException, OSError, ValueError)
 
 
-def _locate_damage(root: Path, exc: BaseException) -> FormatError:
-    """Find which file of a dataset folder is damaged (error path only: reads every file)."""
-    for f in sorted(root.rglob("*.parquet")):
-        if any(part.startswith((".", "_")) for part in f.relative_to(root).parts):
-            continue  # what dataset discovery ignores
+def find_damaged_file(files: Iterable[str | os.PathLike]) -> tuple[Path, BaseException] | None:
+    """The first of ``files`` that does not read back whole (page checksums verified), with its error.
+
+    For error paths only: it reads every file until one fails. Used by :func:`read_sessions`
+    and by the mood table's reader to name the damaged file after a whole-dataset read failed.
+    """
+    for f in files:
         try:
             with pq.ParquetFile(f, page_checksum_verification=True) as pf:
                 pf.read()
         except _ARROW_READ_ERRORS as e:
-            return FormatError(f"damaged or not a Parquet file ({e})", path=str(f))
+            return Path(f), e
+    return None
+
+
+def _locate_damage(root: Path, exc: BaseException) -> FormatError:
+    """Find which file of a dataset folder is damaged (error path only: reads every file)."""
+    files = [f for f in sorted(root.rglob("*.parquet"))
+             if not any(part.startswith((".", "_")) for part in f.relative_to(root).parts)]  # as dataset discovery
+    hit = find_damaged_file(files)
+    if hit is not None:
+        return FormatError(f"damaged or not a Parquet file ({hit[1]})", path=str(hit[0]))
     return FormatError(f"cannot read the dataset ({exc})", path=str(root))
 
 

@@ -55,7 +55,11 @@ async def _stream(bands: int, rate: float, seconds: float, speed: float, frame_s
         for c in clients:
             await c.write_gatt_char(diy.CONFIG_UUID, diy.encode_start(), response=True)
         await asyncio.gather(*(d.finished.wait() for d in devs))
-        sent = sum(len(d.sent("acc").k) for d in devs)
+        import numpy as np
+
+        statuses = np.concatenate([d.sent("acc").status for d in devs])
+        sent = int(np.isin(statuses, ("ok", "duplicated")).sum())  # reached the central, says the band
+        overflow = int((statuses == "overflow").sum())  # dropped by a band that fell behind (fifo_s)
         for _ in range(500):  # let the radio drain what is still in flight (at most 5 s)
             if received["samples"] >= sent:
                 break
@@ -63,7 +67,7 @@ async def _stream(bands: int, rate: float, seconds: float, speed: float, frame_s
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         for c in clients:
             await c.disconnect()
-    return {"wall_s": wall, "cpu_s": cpu, "sent": sent, **received}
+    return {"wall_s": wall, "cpu_s": cpu, "sent": sent, "overflow": overflow, **received}
 
 
 def main() -> None:
@@ -80,10 +84,17 @@ def main() -> None:
           f"CPU {100 * r['cpu_s'] / r['wall_s']:.0f}% of one core = {r['notifications'] / r['cpu_s']:,.0f} "
           f"notifications per CPU second; samples sent {r['sent']}, received {r['samples']}")
 
+    # overload: 1 sample per notification at 20x speed asks 4,000 notifications/s of one band
+    r = asyncio.run(_stream(1, 200.0, 4.0, 20.0, 1))
+    print(f"overload, 1 band x 200 Hz x speed 20, 1 sample per notification (4,000/s asked): "
+          f"{r['notifications'] / r['wall_s']:,.0f} notifications/s delivered; band says ok {r['sent']}, "
+          f"received {r['samples']}, dropped by the band's queue (overflow) {r['overflow']}")
+
     for frame_samples, what in ((0, "frames filling the MTU"), (1, "1 sample per notification, like MetaWear")):
         r = asyncio.run(_stream(args.bands, args.rate, args.seconds, 1.0, frame_samples))
         print(f"real time, {what}: {args.bands} bands x {args.rate:g} Hz for {r['wall_s']:.1f} s: "
-              f"sent {r['sent']}, received {r['samples']}, lost {r['sent'] - r['samples']}; "
+              f"sent {r['sent']}, received {r['samples']}, lost {r['sent'] - r['samples']}, "
+              f"overflow {r['overflow']}; "
               f"{r['notifications'] / r['wall_s']:.0f} notifications/s; "
               f"CPU {100 * r['cpu_s'] / r['wall_s']:.1f}% of one core (bands + radio + clients)")
 

@@ -19,11 +19,11 @@ async def _stream_with_blocked_loop(world, *, speed: float, fifo_s: float | None
                                     disconnect_at_once: bool = False):
     rec = synthetic_recording(duration_s=12.0, sample_rate_hz=RATE_HZ, n_sets=2)
     dev = world.add_device("diy", recording=rec, speed=speed, rates_hz=(RATE_HZ,), fifo_s=fifo_s)
-    frames: list[tuple[int, int]] = []  # (seq, sample index from device time), one per notification
+    frames: list[tuple[int, int, int]] = []  # (seq, sample index from device time, device_dropped)
 
     def on_data(_char, data: bytearray) -> None:
         f = diy.decode_frame(bytes(data))
-        frames.append((f.seq, int(round(float(f.t_device_s[0]) * RATE_HZ))))
+        frames.append((f.seq, int(round(float(f.t_device_s[0]) * RATE_HZ)), f.device_dropped))
 
     client = BleakClient(dev.address, backend=world.client_backend)
     await client.connect()
@@ -48,7 +48,7 @@ async def test_blocked_central_loop_overflow_is_counted_and_ok_means_received(wo
     dev, frames = await _stream_with_blocked_loop(world, speed=8.0, fifo_s=0.5, block_s=1.5)
     sent = dev.sent("acc")
     status = sent.status
-    received_k = np.array([k for _, k in frames])
+    received_k = np.array([k for _, k, _ in frames])
     # every sample the band calls 'ok' reached the client exactly once, and nothing else did
     ks, counts = np.unique(received_k, return_counts=True)
     assert (counts == 1).all()
@@ -62,8 +62,12 @@ async def test_blocked_central_loop_overflow_is_counted_and_ok_means_received(wo
     assert len(sent.k) >= 12.0 * RATE_HZ - 1
     assert not sent.delivered[status == "overflow"].any()
     # the receiver sees the loss: the DIY sequence number jumps over the dropped frames
-    seqs = np.array([s for s, _ in frames])
+    seqs = np.array([s for s, _, _ in frames])
     assert int((np.diff(seqs) - 1).sum()) == n_overflow - int(seqs[0])  # dropped ones before the first too
+    # ... and the next frame reports the dropped samples in fifo_overflow, saturating at 255 (the spec's u8)
+    gap = np.diff(seqs) - 1
+    dropped_field = np.array([d for _, _, d in frames])[1:]
+    np.testing.assert_array_equal(dropped_field, np.minimum(gap, 255))
 
 
 async def test_in_flight_at_disconnect_is_lost_not_ok(world):
@@ -71,7 +75,7 @@ async def test_in_flight_at_disconnect_is_lost_not_ok(world):
                                                   disconnect_at_once=True)
     await asyncio.sleep(0.1)
     sent = dev.sent("acc")
-    received_k = np.array([k for _, k in frames])
+    received_k = np.array([k for _, k, _ in frames])
     ks, counts = np.unique(received_k, return_counts=True)
     assert (counts == 1).all()
     np.testing.assert_array_equal(ks, np.sort(sent.k[sent.status == "ok"]))

@@ -417,10 +417,7 @@ class VirtualDevice:
                     k_due = min(k_due, k_end)
                 while k_due - stream.next_k >= stream.batch or (
                         not self.signal.loop and k_due == k_end and stream.next_k < k_end):
-                    if fifo_k is not None and k_due - stream.next_k > fifo_k:  # behind: see where true time is now
-                        k_due = int(math.floor(self.true_now_s() * rate + 1e-9)) + 1
-                        if not self.signal.loop:
-                            k_due = min(k_due, k_end)
+
                     n = min(stream.batch, k_due - stream.next_k)
                     # more than fifo_s behind the sensor: the band's queue is full, this frame is dropped
                     self._overflowing = fifo_k is not None and k_due - stream.next_k > fifo_k
@@ -441,8 +438,10 @@ class VirtualDevice:
                         log_tx.append(self._batch_tx)
                     if self.streams.get(stream.name) is not stream:
                         return
-                    if k_due - stream.next_k >= stream.batch:
-                        await asyncio.sleep(0)  # catching up after a stall of the loop: let the radio move
+                    if k_due - stream.next_k >= stream.batch and self._status != "overflow":
+                        # catching up after a stall of the loop: let the radio move (a dropped frame
+                        # never reached the radio, so dropping runs on: it must outpace the sensor)
+                        await asyncio.sleep(0)
                         if self.streams.get(stream.name) is not stream:
                             return
                 if not self.signal.loop and stream.next_k >= k_end:

@@ -57,6 +57,7 @@ class VirtualDiyBand(VirtualDevice):
         self.fifo_overflow_every = int(fifo_overflow_every)
         self.fifo_overflow_samples = int(fifo_overflow_samples)
         self._frames = 0
+        self._queue_dropped = 0  # samples of frames the band's queue dropped since the last frame (spec: fifo_overflow)
 
     def build_services(self) -> list[Service]:
         self.cfg_char = self.characteristic(diy.CONFIG_UUID, Props.READ | Props.WRITE | Props.INDICATE,
@@ -101,6 +102,7 @@ class VirtualDiyBand(VirtualDevice):
                 return ConfigStatus.BAD_LENGTH
             self.streaming = True
             self.seq = 0
+            self._queue_dropped = 0
             self._start()
             return ConfigStatus.OK
         if not self.streaming:
@@ -132,9 +134,14 @@ class VirtualDiyBand(VirtualDevice):
             t0_us = int(np.floor(float(t_dev_s[overflow]) * 1e6 + 0.5))
             frame = diy.encode_frame(self.seq, t0_us, acc, gyr if cfg.gyro else None,
                                      sample_rate_hz=cfg.sample_rate_hz, accel_range_g=cfg.accel_range_g,
-                                     gyro_range_dps=cfg.gyro_range_dps, fifo_overflow=overflow)
-            self.seq = (self.seq + 1) % diy.SEQ_MODULO
+                                     gyro_range_dps=cfg.gyro_range_dps,
+                                     fifo_overflow=min(255, overflow + self._queue_dropped))
+            self.seq = (self.seq + 1) % diy.SEQ_MODULO  # a dropped frame keeps its number: the host sees the gap
             await self.notify(self.data, frame)
+            if self._status == "overflow":  # the queue was full (the sketch's failed notify()): told in the next frame
+                self._queue_dropped = min(255, self._queue_dropped + len(k) - overflow)
+            else:
+                self._queue_dropped = 0
             sent = np.full((phys.shape[0], 6), np.nan)  # samples lost in the FIFO were never sent
             sent[keep, :3] = (diy.quantise(acc, cfg.accel_range_g) * acc_lsb).astype(np.float32)
             if cfg.gyro:

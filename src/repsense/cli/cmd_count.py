@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     if args.rate is not None and not args.rate > 0:
-        err.print(f"error: --rate must be > 0, got {args.rate}", markup=False, highlight=False)
+        err.print(f"error: --rate must be > 0, got {args.rate}", markup=False, highlight=False, soft_wrap=True)
         return 2
     failed = 0
     table = Table()
@@ -55,16 +55,25 @@ def run(args: argparse.Namespace) -> int:
             # a file named on the command line must be a recording; files found in folders
             # that are not recordings (README, labels.csv) are skipped quietly
             if name in named or item.skip_reason == "no such file or folder":
-                err.print(f"error: {name}: {item.skip_reason}", markup=False, highlight=False)
+                err.print(f"error: {name}: {item.skip_reason}", markup=False, highlight=False, soft_wrap=True)
                 failed += 1
             continue
         try:
             rec = read_recording(item, sample_rate_hz=args.rate)
             det = detect(rec)
         except RepsenseError as exc:
-            err.print(f"error: {name}: {exc}", markup=False, highlight=False)
+            # project errors that know their file already start with it
+            message = str(exc) if getattr(exc, "path", None) else f"{name}: {exc}"
+            err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
             failed += 1
             continue
+        for report in rec.reports:
+            if report.n_dropped:
+                reasons = "; ".join(
+                    f"{why}: {d.count} (line {', '.join(map(str, d.first_lines))}{', ...' if d.count > len(d.first_lines) else ''})"
+                    for why, d in report.dropped.items())
+                err.print(f"warning: {report.source_file}: dropped {report.n_dropped} of {report.n_rows} rows, kept "
+                          f"the rest: {reasons}", markup=False, highlight=False, soft_wrap=True)
         rec_json = summarise(name, rec, det)
         if args.json:
             sys.stdout.write(json.dumps(rec_json) + "\n")

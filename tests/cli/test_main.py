@@ -43,3 +43,10 @@ def test_full_disk_on_stdout_is_one_line_not_a_traceback():
                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 1 and "cannot write the output" in proc.stderr
+
+
+@pytest.mark.parametrize("bad", [["--rate", "0"], ["--duration", "-1"], ["--speed", "0"], ["--rate", "nan"]])
+def test_live_rejects_nonsense_numbers_before_touching_a_band(tmp_path, bad):
+    r = _repsense("live", "--emulate", "diy", "--out", str(tmp_path / "o"), *bad)
+    assert r.returncode == 2 and "must be > 0" in r.stderr
+    assert not (tmp_path / "o").exists()

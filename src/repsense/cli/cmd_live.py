@@ -82,8 +82,14 @@ def run(args: argparse.Namespace) -> int:
     from ..live.pipeline import resolve_targets
 
     console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
-    if args.speed <= 0:
+    if not args.speed > 0:
         console.print("[red]error[/]: --speed must be > 0")
+        return 2
+    if args.duration is not None and not args.duration > 0:
+        console.print(f"[red]error[/]: --duration must be > 0 seconds, got {args.duration}")
+        return 2
+    if args.rate is not None and not args.rate > 0:
+        console.print(f"[red]error[/]: --rate must be > 0 Hz, got {args.rate}")
         return 2
     if not args.device and not args.emulate:
         console.print("[red]error[/]: give --device ADDR|NAME (a real band) or --emulate KIND")

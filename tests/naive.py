@@ -275,7 +275,8 @@ def rep_rotation_deg(x, lo, hi, half_window):
             ng = math.sqrt(sum(v * v for v in g))
             if nr == 0.0 or ng == 0.0:
                 continue
-            c = sum(u * v for u, v in zip(ref, g)) / (nr * ng)
-            worst = max(worst, math.degrees(math.acos(max(-1.0, min(1.0, c)))))
+            cross = np.cross(ref, g)
+            dot = sum(u * v for u, v in zip(ref, g))
+            worst = max(worst, math.degrees(math.atan2(math.sqrt(float(cross @ cross)), dot)))
         out.append(worst)
     return out

@@ -369,19 +369,23 @@ def _rep_rotation_deg(x, lo, hi, half_window):
         nr = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
         if nr == 0.0:
             continue
-        best = 1.0
+        worst = 0.0
         for k in range(k0, min(hi[i], m)):
             b0 = max(k - half_window, 0)
             b1 = min(k + half_window + 1, m)
             g0 = cs[b1, 0] - cs[b0, 0]
             g1 = cs[b1, 1] - cs[b0, 1]
             g2 = cs[b1, 2] - cs[b0, 2]
-            ng = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
-            if ng == 0.0:
+            if g0 == 0.0 and g1 == 0.0 and g2 == 0.0:
                 continue
-            c = (r0 * g0 + r1 * g1 + r2 * g2) / (nr * ng)
-            if c < best:
-                best = c
-        out[i] = math.degrees(math.acos(max(-1.0, min(1.0, best))))
+            # atan2(|r x g|, r . g): well conditioned at small angles, where acos of a rounded
+            # cosine near 1 is off by ~1e-6 degrees
+            c0 = r1 * g2 - r2 * g1
+            c1 = r2 * g0 - r0 * g2
+            c2 = r0 * g1 - r1 * g0
+            angle = math.atan2(math.sqrt(c0 * c0 + c1 * c1 + c2 * c2), r0 * g0 + r1 * g1 + r2 * g2)
+            if angle > worst:
+                worst = angle
+        out[i] = math.degrees(worst)
     return out
 

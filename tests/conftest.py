@@ -8,6 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Shared machines are slow and noisy: no per-example deadline anywhere. In CI (CI=true) every
+# run sees the same examples, so a failure there is reproducible, not luck.
+settings.register_profile("repsense", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") else "repsense")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("REPSENSE_SHARED", REPO.parent / "shared"))

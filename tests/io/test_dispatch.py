@@ -64,11 +64,16 @@ def test_iter_recording_files(write_text: Callable[..., Path], tmp_path: Path,
     write_text("d/README.md", "# notes\n")
     write_text("d/labels.csv", "set_id,reps\na,5\n")
     write_text("d/empty.csv", "")
+    garbage = write_text("d/garbage.csv", b"\xff\xfe\x00\x01 binary junk \x00")
     write_text("d/.hidden.csv", "t_s,ax,ay,az\n0,0,0,1\n")
     inputs = iter_recording_files([tmp_path / "d", a, tmp_path / "nope"])
     ok = [i for i in inputs if not i.skipped]
     skipped = {i.path.name: i.skip_reason for i in inputs if i.skipped}
-    assert [(i.path, i.files) for i in ok] == [(a, (a, g)), (gen, (gen,))]  # the pair once, even if given twice
+    # the pair once, even if given twice; a damaged .csv (binary) is an input, so reading it fails loudly
+    assert sorted((i.path, i.files) for i in ok) == sorted([(a, (a, g)), (garbage, (garbage,)), (gen, (gen,))])
+    with pytest.raises(FormatError):
+        read_recording(garbage)
+    ok = [i for i in ok if i.path != garbage]
     assert set(skipped) == {lone_g.name, mag.name, "README.md", "labels.csv", "empty.csv", ".hidden.csv", "nope"}
     assert skipped[".hidden.csv"] == "hidden file"
     assert "accelerometer partner" in skipped[lone_g.name]

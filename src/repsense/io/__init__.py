@@ -26,7 +26,7 @@ from typing import Iterable, Mapping
 
 import pyarrow as pa
 
-from ..errors import FormatError, InputError, RepsenseError, SamplingRateError
+from ..errors import EmptyRecordingError, FormatError, InputError, RepsenseError, SamplingRateError
 from ..types import Recording
 from .generic_csv import read_generic_csv
 from .metabase import find_pair, parse_name, read_metabase
@@ -163,12 +163,17 @@ def _classify(path: Path) -> tuple[str, Sniff | None]:
         return f"skip: not a recording file type ({suffix or 'no extension'})", None
     try:
         sn = sniff_file(path)
-    except RepsenseError as exc:
+    except EmptyRecordingError as exc:
+        # no data to lose (empty, blank, header only): skipped, with the reason
         return f"skip: {getattr(exc, 'reason', exc)}", None
-    except OSError as exc:
-        return f"skip: cannot read ({exc.strerror or exc})", None
+    except (RepsenseError, OSError):
+        # a .csv/.parquet that cannot even be sniffed (binary, not text, unreadable) is a damaged
+        # recording, not "not a recording": keep it as an input so reading it fails loudly
+        return "damaged", None
     if sn.kind == "parquet":
         reason = _parquet_skip_reason(path)
+        if reason == _UNREADABLE_PARQUET:
+            return "damaged", None
         return (f"skip: {reason}", None) if reason else ("parquet", sn)
     if sn.kind != "csv":
         return sn.kind, sn
@@ -181,6 +186,7 @@ def _classify(path: Path) -> tuple[str, Sniff | None]:
 
 
 _SAMPLES_COLUMNS = {"stream", "t_utc", "x", "y", "z"}
+_UNREADABLE_PARQUET = "not a readable Parquet file"
 
 
 def _parquet_skip_reason(path: Path) -> str | None:
@@ -190,8 +196,8 @@ def _parquet_skip_reason(path: Path) -> str | None:
 
     try:
         names = set(pq.read_schema(path).names)
-    except (pa.ArrowInvalid, OSError) as exc:
-        return f"not a readable Parquet file ({exc})"
+    except (pa.ArrowInvalid, OSError):
+        return _UNREADABLE_PARQUET
     if not _SAMPLES_COLUMNS <= names:
         return "Parquet file is not a repsense samples table (sessions, sets, reps or other data)"
     return None

@@ -138,3 +138,20 @@ def test_single_unterminated_row_still_votes(tmp_path: Path) -> None:
     f = tmp_path / "one.csv"
     f.write_bytes(b"timestamp,ax (g),ay (g),az (g)\n2020-09-13T12:26:40.000Z,0,0,1")
     assert len(read_recording(f).accel) == 1
+
+
+def test_metabase_value_beyond_float32_is_dropped_without_a_warning(tmp_path):
+    import warnings
+
+    from repsense import read_recording
+
+    f = tmp_path / "X_MetaWear_2019-01-11T16.10.08.270_C42732BE255C_Accelerometer_12.500Hz_1.4.4.csv"
+    f.write_text("epoch (ms),time (01:00),elapsed (s),x-axis (g),y-axis (g),z-axis (g)\n"
+                 "1547219408431,2019-01-11T16:10:08.431,0.000,0.010,0.964,-0.087\n"
+                 "1547219408511,2019-01-11T16:10:08.511,0.080,4.E272,0.961,-0.069\n"
+                 "1547219408591,2019-01-11T16:10:08.591,0.160,0.0,0.961,-0.069\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = read_recording(f)
+    assert len(rec.accel) == 2
+    assert rec.reports[0].dropped["non_finite_value"].first_lines == (3,)

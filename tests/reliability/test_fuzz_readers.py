@@ -409,12 +409,6 @@ def test_cr_only_line_endings_are_read(tmp_path: Path) -> None:
     assert len(read_recording(f).accel) == 2
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning,
-                   reason="BUG (minor): a value beyond float32 range ('4.E272', a flipped byte at fuzz scale 5) is "
-                          "dropped as non_finite_value as it should, but only after numpy's float32 cast overflows "
-                          "and emits 'RuntimeWarning: overflow encountered in cast' (printed by the CLI; an error "
-                          "under the test suite's filterwarnings=error) (repsense/io/generic_csv.py "
-                          "read_generic_csv: samples[:, j] = col * factor)")
 def test_value_beyond_float32_is_dropped_without_a_warning(tmp_path: Path) -> None:
     f = tmp_path / "big.csv"
     f.write_text("t_s,ax (g),ay (g),az (g)\n0.00,0.1,0.2,0.9\n0.02,4.E272,0.2,0.9\n0.04,0.1,0.2,0.9\n")

@@ -216,8 +216,10 @@ def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, s
     has_gyro = "gyro" in cols
     factors = [a_factor] * 3 + ([g_factor] * 3 if has_gyro else [])
     samples = np.empty((arrays[0].shape[0], len(factors)), dtype=np.float32)  # the output dtype, built once
-    for j, (col, factor) in enumerate(zip(arrays, factors)):
-        samples[:, j] = col * factor if factor != 1.0 else col
+    # a value beyond float32 range becomes inf here and is dropped as non-finite below, without a warning
+    with np.errstate(over="ignore"):
+        for j, (col, factor) in enumerate(zip(arrays, factors)):
+            samples[:, j] = col * factor if factor != 1.0 else col
     accel = samples[:, :3]
     if a_unit is None and accel.shape[0]:
         some = accel[:: max(1, accel.shape[0] // 100_000)]  # a spread-out sample is enough for a median

@@ -240,8 +240,9 @@ def read_metabase_stream(path: str | Path, sn: Sniff | None = None) -> tuple[str
     else:
         t_ns = epoch * 1_000_000
     values = np.empty((epoch.shape[0], 3), dtype=np.float32)  # the output dtype, built once
-    for j, col in enumerate(parsed.arrays[1:]):
-        values[:, j] = col * factor if factor != 1.0 else col
+    with np.errstate(over="ignore"):  # beyond float32 -> inf, dropped as non-finite below
+        for j, col in enumerate(parsed.arrays[1:]):
+            values[:, j] = col * factor if factor != 1.0 else col
     clean = clean_samples(t_ns, values, parsed.lines, parsed.drops, packed=dialect == "ios", t_finite=t_finite)
     extra: dict[str, Any] = {"dialect": dialect, "time_label": sn.header[1],
                              "time_column_residual_ms": time_column_residual_ms(sn)}

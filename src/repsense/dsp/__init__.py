@@ -26,15 +26,7 @@ def check_samples(t_s: np.ndarray, x: np.ndarray, name: str, *, allow_empty: boo
     InputError
         Wrong shapes, non-finite values, or timestamps not strictly increasing.
     """
-    t = np.asarray(t_s)
-    a = np.asarray(x)
-    if not (np.issubdtype(t.dtype, np.number) and np.issubdtype(a.dtype, np.number)):
-        raise TypeError(f"{name}: timestamps and samples must be numeric, got {t.dtype} and {a.dtype}")
-    if t.ndim != 1 or a.ndim != 2 or a.shape[1] != 3 or a.shape[0] != t.shape[0]:
-        raise InputError(f"{name}: want t_s (n,) and samples (n, 3), got {t.shape} and {a.shape}")
-    if t.shape[0] == 0 and not allow_empty:
-        raise InputError(f"{name}: no samples")
-    t = np.ascontiguousarray(t, dtype=np.float64)
+    t, a = check_shapes(t_s, x, name, allow_empty=allow_empty)
     a = np.ascontiguousarray(a, dtype=np.float64)
     if not np.isfinite(t).all():
         raise InputError(f"{name}: timestamp {int(np.flatnonzero(~np.isfinite(t))[0])} is not finite")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 from pathlib import Path
 
@@ -37,3 +38,12 @@ def metamotion_dir() -> Path:
 def metamotion_labels(metamotion_dir: Path) -> list[dict]:
     with open(metamotion_dir / "labels.csv", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="session")
+def naive():
+    """The slow, obviously-correct twins of the numba kernels (tests/naive.py)."""
+    spec = importlib.util.spec_from_file_location("repsense_tests_naive", REPO / "tests" / "naive.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -30,13 +30,15 @@ from ..errors import InputError, SchemaError
 from ..store import atomic_write_table, sanitize_partition_value
 from ..store.parquet import _atomic_write_bytes, _pid_alive  # the store's one atomic writer / stale-tmp cleanup
 from ..store.parquet import find_damaged_file
+from ..store.schema import _f as store_field
 
 MOOD_SCHEMA_VERSION = "1"
 TABLE = "mood"
 
 
 def _f(name: str, typ: pa.DataType, unit: str, doc: str, nullable: bool = False) -> pa.Field:
-    return pa.field(name, typ, nullable=nullable, metadata={"unit": unit, "doc": doc})
+    # the store's field builder, so every table carries the same metadata keys (unit, description)
+    return store_field(name, typ, unit, doc, nullable)
 
 
 MOOD_SCHEMA = pa.schema(

@@ -195,3 +195,67 @@ def test_device_clock_step_with_consecutive_sequence_is_no_gap_and_no_duplicate(
     err = (np.concatenate(out) - np.concatenate(truth)) / 1e6
     assert np.abs(err[2400:]).max() < 40  # after the step: still on time (ms)
     assert (np.diff(np.concatenate(out)) > 0).all()
+
+
+def _shift_seq(notifs: list, start: int) -> list:
+    """The same notifications with sequence numbers starting at ``start`` (u8, wrapping)."""
+    return [(h, d, (start + k) % 256, u) for k, (h, d, _, u) in enumerate(notifs)]
+
+
+@pytest.mark.parametrize("device_time", [True, False])
+@pytest.mark.parametrize("seq0", [0, 255])  # 255: the swapped pair straddles the u8 wrap-around
+def test_swapped_first_two_frames_are_reported_missing_not_duplicate(rng, device_time: bool, seq0: int) -> None:
+    """Frames 1, 0, 2, 3, ...: frame 0 was never stored nor announced by a gap, so it is reported
+    missing (it cannot be placed before samples already stamped); it is not a duplicate."""
+    notifs = _shift_seq(list(simulate(rng, drift_ppm=0, seconds=1)), seq0)
+    order = [notifs[1], notifs[0], *notifs[2:]]
+    clock = StreamClock(RATE, device_time=device_time, seq_modulo=256)
+    stored = 0
+    for k, (host, dev, seq, _) in enumerate(order):
+        st = clock.stamp(host, PER_NOTIF, dev if device_time else None, seq)
+        stored += st.t_utc_ns.size
+        if k == 1:
+            assert st.t_utc_ns.size == 0 and st.first_kept == PER_NOTIF
+    assert stored == (len(notifs) - 1) * PER_NOTIF
+    assert clock.n_duplicate == 0
+    assert clock.n_lost == PER_NOTIF
+    assert [(g.n_missing, g.reason) for g in clock.gaps] == [(PER_NOTIF, "sequence")]
+    g = clock.gaps[0]
+    assert g.start_utc_ns < g.end_utc_ns  # the gap lies before the first stored sample
+    # and a second copy of that frame is now a duplicate, not a second loss
+    host, dev, seq, _ = notifs[0]
+    clock.stamp(host + 10**9, PER_NOTIF, dev if device_time else None, seq)
+    assert clock.n_duplicate == PER_NOTIF and clock.n_lost == PER_NOTIF
+
+
+def test_late_frame_inside_reported_gap_is_not_a_duplicate(rng) -> None:
+    """Frames ..., 9, 11, 10, 12: the gap for 10 is reported when 11 arrives; the late 10 is then
+    dropped (stamps never step back) and counted as late, not as a duplicate nor a second loss."""
+    notifs = list(simulate(rng, drift_ppm=0, seconds=1))
+    order = [*notifs[:10], notifs[11], notifs[10], *notifs[12:]]
+    clock = StreamClock(RATE, device_time=True, seq_modulo=256)
+    for host, dev, seq, _ in order:
+        clock.stamp(host, PER_NOTIF, dev, seq)
+    assert clock.n_lost == PER_NOTIF and [g.n_missing for g in clock.gaps] == [PER_NOTIF]
+    assert clock.n_late_dropped == PER_NOTIF
+    assert clock.n_duplicate == 0
+    assert clock.n_samples == (len(notifs) - 1) * PER_NOTIF
+
+
+def test_real_duplicates_still_dropped_across_sequence_wraparound(rng) -> None:
+    """A frame whose sequence number was already stored stays a duplicate, also after the u8
+    sequence wraps several times (frames re-sent one and three frames late)."""
+    notifs = list(simulate(rng, drift_ppm=0, seconds=12))  # 300 frames: wraps at 256
+    assert len(notifs) > 256
+    clock = StreamClock(RATE, device_time=False, seq_modulo=256)  # only the seq can tell
+    n_dup = 0
+    for k, (host, _, seq, _) in enumerate(notifs):
+        clock.stamp(host, PER_NOTIF, None, seq)
+        if k >= 3 and k % 7 == 0:
+            for back in (1, 3):
+                st = clock.stamp(host + 1000, PER_NOTIF, None, notifs[k - back][2])
+                assert st.t_utc_ns.size == 0
+                n_dup += PER_NOTIF
+    assert clock.n_duplicate == n_dup
+    assert clock.n_lost == 0 and clock.gaps == [] and clock.n_late_dropped == 0
+    assert clock.n_samples == len(notifs) * PER_NOTIF

@@ -101,11 +101,6 @@ def test_consumer_under_random_notification_faults(case) -> None:
     assert lost <= reported, f"{lost} intact samples not stored, only {reported} reported missing"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: when the first two notifications of a stream arrive swapped, the late first one "
-                          "is dropped and counted as 'duplicate', and no gap is reported, so its samples are lost "
-                          "without being reported missing (repsense/buffer/clock.py StreamClock.stamp: a negative "
-                          "sequence step is always a duplicate). Found by this fuzz at REPSENSE_RELIABILITY_SCALE=5")
 def test_swapped_first_notification_is_stored_or_reported_missing() -> None:
     frames, _ = _frames(5)
     s = DeviceSession("D0:5E:00:00:00:01", driver_for("diy", RATE), HostClock())

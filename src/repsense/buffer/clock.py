@@ -35,9 +35,12 @@ directly is never a gap nor a duplicate, whatever its device time says; a device
 disagrees with the sequence by more than a frame means the device clock stepped (resync, reset),
 and the stream's time line is kept continuous across the step (recorded in ``clock_jumps``).
 
-Duplicates: samples whose device time (or sequence number) is not after the last one accepted are
-dropped and counted; after a reconnect a device that resends its buffer therefore never stores a
-sample twice. The emitted UTC stamps are strictly increasing per stream and never step back: when
+Duplicates: samples whose device time is not after the last one accepted, or whose sequence
+number was already stored, are dropped and counted. A frame with an older sequence number that was
+never stored is not a duplicate: if it precedes the stream's first frame (the first two arrived
+swapped) its samples are reported missing as a ``sequence`` gap; if it falls in a gap already
+reported it is dropped and counted in ``n_late_dropped`` (its samples are already in ``n_lost``).
+After a reconnect a device that resends its buffer therefore never stores a sample twice. The emitted UTC stamps are strictly increasing per stream and never step back: when
 a refit moves the mapping back (mostly in the first seconds, while the envelope forms), the
 difference is carried forward and slewed away by at most 10 % of a sample period per
 notification (counted in ``n_shifted``). Inside a notification the device's spacing is exact.
@@ -198,12 +201,20 @@ class StreamClock:
         self._last_dev: int | None = None  # device ns of the last accepted sample
         self._last_utc: int | None = None
         self._next_seq: int | None = None
+        # unwrapped sequence numbers: the stream's first, the next expected, and those resolved
+        # (stored, or dropped as late); told apart from duplicates within half the wrap-around
+        self._first_abs: int | None = None
+        self._next_abs = 0
+        self._seq_done: set[int] = set()
+        self._seq_window = seq_modulo // 2 if seq_modulo else 1 << 16
+        self._first_utc: int | None = None
         self._counter = 0  # counter clocks: index of the next sample
         self._reconnected = False
         self.gaps: list[Gap] = []
         self.n_samples = 0
         self.n_lost = 0
         self.n_duplicate = 0
+        self.n_late_dropped = 0  # samples of frames that arrived after their gap was reported (in n_lost)
         self.n_shifted = 0  # notifications shifted forward to keep stamps increasing
         self._carry_ns = 0.0  # forward shift still being slewed away
         self._dev_shift_ns = 0  # added to device time after device clock steps seen through seq numbers
@@ -275,9 +286,9 @@ class StreamClock:
         if n <= 0:
             return ClockStamp(np.empty(0, np.int64), 0)
         step = self._seq_step(seq) if seq is not None else None
+        seq_abs = None if seq is None else (int(seq) if step is None else self._next_abs + step)
         if step is not None and step < 0 and not reconnected:
-            self.n_duplicate += n
-            return ClockStamp(np.empty(0, np.int64), n)
+            return self._stamp_old_seq(seq_abs, n, device_ns)
         if self.device_time:
             if device_ns is None or len(device_ns) != n:
                 raise ValueError("device_time clock needs one device timestamp per sample")
@@ -287,7 +298,46 @@ class StreamClock:
             stamp = self._stamp_counter(h, n, step, reconnected)
         if seq is not None and (stamp.t_utc_ns.shape[0] or self._next_seq is None):
             self._next_seq = seq + 1 if not self.seq_modulo else (seq + 1) % self.seq_modulo
+            if self._first_abs is None:
+                self._first_abs = seq_abs
+            self._next_abs = seq_abs + 1
+            self._seq_done.add(seq_abs)
+            if len(self._seq_done) > 2 * self._seq_window:
+                floor = self._next_abs - self._seq_window
+                self._seq_done = {k for k in self._seq_done if k >= floor}
         return stamp
+
+    def _stamp_old_seq(self, seq_abs: int, n: int, device_ns: np.ndarray | None) -> ClockStamp:
+        """A frame whose sequence number is before the next expected one (no reconnect since).
+
+        Three cases, told apart by the unwrapped sequence number: a frame already stored (or
+        already resolved) is a duplicate; a frame older than the first one of the stream was
+        never reported by any gap (it arrived after its successor opened the stream), so its
+        samples are reported missing now; a frame inside an earlier sequence gap arrived after
+        the gap was reported: its samples are already counted in ``n_lost`` and it is dropped
+        (``n_late_dropped``), not counted a second time. Samples are never inserted behind
+        ones already stamped: stamps are strictly increasing and the ring is append-only.
+        """
+        empty = ClockStamp(np.empty(0, np.int64), n)
+        if (seq_abs in self._seq_done or self._first_abs is None
+                or seq_abs < self._next_abs - self._seq_window):
+            self.n_duplicate += n
+            return empty
+        self._seq_done.add(seq_abs)
+        if seq_abs >= self._first_abs:
+            self.n_late_dropped += n
+            return empty
+        # before the stream's first frame: report as a gap ending at the first stored sample
+        first_utc = self._first_utc if self._first_utc is not None else 0
+        start = None
+        if self.device_time and device_ns is not None and len(device_ns) == n and self._last_dev is not None:
+            start = int(self._to_utc(np.asarray(device_ns, dtype=np.int64)[:1] + self._dev_shift_ns)[0])
+        if start is None or start >= first_utc:
+            start = int(first_utc - round((self._first_abs - seq_abs) * n * self.period_ns))
+        self.gaps.append(Gap(start, int(first_utc), int(n), "sequence"))
+        self.gaps.sort(key=lambda g: g.start_utc_ns)
+        self.n_lost += int(n)
+        return empty
 
     def _finish(self, dev: np.ndarray, h: int, first_kept: int) -> ClockStamp:
         kept = dev[first_kept:]
@@ -308,6 +358,8 @@ class StreamClock:
             utc = utc + int(round(self._carry_ns))
         self._last_dev = int(kept[-1])
         self._last_utc = int(utc[-1])
+        if self._first_utc is None:
+            self._first_utc = int(utc[0])
         self.n_samples += kept.shape[0]
         return ClockStamp(utc, first_kept)
 

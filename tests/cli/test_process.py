@@ -217,3 +217,17 @@ def test_real_metamotion_folder(metamotion_dir: Path, tmp_path: Path) -> None:
     r3 = _process(str(raw), "--out", str(killed), "--workers", "1", timeout=300)
     assert r3.returncode == 0, r3.stdout + r3.stderr
     assert _tree(killed) == first
+
+
+def test_dropped_rows_and_relative_times_are_told(tmp_path):
+    import subprocess
+    import sys
+
+    f = tmp_path / "rel.csv"
+    f.write_text("t_s,ax,ay,az\n0.0,0,0,1\n0.1,0,0,1\n0.2,abc,0,1\n0.3,0,0,1\n")
+    r = subprocess.run([sys.executable, "-m", "repsense", "process", str(f), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    out = r.stdout + r.stderr
+    assert "1 of 4 rows dropped (non_numeric 1)" in out
+    assert "times are relative" in out

@@ -68,6 +68,7 @@ class FileResult:
     line: int | None = None
     worker: str = field(default="", compare=False)
     replaced: str = ""  # session id of this input's earlier content, removed from the store
+    notes: tuple[str, ...] = ()  # what the user should know about a stored input (dropped rows, no clock)
 
     @property
     def failed(self) -> bool:
@@ -251,7 +252,8 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
                               manifest_extra={"samples_rows_per_part": rows} if opts.samples_rows_per_part else None)
         replaced = _remember_input(task, opts, sid)
         return FileResult(task.path, "written", sid, paths.participant, len(rec.accel), len(det.sets),
-                          int(det.n_reps), time.perf_counter() - t_start, worker=worker, replaced=replaced)
+                          int(det.n_reps), time.perf_counter() - t_start, worker=worker, replaced=replaced,
+                          notes=_notes(rec, task.path))
     except InputError as exc:
         msg = exc.reason
         if exc.offset is not None:
@@ -267,3 +269,18 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
         return fail("out of memory")
     except Exception as exc:  # a bug must not take the other files down; report it plainly
         return fail(f"internal error {type(exc).__name__}: {exc}")
+
+
+def _notes(rec, input_path: str) -> tuple[str, ...]:
+    """What a stored recording's user should hear about: rows dropped, and a missing wall clock."""
+    notes = []
+    for report in rec.reports:
+        if report.n_dropped:
+            why = ", ".join(f"{reason} {d.count}" for reason, d in report.dropped.items())
+            which = "" if Path(report.source_file).name == Path(input_path).name else f"{Path(report.source_file).name}: "
+            notes.append(f"{which}{report.n_dropped} of {report.n_rows} rows dropped ({why}); the reasons and "
+                         "first lines are in the session's quality_json")
+    if rec.meta.extra.get("absolute_time") is False:
+        notes.append("times are relative (no date in the file): the session is stored on 1970-01-01 and cannot "
+                     "be joined with mood logs; export absolute times (epoch or ISO 8601) to fix")
+    return tuple(notes)

@@ -193,6 +193,14 @@ def print_summary(console, results, elapsed_s: float, out_dir: Path, where: str)
         s.add_row("throughput", f"{len(done) / elapsed_s:.1f} files/s, "
                                 f"{sum(r.n_samples for r in done) / elapsed_s:,.0f} samples/s")
     console.print(s)
+    noted = [r for r in results if r.notes]
+    if noted:
+        console.print(f"[yellow]{len(noted)} stored input(s) with notes:[/]")
+        for r in noted[:20]:
+            for note in r.notes:
+                console.print(f"  {Path(r.path).name}: {note}", markup=False, highlight=False, soft_wrap=True)
+        if len(noted) > 20:
+            console.print(f"  ... and {len(noted) - 20} more (see quality_json in the sessions table)")
     failed = [r for r in results if r.failed]
     if failed:
         console.print(f"[bold red]{len(failed)} input(s) failed[/] (skipped; the others were stored):")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 NAME = "repair"
 HELP = "finalise live sessions left unfinished by a crash (re-detects reps from the stored samples)"
@@ -18,7 +20,13 @@ def run(args: argparse.Namespace) -> int:
     from ..live import repair
 
     console = Console()
-    results = repair(args.out)
+    out = Path(args.out)
+    if not out.is_dir():
+        what = "is not a directory" if out.exists() else "does not exist"
+        console.print(f"[red]error[/]: --out {escape(str(out))} {what} (give the dataset root a live session wrote to)",
+                      soft_wrap=True)
+        return 2
+    results = repair(out)
     if not results:
         console.print("no unfinished session")
         return 0

@@ -1,7 +1,8 @@
 """Finalise live sessions a crash left unfinished (``OUT/_live/*.open`` markers).
 
 For each marker whose writer process is gone (a marker records its pid and host; a session
-another live process on this machine is still writing is left alone): read every samples part written so far (each is whole: parts are written
+another live process on this machine is still writing is left alone; a zombie, exited but not
+yet reaped, is gone: see :func:`writer_alive`): read every samples part written so far (each is whole: parts are written
 atomically), run the batch detector on them, and write the sets, reps and sessions rows and
 the manifest through the same writer a clean stop uses; then remove the marker. A marker whose
 session never flushed a sample is removed and reported as empty.
@@ -19,7 +20,7 @@ import numpy as np
 from ..errors import RepsenseError
 from .writer import LIVE_DIR, LiveSessionWriter, SessionInfo
 
-__all__ = ["RepairResult", "find_unfinished", "repair"]
+__all__ = ["RepairResult", "find_unfinished", "repair", "writer_alive"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +38,54 @@ def find_unfinished(out_dir: str | os.PathLike) -> list[Path]:
     return sorted(d.glob("*.open")) if d.is_dir() else []
 
 
+def _proc_stat(pid: int) -> tuple[str, float] | None:
+    """(state letter, start time in UTC seconds) of a Linux process from ``/proc``; None when
+    ``/proc`` cannot tell (no such process, or not Linux)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        btime = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                     if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()  # the command name may hold spaces and ')'
+    try:
+        return fields[0], btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (IndexError, ValueError, OSError):
+        return None
+
+
+def writer_alive(info: SessionInfo, marker: Path) -> bool:
+    """True when the process that wrote ``marker`` still runs (and so may still be writing).
+
+    ``os.kill(pid, 0)`` alone, as :meth:`SessionInfo.writer_alive` does, is not enough on Linux:
+    it succeeds on a **zombie**, a process that has exited but was not reaped yet. That is exactly
+    what ``timeout -s KILL`` leaves: it kills its child and then itself (a KILL sent to its own
+    process group), so the dead writer is reparented to PID 1 and stays a zombie until PID 1 reaps
+    it, which a container's PID 1 may do late or never. A zombie (or dying, ``X``) writer is dead.
+    A pid that was reused by a process started after the marker was last written (the writer
+    rewrites it at every flush, so it was alive then) is not the writer either.
+    """
+    if not info.writer_alive():
+        return False
+    st = _proc_stat(info.pid)
+    if st is None:
+        return True  # no /proc: fall back on the signal check
+    state, start_s = st
+    if state in ("Z", "X", "x"):
+        return False
+    try:
+        written_s = marker.stat().st_mtime
+    except OSError:
+        return True
+    return start_s <= written_s + 2.0  # /proc/stat btime has 1 s resolution
+
+
 def _repair_one(out: Path, marker: Path) -> RepairResult:
     from ..segment import detect
     from ..store import read_recording_parquet
 
     info = SessionInfo.from_json(json.loads(marker.read_text()))
-    if info.writer_alive():
+    if writer_alive(info, marker):
         return RepairResult(info.session_id, "running",
                             message=f"still being written by process {info.pid}: left alone")
     # parts on disk (a part may have landed after the marker's last rewrite)

@@ -202,20 +202,10 @@ class MotionTimeline:
             j = idx[osc]
             uo = np.clip(u[osc], 0.0, dur[osc])
             e, de, dde = _envelope(uo, dur[osc], self.ramp_s[j])
-            w = 2.0 * np.pi * self.osc_hz[j]
-            arg = w * uo + self.osc_phase[j]
-            a = self.osc_amp_rad[j]
-            sn, cs = np.sin(arg), np.cos(arg)
-            phi[osc] = e * a * sn
-            dphi[osc] = de * a * sn + e * a * w * cs
-            ddphi[osc] = dde * a * sn + 2.0 * de * a * w * cs - e * a * w * w * sn
-            wb = 2.0 * np.pi * self.bounce_hz[j]
-            argb = wb * uo + self.bounce_phase[j]
-            b = self.bounce_m[j]
-            sb, cb = np.sin(argb), np.cos(argb)
-            bz[osc] = e * b * sb
-            dbz[osc] = de * b * sb + e * b * wb * cb
-            ddbz[osc] = dde * b * sb + 2.0 * de * b * wb * cb - e * b * wb * wb * sb
+            phi[osc], dphi[osc], ddphi[osc] = _enveloped_sine(
+                e, de, dde, self.osc_amp_rad[j], self.osc_hz[j], self.osc_phase[j], uo)
+            bz[osc], dbz[osc], ddbz[osc] = _enveloped_sine(
+                e, de, dde, self.bounce_m[j], self.bounce_hz[j], self.bounce_phase[j], uo)
             s[osc] = 0.0
             ds[osc] = 0.0
             dds[osc] = 0.0
@@ -355,6 +345,17 @@ def _envelope(u: np.ndarray, dur: np.ndarray, ramp: np.ndarray):
         m, dm, ddm = min_jerk((dur[down] - u[down]) / ramp[down])
         e[down], de[down], dde[down] = m, -dm / ramp[down], ddm / ramp[down] ** 2
     return e, de, dde
+
+
+def _enveloped_sine(e, de, dde, amp, freq_hz, phase, u):
+    """``e(u) * amp * sin(2 pi f u + phase)`` and its first two derivatives, given the envelope's."""
+    w = 2.0 * np.pi * freq_hz
+    arg = w * u + phase
+    sn, cs = np.sin(arg), np.cos(arg)
+    x = e * amp * sn
+    dx = de * amp * sn + e * amp * w * cs
+    ddx = dde * amp * sn + 2.0 * de * amp * w * cs - e * amp * w * w * sn
+    return x, dx, ddx
 
 
 def _rows_times(x: np.ndarray, m: np.ndarray) -> np.ndarray:

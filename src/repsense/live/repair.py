@@ -57,22 +57,18 @@ def _proc_stat(pid: int) -> tuple[str, float] | None:
 def writer_alive(info: SessionInfo, marker: Path) -> bool:
     """True when the process that wrote ``marker`` still runs (and so may still be writing).
 
-    ``os.kill(pid, 0)`` alone, as :meth:`SessionInfo.writer_alive` does, is not enough on Linux:
-    it succeeds on a **zombie**, a process that has exited but was not reaped yet. That is exactly
-    what ``timeout -s KILL`` leaves: it kills its child and then itself (a KILL sent to its own
-    process group), so the dead writer is reparented to PID 1 and stays a zombie until PID 1 reaps
-    it, which a container's PID 1 may do late or never. A zombie (or dying, ``X``) writer is dead.
-    A pid that was reused by a process started after the marker was last written (the writer
-    rewrites it at every flush, so it was alive then) is not the writer either.
+    :meth:`SessionInfo.writer_alive` already counts a **zombie** as dead (``os.kill(pid, 0)``
+    succeeds on one, and ``timeout -s KILL`` leaves exactly that: the dead writer is reparented to
+    PID 1 and stays a zombie until PID 1 reaps it). Here, in addition, a pid that was reused by a
+    process started after the marker was last written (the writer rewrites it at every flush, so
+    it was alive then) is not the writer.
     """
     if not info.writer_alive():
         return False
     st = _proc_stat(info.pid)
     if st is None:
         return True  # no /proc: fall back on the signal check
-    state, start_s = st
-    if state in ("Z", "X", "x"):
-        return False
+    _, start_s = st
     try:
         written_s = marker.stat().st_mtime
     except OSError:

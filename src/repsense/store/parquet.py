@@ -126,13 +126,19 @@ def _host() -> str:
 
 
 def _pid_alive(pid: int) -> bool:
+    """True when process ``pid`` runs on this host (a zombie, exited but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # exists, owned by someone else
         return True
-    return True
+    # os.kill succeeds on a zombie: where /proc tells, a Z (or dying X) state is a dead process
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2:].split()[:1] not in (["Z"], ["X"], ["x"])
 
 
 def _remove_stale_tmp(path: Path) -> None:

@@ -280,3 +280,10 @@ def rep_rotation_deg(x, lo, hi, half_window):
             worst = max(worst, math.degrees(math.atan2(math.sqrt(float(cross @ cross)), dot)))
         out.append(worst)
     return out
+
+
+def signal_holes(t_s, t_prev_s, min_hole_s, max_hole_s):
+    """Twin of ``segment._kernels._signal_holes``: every interval between consecutive times."""
+    times = ([t_prev_s] if t_prev_s == t_prev_s else []) + [float(x) for x in t_s]
+    rows = [(a, b) for a, b in zip(times, times[1:]) if min_hole_s <= b - a <= max_hole_s]
+    return np.array(rows, dtype=float).reshape(-1, 2)

@@ -146,10 +146,12 @@ class RepSet:
     pause_s: float = 0.0
     mean_tempo_s: float = float("nan")  # mean rep duration
     concentric_slowdown: float = float("nan")  # mean concentric of last reps / first reps (1.0 = no slow-down)
+    n_reps_in_gaps: int = 0  # reps estimated inside holes of the signal (no timing; not in ``reps``)
 
     @property
     def n_reps(self) -> int:
-        return len(self.reps)
+        """Reps of the set: those seen (``reps``) plus those estimated in signal holes."""
+        return len(self.reps) + self.n_reps_in_gaps
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +164,8 @@ class Detection:
 
     @property
     def n_reps(self) -> int:
-        return sum(len(s.reps) for s in self.sets)
+        """Reps of every set, including those estimated in signal holes (``RepSet.n_reps``)."""
+        return sum(s.n_reps for s in self.sets)
 
     @property
     def reps(self) -> tuple[Rep, ...]:

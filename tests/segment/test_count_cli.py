@@ -31,7 +31,8 @@ def test_count_json_on_the_shipped_recordings():
         assert set(rec) == {"file", "sample_rate_hz", "reps", "sets"}
         assert rec["reps"] == sum(s["reps"] for s in rec["sets"])
         for s in rec["sets"]:
-            assert set(s) == {"start_s", "end_s", "reps", "tut_s", "concentric_s", "eccentric_s"}
+            assert set(s) == {"start_s", "end_s", "reps", "reps_in_gaps", "tut_s", "concentric_s", "eccentric_s"}
+            assert 0 <= s["reps_in_gaps"] <= s["reps"]
             assert 0 <= s["start_s"] < s["end_s"] and s["tut_s"] <= s["end_s"] - s["start_s"] + 1e-3
         # within two reps of the label on these simulated recordings, 0 on the rest one
         want = truth[Path(rec["file"]).name]

@@ -65,6 +65,29 @@ def test_gaps_drops_and_uneven_sampling_do_not_change_the_count(rng):
     assert det.n_reps == 8
 
 
+@pytest.mark.parametrize("hole_s, hidden", [(0.9, 0), (2.4, 1), (4.6, 2)])
+def test_reps_lost_in_a_signal_hole_are_estimated_from_the_rhythm(hole_s, hidden):
+    t, acc, truth = sine_reps(10, 25.0, seed=4)  # one rep every 2.5 s
+    h0 = truth[4][0] + 0.2
+    keep = (t < h0) | (t > h0 + hole_s)
+    det = detect(t[keep], acc[keep])
+    assert len(det.sets) == 1
+    s = det.sets[0]
+    assert s.n_reps_in_gaps == hidden
+    assert s.n_reps == len(s.reps) + hidden and det.n_reps == s.n_reps
+    assert abs(s.n_reps - 10) <= 1  # the rhythm restores the count the hole hid
+    assert s.tut_s == pytest.approx(sum(r.duration_s for r in s.reps))  # estimated reps are not timed
+    off = detect(t[keep], acc[keep], config=DetectorConfig(hole_min_s=0.0))
+    assert off.sets[0].n_reps_in_gaps == 0 and off.sets[0].reps == s.reps
+
+
+def test_a_hole_in_the_rest_adds_no_reps():
+    t, acc, _ = sine_reps(6, 25.0, seed=5, tail_s=12.0)  # set ends at 23 s
+    keep = (t < 26.0) | (t > 29.5)
+    det = detect(t[keep], acc[keep])
+    assert [s.n_reps for s in det.sets] == [6] and det.sets[0].n_reps_in_gaps == 0
+
+
 def test_rest_gives_no_reps(rng):
     t = np.arange(0, 120, 0.02)
     acc = np.tile([0.1, 0.2, 0.97], (t.shape[0], 1)) + rng.normal(0, 0.01, (t.shape[0], 3))
@@ -149,6 +172,9 @@ def test_streaming_equals_batch_under_any_chunking(cuts, seed, checkpoint_s):
 
     rec, _ = _SIM[seed] if seed in _SIM else _SIM.setdefault(seed, simulate_session(seed, sample_rate_hz=25.0, n_sets=2))
     t, a = rec.accel.t_s, rec.accel.values
+    # signal holes of 0.5-4.5 s (reps are estimated in them; must not depend on the chunking)
+    holes = (t % 37.0 > 20.0) & (t % 37.0 < 20.5 + (t // 37.0) % 9 * 0.5)
+    t, a = t[~holes], a[~holes]
     n = t.shape[0]
     cfg = DetectorConfig(checkpoint_s=checkpoint_s)
     batch = detect(t, a, config=cfg)

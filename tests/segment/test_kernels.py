@@ -154,3 +154,22 @@ def test_median_matches_statistics(xs):
     from statistics import median
 
     assert _kernels._median(np.array(xs)) == pytest.approx(median(xs), rel=1e-12, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 200), prev=st.sampled_from([math.nan, -1.0, 0.0]),
+       lo=st.floats(0.0, 2.0), span=st.floats(0.0, 3.0))
+def test_signal_holes_match_naive(naive, seed, n, prev, lo, span):
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.exponential(0.5, n)) if n else np.empty(0)
+    got = _kernels._signal_holes(t, prev, lo, lo + span)
+    want = naive.signal_holes(t, prev, lo, lo + span)
+    assert got.shape == want.shape and np.array_equal(got, want)
+
+
+def test_signal_holes_across_a_block_boundary_are_found_once():
+    t = np.array([0.0, 0.1, 0.2, 1.7, 1.8, 5.0, 12.0])
+    whole = _kernels._signal_holes(t, math.nan, 0.4, 5.0)
+    assert whole.tolist() == [[0.2, 1.7], [1.8, 5.0]]  # 7 s is a break, not a hole
+    parts = [_kernels._signal_holes(t[:3], math.nan, 0.4, 5.0), _kernels._signal_holes(t[3:], 0.2, 0.4, 5.0)]
+    assert np.concatenate(parts).tolist() == whole.tolist()

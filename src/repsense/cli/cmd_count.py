@@ -25,7 +25,7 @@ def summarise(path: str, rec, det) -> dict:
         "sample_rate_hz": round(float(rec.sample_rate_hz), 6),
         "reps": det.n_reps,
         "sets": [{"start_s": round(s.start_s - t0, 3), "end_s": round(s.end_s - t0, 3), "reps": s.n_reps,
-                  "tut_s": round(s.tut_s, 3), "concentric_s": round(s.concentric_s, 3),
+                  "reps_in_gaps": s.n_reps_in_gaps, "tut_s": round(s.tut_s, 3), "concentric_s": round(s.concentric_s, 3),
                   "eccentric_s": round(s.eccentric_s, 3)} for s in det.sets],
     }
 
@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             table.add_row(Path(name).name, f"{rec_json['sample_rate_hz']:.1f}", str(len(det.sets)),
                           str(det.n_reps), f"{sum(s['tut_s'] for s in rec_json['sets']):.1f}",
-                          ", ".join(f"{s['reps']} @ {s['start_s']:.1f}" for s in rec_json["sets"]) or "-")
+                          ", ".join(f"{s['reps']}{f' ({g} in gaps)' if (g := s['reps_in_gaps']) else ''} @ {s['start_s']:.1f}"
+                                    for s in rec_json["sets"]) or "-")
     if not args.json and table.row_count:
         Console().print(table)
     return 1 if failed else 0

@@ -272,7 +272,7 @@ class DeviceRecorder:
         if now - t_old > 0.2:
             row.samples_per_s = (n - n_old) / (now - t_old)
         row.reps_in_set = len(self.current)
-        row.n_reps = sum(len(x.reps) for x in self.sets) + len(self.current)
+        row.n_reps = sum(x.n_reps for x in self.sets) + len(self.current)
         row.tut_s = sum(x.tut_s for x in self._all_sets())
         row.set_index = len(self.sets) + (1 if self.current else 0)
 

@@ -285,13 +285,14 @@ def _sets_table(sid: str, participant: str, t0: int, sets: Any) -> pa.Table:
         "start_utc": _ts(t0 + np.round(start_s * 1e9).astype(np.int64)),
         "end_utc": _ts(t0 + np.round(end_s * 1e9).astype(np.int64)),
         "start_s": start_s, "end_s": end_s,
-        "n_reps": np.array([len(s.reps) for s in sets], np.int32),
+        "n_reps": np.array([s.n_reps for s in sets], np.int32),
         "tut_s": np.array([s.tut_s for s in sets], np.float64),
         "eccentric_s": np.array([s.eccentric_s for s in sets], np.float64),
         "concentric_s": np.array([s.concentric_s for s in sets], np.float64),
         "pause_s": np.array([s.pause_s for s in sets], np.float64),
         "mean_tempo_s": np.array([s.mean_tempo_s for s in sets], np.float64),
         "concentric_slowdown": np.array([s.concentric_slowdown for s in sets], np.float64),
+        "n_reps_in_gaps": np.array([s.n_reps_in_gaps for s in sets], np.int32),
     })
 
 

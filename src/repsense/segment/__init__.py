@@ -18,7 +18,7 @@ from .reps import SetAnalyzer, build_set
 from .streaming import RepSegmenter
 
 #: Bump whenever the detector's output on the same input changes.
-DETECTOR_VERSION = "1.5.0"
+DETECTOR_VERSION = "1.6.0"
 
 __all__ = ["DETECTOR_VERSION", "DetectorConfig", "RepSegmenter", "SetAnalyzer", "build_set", "detect"]
 

@@ -389,3 +389,33 @@ def _rep_rotation_deg(x, lo, hi, half_window):
         out[i] = math.degrees(worst)
     return out
 
+
+
+@njit(**JIT)
+def _signal_holes(t_s, t_prev_s, min_hole_s, max_hole_s):
+    """Holes in the raw timestamps: intervals ``(t[i-1], t[i])`` with ``min <= t[i] - t[i-1] <= max``.
+
+    ``t_prev_s`` is the last timestamp of the previous block (NaN for the first block), so a
+    hole across a block boundary is found once. Longer intervals are breaks (the resampler
+    restarts its grid there), not holes.
+
+    Returns
+    -------
+    float64 (n_holes, 2): start and end time of each hole, in time order.
+    """
+    n = t_s.shape[0]
+    out = np.empty((16, 2))
+    m = 0
+    prev = t_prev_s
+    for i in range(n):
+        gap = t_s[i] - prev
+        if gap >= min_hole_s and gap <= max_hole_s:  # False for a NaN prev
+            if m == out.shape[0]:
+                bigger = np.empty((2 * m, 2))
+                bigger[:m] = out
+                out = bigger
+            out[m, 0] = prev
+            out[m, 1] = t_s[i]
+            m += 1
+        prev = t_s[i]
+    return out[:m].copy()

@@ -26,6 +26,12 @@ class DetectorConfig:
     max_gap_s : float
         A hole in the samples longer than this ends the current set and restarts the grid;
         shorter holes (lost BLE packets) are bridged by interpolation.
+    hole_min_s : float
+        A bridged hole at least this long (and at most ``max_gap_s``) is remembered: a set
+        whose span it overlaps gets ``round(hole / cycle)`` reps estimated in it (``cycle``:
+        the set's median start-to-start rep interval), counted in ``RepSet.n_reps_in_gaps``
+        and ``n_reps`` but without timing (they add nothing to TUT). Shorter than half the
+        fastest rep, a hole cannot hide a whole rep. 0 switches the estimate off.
     gravity_tau_s : float
         Time constant of the low-pass that tracks gravity for the activity score.
     activity_tau_s : float
@@ -119,6 +125,7 @@ class DetectorConfig:
     grid_rate_hz: float = 25.0
     anti_alias_tau_s: float = 0.032
     max_gap_s: float = 5.0
+    hole_min_s: float = 0.4
     gravity_tau_s: float = 1.0
     activity_tau_s: float = 1.0
     enter_g: float = 0.06

@@ -63,8 +63,13 @@ class SetAnalyzer:
                                                    self.n_pad)[lo:hi]))
         return float(np.var(a_up[lo:hi] / G_M_S2)) / total if total > 0 else 0.0
 
-    def analyse(self, t_s: np.ndarray, x_g: np.ndarray, amp_floor_m: float = 0.0) -> list[RepSet]:
+    def analyse(self, t_s: np.ndarray, x_g: np.ndarray, amp_floor_m: float = 0.0,
+                holes_s: np.ndarray | None = None) -> list[RepSet]:
         """Sets of one active stretch of grid samples (``t_s`` uniform, ``x_g`` (m, 3) in g).
+
+        ``holes_s``: (k, 2) start and end times (same time base as ``t_s``) of holes in the
+        raw samples that the grid bridges by interpolation; reps hidden in them are estimated
+        (see ``DetectorConfig.hole_min_s``).
 
         ``amp_floor_m``: smallest displacement amplitude to scale the hysteresis by (the
         amplitude of sets already emitted from this stretch, so that the movements after
@@ -111,12 +116,44 @@ class SetAnalyzer:
                 ecc, con = (second, first) if concentric_first else (first, second)
                 reps.append(Rep(start_s=start, end_s=end, eccentric_s=ecc, concentric_s=con, pause_s=pause,
                                 concentric_first=concentric_first))
-            out.append(build_set(reps, c.slowdown_frac))
+            n_hidden = 0
+            if holes_s is not None and holes_s.shape[0]:
+                n_hidden, used = reps_in_holes(rows[:, 0], rows[-1, 1], holes_s)
+                holes_s = holes_s[~used]  # a hole's reps belong to one set only
+            out.append(build_set(reps, c.slowdown_frac, n_hidden))
         return out
 
 
-def build_set(reps: list[Rep], slowdown_frac: float) -> RepSet:
-    """Aggregate reps into a :class:`RepSet` (TUT = sum of rep durations; see docs/TUT.md)."""
+def reps_in_holes(starts_s: np.ndarray, end_s: float, holes_s: np.ndarray) -> tuple[int, np.ndarray]:
+    """Reps estimated inside the signal holes that overlap a set's span, and which holes those are.
+
+    A set's rhythm goes on while the signal is missing: a hole of ``h`` seconds overlapping
+    ``[starts_s[0], end_s]`` hides ``round(h / cycle)`` reps, ``cycle`` being the median
+    interval between consecutive rep starts of the set (a rep is counted at its turnaround,
+    and the interpolated bridge across a hole has none). Known bias: when a hole cuts two
+    reps whose turnarounds both stay visible at its edges, one rep too many is added; a hole
+    near half a cycle long is a coin flip. See docs/TUT.md.
+
+    Returns
+    -------
+    n : int
+    overlapping : bool (k,), the holes that overlap the span.
+    """
+    overlapping = (holes_s[:, 1] > starts_s[0]) & (holes_s[:, 0] < end_s)
+    if starts_s.shape[0] < 2 or not overlapping.any():
+        return 0, overlapping
+    cycle_s = float(np.median(np.diff(starts_s)))
+    if not cycle_s > 0:
+        return 0, overlapping
+    n = sum(int(math.floor((h1 - h0) / cycle_s + 0.5)) for h0, h1 in holes_s[overlapping].tolist())
+    return n, overlapping
+
+
+def build_set(reps: list[Rep], slowdown_frac: float, n_reps_in_gaps: int = 0) -> RepSet:
+    """Aggregate reps into a :class:`RepSet` (TUT = sum of rep durations; see docs/TUT.md).
+
+    ``n_reps_in_gaps``: reps estimated in signal holes (counted, not timed).
+    """
     n = len(reps)
     tut = sum(r.duration_s for r in reps)
     k = max(1, int(round(n * slowdown_frac)))
@@ -125,4 +162,5 @@ def build_set(reps: list[Rep], slowdown_frac: float) -> RepSet:
     slowdown = last / first if n >= 2 and first > 0 else math.nan
     return RepSet(start_s=reps[0].start_s, end_s=reps[-1].end_s, reps=tuple(reps), tut_s=tut,
                   eccentric_s=sum(r.eccentric_s for r in reps), concentric_s=sum(r.concentric_s for r in reps),
-                  pause_s=sum(r.pause_s for r in reps), mean_tempo_s=tut / n, concentric_slowdown=slowdown)
+                  pause_s=sum(r.pause_s for r in reps), mean_tempo_s=tut / n, concentric_slowdown=slowdown,
+                  n_reps_in_gaps=int(n_reps_in_gaps))

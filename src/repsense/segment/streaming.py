@@ -70,6 +70,7 @@ class RepSegmenter:
         self.sets_: list[RepSet] = []
         self.emitted_at_s_: list[float] = []
         self._t_last = math.nan
+        self._holes_s = np.empty((0, 2))  # bridged holes of the raw samples still in the lookback
 
     @property
     def n_buffered(self) -> int:
@@ -89,6 +90,10 @@ class RepSegmenter:
         if t.shape[0] == 0:
             return []
         t_grid, x_grid, breaks = self._resampler.update(t, a, "accel")
+        if self.config.hole_min_s > 0:
+            holes = _kernels._signal_holes(t, self._t_last, self.config.hole_min_s, self.config.max_gap_s)
+            if holes.shape[0]:
+                self._holes_s = np.concatenate([self._holes_s, holes])
         self._t_last = float(t[-1])
         return self._advance(t_grid, x_grid, breaks, final=False)
 
@@ -133,13 +138,19 @@ class RepSegmenter:
                 raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
             t_slice = self._buf_t[lo:hi] - shift
             now_s = float(self._buf_t[hi - 1])
-            sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m)
+            holes = self._holes_s
+            if holes.shape[0]:
+                holes = holes[(holes[:, 1] > self._buf_t[lo]) & (holes[:, 0] < self._buf_t[hi - 1])] - shift
+            sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, holes)
             if kind == 1:
                 # checkpoint: emit only sets no later rep can join any more
                 sets = [rs for rs in sets if rs.end_s + shift <= now_s - settle_s]
                 if sets:
                     self._amp_floor_m = self._analyzer.last_amp_m
             for rs in sets:
+                if self._holes_s.shape[0]:  # its holes' reps are counted: no later set may count them
+                    h = self._holes_s
+                    self._holes_s = h[~((h[:, 1] > rs.start_s + shift) & (h[:, 0] < rs.end_s + shift))]
                 out.append(rs)
                 self.sets_.append(rs)
                 self.emitted_at_s_.append(now_s - shift)
@@ -153,4 +164,6 @@ class RepSegmenter:
             self._buf_t = self._buf_t[drop:].copy()
             self._buf_x = self._buf_x[drop:].copy()
             self._buf_k0 += drop
+        if self._holes_s.shape[0] and self._buf_t.shape[0]:
+            self._holes_s = self._holes_s[self._holes_s[:, 1] > self._buf_t[0]]
         return out

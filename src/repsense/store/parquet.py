@@ -318,13 +318,14 @@ def _sets_table(session_id: str, participant: str, t0: int, det: Detection) -> p
         "end_utc": _ts(_ns(t0, end_s)),
         "start_s": start_s,
         "end_s": end_s,
-        "n_reps": np.array([len(s.reps) for s in sets], dtype=np.int32),
+        "n_reps": np.array([s.n_reps for s in sets], dtype=np.int32),
         "tut_s": np.array([s.tut_s for s in sets], dtype=np.float64),
         "eccentric_s": np.array([s.eccentric_s for s in sets], dtype=np.float64),
         "concentric_s": np.array([s.concentric_s for s in sets], dtype=np.float64),
         "pause_s": np.array([s.pause_s for s in sets], dtype=np.float64),
         "mean_tempo_s": np.array([s.mean_tempo_s for s in sets], dtype=np.float64),
         "concentric_slowdown": np.array([s.concentric_slowdown for s in sets], dtype=np.float64),
+        "n_reps_in_gaps": np.array([s.n_reps_in_gaps for s in sets], dtype=np.int32),
     })
 
 

@@ -64,7 +64,7 @@ _FIELDS: dict[str, list[pa.Field]] = {
         _f("end_utc", _TS, "ns", "set end, UTC"),
         _f("start_s", pa.float64(), "s", "set start, seconds since the session's t0_utc"),
         _f("end_s", pa.float64(), "s", "set end, seconds since the session's t0_utc"),
-        _f("n_reps", pa.int32(), "1", "repetitions in the set"),
+        _f("n_reps", pa.int32(), "1", "repetitions in the set: seen (rows of the reps table) + n_reps_in_gaps"),
         _f("tut_s", pa.float64(), "s", "time under tension: sum of rep durations"),
         _f("eccentric_s", pa.float64(), "s", "sum of eccentric phase durations"),
         _f("concentric_s", pa.float64(), "s", "sum of concentric phase durations"),
@@ -72,6 +72,9 @@ _FIELDS: dict[str, list[pa.Field]] = {
         _f("mean_tempo_s", pa.float64(), "s", "mean rep duration (NaN without reps)"),
         _f("concentric_slowdown", pa.float64(), "1",
            "mean concentric duration of the last reps / first reps (1.0 = no slow-down, NaN when undefined)"),
+        _f("n_reps_in_gaps", pa.int32(), "1",
+           "reps estimated inside holes of the signal (lost samples) from the set's rhythm; no timing, "
+           "not in the reps table, not in tut_s; null in stores written before it existed", nullable=True),
     ],
     "reps": [
         *_ID,

@@ -1,0 +1,513 @@
+"""Read a recording as a sequence of clean blocks, in memory bounded by the block size.
+
+:func:`read_recording_chunked` is :func:`repsense.io.read_recording` for recordings too long
+to hold (a 7-day 100 Hz file is 60 M rows, ~1.9 GB as a Recording): iterating the returned
+:class:`ChunkedRecording` yields :class:`Block` s of accelerometer and gyroscope samples, on
+the same time base and with the same values as the whole-file read; once the iteration has
+ended, ``meta`` and ``reports`` equal the whole-file read's ``Recording.meta`` and
+``Recording.reports`` (drops per reason with their first lines, re-sorted rows, gaps).
+
+Blocks of one stream come in time order; all of a stream's times are later than its previous
+block's. Generic CSV yields accelerometer and gyroscope blocks of the same rows alternately;
+a MetaBase set yields every accelerometer block, then every gyroscope block.
+
+What is held at once: one block of the file (``block_bytes``, 64 MiB by default) and its
+parsed columns, plus the rows the timeline policy holds back (see :mod:`repsense.io._stream`:
+at least :data:`~repsense.io._stream.REORDER_LOOKAHEAD_ROWS` rows, at most
+:data:`~repsense.io._stream.MAX_PENDING_ROWS`), and the distinct sample intervals (for the
+median interval and the gaps). The file is read with ``read()``, not memory-mapped.
+
+Where the stream cannot match the whole-file read (documented in :mod:`repsense.io._stream`),
+iteration raises :class:`~repsense.io._stream.NotStreamable` before it ends, and the caller
+reads the file whole. Parquet inputs are not streamed (:func:`read_recording_chunked` returns
+None for them).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+from ..errors import EmptyRecordingError, FormatError, InputError, SamplingRateError, UnitError
+from ..types import ReadReport, Recording, RecordingMeta, Stream
+from ._common import session_id_from
+from ._csvparse import ColumnKind, ColumnStream, DropLog, ParsedBlock
+from ._stream import GapTracker, NotStreamable, TimelineStream
+from .generic_csv import _EPOCH_MIN, _columns, _infer_time_unit, _time_kind, _unit_factor
+from .metabase import _sensor_of, dialect_of, find_pair, parse_name, time_column_residual_ms
+from .sniff import METABASE_FIRST, Sniff, sniff_file
+from .units import TIME_TO_NS, normalise_unit
+
+__all__ = ["Block", "ChunkedRecording", "NotStreamable", "collect", "read_recording_chunked"]
+
+_UNIT_CHECK_ROWS = 100_000  # as the whole-file reader: the unit check looks at ~100 000 rows
+_TIME_UNIT_ROWS = 100_000  # rows the time-unit inference looks at (first rows of the file)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Clean samples of one stream: ``t_s`` (float64, s from ``meta.t0_utc_ns``), ``values`` (float32, (n, 3))."""
+
+    stream: str  # "accel" or "gyro"
+    t_s: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(slots=True)
+class _Out:
+    """One stream's emitted samples: count, first and last time, intervals and gaps."""
+
+    gaps: GapTracker
+    n: int = 0
+    first_s: float = math.nan
+    last_s: float = math.nan
+
+    def add(self, t_s: np.ndarray) -> None:
+        if t_s.shape[0]:
+            if self.n == 0:
+                self.first_s = float(t_s[0])
+            self.last_s = float(t_s[-1])
+            self.n += int(t_s.shape[0])
+            self.gaps.add(t_s)
+
+    @property
+    def median_interval_s(self) -> float:
+        """``np.median(np.diff(t_s))`` of the stream (nan with fewer than 2 samples)."""
+        return self.gaps.median
+
+
+@dataclass(slots=True)
+class ChunkedRecording:
+    """A recording being read block by block; iterate once.
+
+    Attributes (complete once the iteration has ended)
+    ----------------------------------------------------
+    meta : RecordingMeta
+    reports : tuple of ReadReport
+    accel, gyro : per-stream summaries (``n``, ``first_s``, ``last_s``, ``median_interval_s``);
+        ``gyro`` is None without a gyroscope stream.
+    n_late_rows, n_forced_cuts : int
+        Rows dropped on arrival because they came after a cut with an earlier time, and how
+        often the held rows were cleaned without a cut row (see :mod:`repsense.io._stream`);
+        both 0 means the result is exactly the whole-file read's.
+    """
+
+    path: str
+    _gen: Any = None
+    meta: RecordingMeta | None = None
+    reports: tuple[ReadReport, ...] = ()
+    accel: _Out | None = None
+    gyro: _Out | None = None
+    n_late_rows: int = 0
+    n_forced_cuts: int = 0
+    done: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Block]:
+        if self._gen is None:
+            raise RuntimeError("a ChunkedRecording can be iterated only once")
+        gen, self._gen = self._gen, None
+        yield from gen
+        self.done = True
+
+
+def _to_s(t_ns: np.ndarray, t0_ns: int) -> np.ndarray:
+    return (t_ns - np.int64(t0_ns)).astype(np.float64) / 1e9  # as _common.stream_on
+
+
+def read_recording_chunked(path: str | os.PathLike[str] | Any, sample_rate_hz: float | None = None, *,
+                           participant: str | None = None, session_id: str | None = None,
+                           units: Mapping[str, str] | None = None, gyro: bool = True,
+                           block_bytes: int = 1 << 26, lookahead_rows: int | None = None,
+                           max_pending_rows: int | None = None) -> ChunkedRecording | None:
+    """Open a recording for block-by-block reading (see the module doc).
+
+    Parameters are those of :func:`repsense.io.read_recording`, plus ``block_bytes`` (bytes of
+    the file parsed at once) and, for tests, the timeline stream's ``lookahead_rows`` and
+    ``max_pending_rows``.
+
+    Returns
+    -------
+    ChunkedRecording, or None for a Parquet file (read those with ``read_recording``).
+
+    Raises
+    ------
+    The errors of :func:`repsense.io.read_recording`; header and unit errors here, errors about
+    the rows (no usable sample, a unit inferred from the values) while iterating.
+    """
+    from . import RecordingInput
+
+    if isinstance(path, RecordingInput):
+        if path.skip_reason:
+            raise FormatError(f"not a recording: {path.skip_reason}", path=str(path.path))
+        path = path.path
+    if sample_rate_hz is not None and not (math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
+        raise SamplingRateError(f"sample_rate_hz must be a positive number, got {sample_rate_hz!r}")
+    p = Path(path)
+    opts = {k: v for k, v in (("lookahead_rows", lookahead_rows), ("max_pending_rows", max_pending_rows))
+            if v is not None}
+    try:
+        if not p.exists() and p.parent.is_dir():
+            return _metabase(p, participant, session_id, gyro, block_bytes, opts)
+        if not p.exists():
+            raise InputError("no such file", path=str(p))
+        if p.is_dir():
+            raise InputError("is a folder; use iter_recording_files() to list its recordings", path=str(p))
+        sn = sniff_file(p)
+        if sn.kind == "parquet":
+            return None
+        if sn.kind == "metabase":
+            return _metabase(p, participant, session_id, gyro, block_bytes, opts)
+        return _generic(p, sn, sample_rate_hz, participant, session_id, units, gyro, block_bytes, opts)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=str(getattr(exc, "filename", None) or p)) from None
+
+
+def _guard(gen: Iterator[Block], path: str) -> Iterator[Block]:
+    """Map I/O failures while iterating to InputError naming the file, as read_recording does."""
+    try:
+        yield from gen
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=str(getattr(exc, "filename", None) or path)) from None
+
+
+def _columns_of(path: Path, sn: Sniff, spec: list[tuple[int, ColumnKind]], block_bytes: int) -> ColumnStream:
+    return ColumnStream(path, data_offset=sn.data_offset, first_line=sn.first_line, delimiter=sn.delimiter,
+                        decimal=sn.decimal, quoted=sn.quoted, newline=sn.newline, n_fields=len(sn.header),
+                        columns=spec, block_bytes=block_bytes)
+
+
+def _empty_error(path: str, n_rows: int, drops: DropLog) -> EmptyRecordingError:
+    dropped = ", ".join(f"{r}: {d.count} (first lines {list(d.first_lines)})" for r, d in drops.as_dict().items())
+    return EmptyRecordingError(f"no usable accelerometer sample in {n_rows} data rows"
+                               + (f" (dropped {dropped})" if dropped else ""), path=path)
+
+
+# ----------------------------------------------------------------------------- generic CSV
+
+
+def _generic(p: Path, sn: Sniff, sample_rate_hz: float | None, participant: str | None, session_id: str | None,
+             units: Mapping[str, str] | None, gyro: bool, block_bytes: int, opts: dict[str, int]) -> ChunkedRecording:
+    path = str(p)
+    units = dict(units or {})
+    unknown = sorted(set(units) - {"time", "accel", "gyro"})
+    if unknown:
+        raise UnitError(f"units= has unknown keys {unknown}; use 'time', 'accel', 'gyro'", path=path)
+    cols = _columns(path, sn, units)
+    a_factor, a_unit = _unit_factor(path, sn, cols["accel"], "accel", units.get("accel"))
+    g_factor, g_unit = (1.0, None)
+    if "gyro" in cols:
+        g_factor, g_unit = _unit_factor(path, sn, cols["gyro"], "gyro", units.get("gyro"))
+    spec: list[tuple[int, ColumnKind]] = []
+    tcol = cols["time"]
+    t_kind: ColumnKind | None = None
+    if tcol is not None:
+        t_kind = _time_kind(sn, tcol[0])
+        spec.append((tcol[0], t_kind))
+    elif not sample_rate_hz or sample_rate_hz <= 0 or not np.isfinite(sample_rate_hz):
+        raise SamplingRateError(f"{path}: no time column in header {list(sn.header)}; pass sample_rate_hz "
+                                "(--rate HZ) or add a time column")
+    for kind in ("accel", "gyro"):
+        if kind in cols:
+            spec.extend((cols[kind][a][0], "float") for a in "xyz")
+    has_gyro = "gyro" in cols
+    factors = [a_factor] * 3 + ([g_factor] * 3 if has_gyro else [])
+    columns = _columns_of(p, sn, spec, block_bytes)
+    rec = ChunkedRecording(path)
+    period = 1.0 / float(sample_rate_hz) if sample_rate_hz and tcol is None else None
+    rec.accel = _Out(GapTracker(period))
+    if has_gyro and gyro:
+        rec.gyro = _Out(GapTracker(period))
+    rec._gen = _guard(_generic_blocks(rec, p, sn, columns, tcol, t_kind, units, factors, a_unit, g_unit,
+                                      has_gyro, gyro, sample_rate_hz, participant, session_id, opts), path)
+    return rec
+
+
+def _generic_blocks(rec: ChunkedRecording, p: Path, sn: Sniff, columns: ColumnStream, tcol: tuple[int, str | None] | None,
+                    t_kind: ColumnKind | None, units: dict[str, str], factors: list[float], a_unit: str | None,
+                    g_unit: str | None, has_gyro: bool, want_gyro: bool, sample_rate_hz: float | None,
+                    participant: str | None, session_id: str | None, opts: dict[str, int]) -> Iterator[Block]:
+    path = str(p)
+    extra: dict[str, Any] = {"reader": "generic_csv", "absolute_time": False}
+    it = iter(columns)
+    # the time unit is inferred from the first rows: hold blocks until there are enough of them
+    head: list[ParsedBlock] = []
+    n_head = 0
+    if tcol is not None and t_kind not in ("iso", "iso_tz"):
+        for blk in it:
+            head.append(blk)
+            t = blk.arrays[0]
+            n_head += int(np.isfinite(t).sum()) if t.dtype.kind == "f" else t.shape[0]
+            if n_head >= _TIME_UNIT_ROWS and sum(b.arrays[0].shape[0] for b in head) >= 1000:
+                break
+    t_mult = 0
+    if tcol is not None:
+        header = sn.header[tcol[0]]
+        if t_kind in ("iso", "iso_tz"):
+            extra["absolute_time"] = True
+            extra["time_zone"] = "utc" if t_kind == "iso_tz" else "naive, taken as UTC"
+        else:
+            t_first = (np.concatenate([b.arrays[0] for b in head]) if head
+                       else np.empty(0, np.float64 if t_kind == "float" else np.int64))
+            stated = units.get("time") or tcol[1]
+            unit = normalise_unit(stated) if stated else _infer_time_unit(path, header, t_first)
+            if unit not in TIME_TO_NS:
+                raise UnitError(f"column {header!r}: unknown time unit {unit!r} (known: s, ms, us, ns)",
+                                path=path, line=sn.first_line - 1)
+            extra["time_unit"] = unit
+            t_mult = TIME_TO_NS[unit]
+            mag = np.abs(t_first[:1000]).astype(np.float64)
+            extra["absolute_time"] = bool(mag.size and np.median(mag) * t_mult >= _EPOCH_MIN * 1e9)
+            del t_first
+    n_cols = len(factors)
+    cleaner = TimelineStream(columns.drops, n_cols, **opts)
+    period_ns = 1e9 / float(sample_rate_hz) if tcol is None else 0.0  # type: ignore[arg-type]
+    blanks_before = 0
+    n_parsed = 0
+    stride = 1  # the unit check's sample of rows: every stride-th parsed row
+    norm_rows: list[np.ndarray] = []
+    n_norm = 0
+    t0: int | None = None
+
+    def blocks() -> Iterator[ParsedBlock]:
+        yield from head
+        head.clear()
+        yield from it
+
+    def emit(chunks: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[Block]:
+        nonlocal t0
+        for t_ns, vals in chunks:
+            if t0 is None:
+                t0 = int(t_ns[0])
+            t_s = _to_s(t_ns, t0)
+            rec.accel.add(t_s)  # type: ignore[union-attr]
+            yield Block("accel", t_s, np.ascontiguousarray(vals[:, :3]))
+            if rec.gyro is not None:
+                rec.gyro.add(t_s)
+                yield Block("gyro", t_s, np.ascontiguousarray(vals[:, 3:]))
+
+    for blk in blocks():
+        lines = blk.lines
+        n = len(lines)
+        t_finite = None
+        if tcol is None:
+            la = lines.array()
+            slot = la - sn.first_line - (blanks_before + np.searchsorted(blk.blank_lines, la))
+            t_ns = np.round(slot * period_ns).astype(np.int64)
+            values_at = 0
+        else:
+            values_at = 1
+            t_raw = blk.arrays[0]
+            if t_kind in ("iso", "iso_tz"):
+                t_ns = t_raw
+            elif t_raw.dtype.kind == "f":
+                t_finite = np.isfinite(t_raw)
+                t_ns = np.round(np.where(t_finite, t_raw, 0.0) * t_mult).astype(np.int64)
+            else:
+                t_ns = t_raw * t_mult
+        blanks_before += int(blk.blank_lines.shape[0])
+        samples = np.empty((n, n_cols), dtype=np.float32)
+        with np.errstate(over="ignore"):
+            for j, (col, factor) in enumerate(zip(blk.arrays[values_at:], factors)):
+                samples[:, j] = col * factor if factor != 1.0 else col
+        del blk
+        if a_unit is None and n:
+            take = (-n_parsed) % stride  # first row of this block on the global stride
+            norm_rows.append(samples[take::stride, :3].copy())
+            n_norm += norm_rows[-1].shape[0]
+            if n_norm > 2 * _UNIT_CHECK_ROWS:  # thin to every other kept row: twice the stride
+                allrows = np.concatenate(norm_rows)[::2]
+                norm_rows, n_norm, stride = [allrows], allrows.shape[0], stride * 2
+        n_parsed += n
+        yield from emit(cleaner.push(t_ns, samples, lines, t_finite=t_finite))
+    yield from emit(cleaner.finish())
+    if a_unit is None and n_parsed:
+        # the whole-file reader takes every (n // 100 000)-th row; here the stride is a power of two
+        # (the same rows for files under 300 000 rows)
+        some = np.concatenate(norm_rows)
+        norm = float(np.nanmedian(np.sqrt(np.nansum(np.square(some, dtype=np.float64), axis=1))))
+        if 6.0 <= norm <= 14.0:
+            raise UnitError(f"accelerometer columns have no unit and a median magnitude of {norm:.2f}, "
+                            "which looks like m/s^2; write the unit in the header or pass "
+                            "units={'accel': 'm/s^2'} (or 'g')", path=path, line=sn.first_line - 1)
+    extra["accel_unit_in_file"] = a_unit or "g (assumed)"
+    if has_gyro:
+        extra["gyro_unit_in_file"] = g_unit or "deg/s (assumed)"
+    if rec.accel is None or rec.accel.n == 0 or t0 is None:
+        raise _empty_error(path, columns.n_rows, columns.drops)
+    if tcol is None:
+        extra["sample_rate_hz"] = float(sample_rate_hz)  # type: ignore[arg-type]
+    extra["source_sha256"] = columns.sha256
+    extra["accel_reordered_rows"] = cleaner.n_reordered
+    rec.n_late_rows, rec.n_forced_cuts = cleaner.n_late, cleaner.n_forced
+    rec.reports = (ReadReport(source_file=path, n_rows=columns.n_rows, n_kept=rec.accel.n,
+                              dropped=columns.drops.as_dict(), gaps=rec.accel.gaps.gaps()),)
+    rec.meta = RecordingMeta(t0_utc_ns=t0, device_kind="generic_csv", firmware="", source_file=path,
+                             participant=participant or "",
+                             session_id=session_id or session_id_from(columns.sha256), extra=extra)
+
+
+# ----------------------------------------------------------------------------- MetaBase
+
+
+@dataclass(slots=True)
+class _MetaBaseFile:
+    path: Path
+    sn: Sniff
+    kind: str
+    factor: float
+    dialect: str
+    extra: dict[str, Any]
+
+
+def _metabase_file(path: Path, sn: Sniff | None = None) -> _MetaBaseFile:
+    """Setup of one MetaBase file, as :func:`repsense.io.metabase.read_metabase_stream` does it."""
+    p = str(path)
+    sn = sn or sniff_file(path)
+    if sn.kind != "metabase":
+        raise FormatError(f"not a MetaBase export (first header field {sn.header[:1]})", path=p, line=sn.first_line - 1)
+    name = parse_name(path)
+    kind, factor = _sensor_of(p, sn, name)
+    dialect = dialect_of(sn)
+    extra: dict[str, Any] = {"dialect": dialect, "time_label": sn.header[1],
+                             "time_column_residual_ms": time_column_residual_ms(sn)}
+    if name is not None and name.rate_hz:
+        extra["nominal_rate_hz"] = name.rate_hz
+    return _MetaBaseFile(path, sn, kind, factor, dialect, extra)
+
+
+def _metabase(p: Path, participant: str | None, session_id: str | None, gyro: bool, block_bytes: int,
+              opts: dict[str, int]) -> ChunkedRecording:
+    accel_path, gyro_path = find_pair(p)
+    a_file = _metabase_file(accel_path, sniff_file(accel_path))
+    rec = ChunkedRecording(str(accel_path))
+    rec.accel = _Out(GapTracker(None))
+    rec._gen = _guard(_metabase_blocks(rec, a_file, gyro_path if gyro else None, participant, session_id,
+                                       block_bytes, opts), str(accel_path))
+    return rec
+
+
+def _metabase_stream(rec: ChunkedRecording, f: _MetaBaseFile, out: _Out, name: str, t0: list[int],
+                     block_bytes: int, opts: dict[str, int]) -> Iterator[Block]:
+    """Blocks of one file; sets ``f.extra['_columns']`` and ``['_cleaner']`` for the caller."""
+    sn = f.sn
+    n = len(sn.header)
+    epoch_kind: ColumnKind = "float" if METABASE_FIRST[sn.header[0].lower()] == "s" else "int"
+    columns = _columns_of(f.path, sn, [(0, epoch_kind), (n - 3, "float"), (n - 2, "float"), (n - 1, "float")],
+                          block_bytes)
+    cleaner = TimelineStream(columns.drops, 3, packed=f.dialect == "ios", **opts)
+    f.extra["_columns"], f.extra["_cleaner"] = columns, cleaner
+
+    def emit(chunks: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[Block]:
+        for t_ns, vals in chunks:
+            if not t0:
+                t0.append(int(t_ns[0]))
+            t_s = _to_s(t_ns, t0[0])
+            out.add(t_s)
+            yield Block(name, t_s, vals)
+
+    for blk in columns:
+        epoch = blk.arrays[0]
+        t_finite = None
+        if epoch_kind == "float":
+            t_finite = np.isfinite(epoch)
+            t_ns = np.round(np.where(t_finite, epoch, 0.0) * 1e6).astype(np.int64) * 1000
+        else:
+            t_ns = epoch * 1_000_000
+        values = np.empty((epoch.shape[0], 3), dtype=np.float32)
+        with np.errstate(over="ignore"):
+            for j, col in enumerate(blk.arrays[1:]):
+                values[:, j] = col * f.factor if f.factor != 1.0 else col
+        lines = blk.lines
+        del blk, epoch
+        yield from emit(cleaner.push(t_ns, values, lines, t_finite=t_finite))
+    yield from emit(cleaner.finish())
+
+
+def _metabase_blocks(rec: ChunkedRecording, a_file: _MetaBaseFile, gyro_path: Path | None,
+                     participant: str | None, session_id: str | None, block_bytes: int,
+                     opts: dict[str, int]) -> Iterator[Block]:
+    accel_path = a_file.path
+    if a_file.kind != "accel":
+        raise FormatError("expected an accelerometer export but the columns are angular rates; "
+                          "pass the accelerometer file of the set", path=str(accel_path))
+    t0: list[int] = []
+    yield from _metabase_stream(rec, a_file, rec.accel, "accel", t0, block_bytes, opts)  # type: ignore[arg-type]
+    a_cols: ColumnStream = a_file.extra.pop("_columns")
+    a_clean: TimelineStream = a_file.extra.pop("_cleaner")
+    if not t0:
+        raise _empty_error(str(accel_path), a_cols.n_rows, a_cols.drops)
+    extra: dict[str, Any] = {"reader": "metabase"}
+    g_file = None
+    if gyro_path is not None:
+        try:
+            g_file = _metabase_file(gyro_path)
+            if g_file.kind != "gyro":
+                raise FormatError("the gyroscope partner holds accelerations", path=str(gyro_path))
+        except InputError as exc:
+            g_file = None
+            extra["gyro_file"] = str(gyro_path)
+            extra["gyro_error"] = str(exc)
+    g_cols = g_clean = None
+    if g_file is not None:
+        rec.gyro = _Out(GapTracker(None))
+        yield from _metabase_stream(rec, g_file, rec.gyro, "gyro", t0, block_bytes, opts)
+        g_cols, g_clean = g_file.extra.pop("_columns"), g_file.extra.pop("_cleaner")
+    name = parse_name(accel_path)
+    if name is not None:
+        extra.update({k: v for k, v in (("mac", name.mac), ("device_name", name.device),
+                                        ("file_label", name.label), ("file_start", name.start)) if v})
+    # as _common.assemble
+    extra["source_sha256"] = a_cols.sha256
+    extra["accel_reordered_rows"] = a_clean.n_reordered
+    extra.update({f"accel_{k}": v for k, v in a_file.extra.items()})
+    digests = [a_cols.sha256]
+    reports = [ReadReport(source_file=str(accel_path), n_rows=a_cols.n_rows, n_kept=rec.accel.n,  # type: ignore[union-attr]
+                          dropped=a_cols.drops.as_dict(), gaps=rec.accel.gaps.gaps())]  # type: ignore[union-attr]
+    rec.n_late_rows, rec.n_forced_cuts = a_clean.n_late, a_clean.n_forced
+    if g_file is not None and g_cols is not None and g_clean is not None and rec.gyro is not None:
+        digests.append(g_cols.sha256)
+        extra["gyro_file"] = str(g_file.path)
+        extra["gyro_sha256"] = g_cols.sha256
+        extra["gyro_reordered_rows"] = g_clean.n_reordered
+        extra.update({f"gyro_{k}": v for k, v in g_file.extra.items()})
+        reports.append(ReadReport(source_file=str(g_file.path), n_rows=g_cols.n_rows, n_kept=rec.gyro.n,
+                                  dropped=g_cols.drops.as_dict(),
+                                  gaps=rec.gyro.gaps.gaps() if rec.gyro.n else ()))
+        rec.n_late_rows += g_clean.n_late
+        rec.n_forced_cuts += g_clean.n_forced
+        if rec.gyro.n == 0:
+            rec.gyro = None
+    rec.reports = tuple(reports)
+    rec.meta = RecordingMeta(t0_utc_ns=t0[0], device_kind="metawear", firmware=name.firmware if name else "",
+                             source_file=str(accel_path), participant=participant or "",
+                             session_id=session_id or session_id_from(*digests), extra=extra)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def collect(chunked: ChunkedRecording) -> Recording:
+    """Iterate ``chunked`` and put its blocks together as a :class:`~repsense.types.Recording`.
+
+    For tests and small inputs: the result equals ``read_recording`` on the same file (and
+    holds the whole recording in memory).
+    """
+    parts: dict[str, list[Block]] = {"accel": [], "gyro": []}
+    for b in chunked:
+        parts[b.stream].append(b)
+
+    def stream(name: str, unit: str) -> Stream | None:
+        bl = parts[name]
+        if not bl:
+            return None
+        return Stream(np.concatenate([b.t_s for b in bl]), np.concatenate([b.values for b in bl]), unit)
+
+    accel = stream("accel", "g")
+    assert accel is not None and chunked.meta is not None
+    return Recording(accel=accel, meta=chunked.meta, gyro=stream("gyro", "deg/s"), reports=chunked.reports)

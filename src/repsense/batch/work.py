@@ -45,6 +45,8 @@ class BatchOptions:
     samples_rows_per_part: int | None = None  # None: the store's default
     resume: bool = True
     detect_chunk_samples: int = 1_000_000  # longer recordings go through RepSegmenter in blocks
+    stream_above_bytes: int = 256 << 20  # larger inputs are read block by block (bounded memory)
+    stream_block_bytes: int = 1 << 26  # bytes of the file parsed at once when streaming
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +232,12 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
                                   int(done.get("n_reps", 0)), time.perf_counter() - t_start, worker=worker,
                                   replaced=replaced)
 
+        if opts.detector == _DEFAULT_DETECTOR and _input_bytes(task) > opts.stream_above_bytes:
+            streamed = _process_streamed(task, opts, sha, sid, version, t_start, worker)
+            if streamed is not None:
+                return streamed
+            # None: the input cannot be streamed with the whole-file result: read it whole
+
         from ..io import read_recording
 
         rec = read_recording(task.path, sample_rate_hz=opts.sample_rate_hz,
@@ -253,7 +261,7 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
         replaced = _remember_input(task, opts, sid)
         return FileResult(task.path, "written", sid, paths.participant, len(rec.accel), len(det.sets),
                           int(det.n_reps), time.perf_counter() - t_start, worker=worker, replaced=replaced,
-                          notes=_notes(rec, task.path))
+                          notes=_notes(rec.reports, rec.meta, task.path))
     except InputError as exc:
         msg = exc.reason
         if exc.offset is not None:
@@ -271,16 +279,108 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
         return fail(f"internal error {type(exc).__name__}: {exc}")
 
 
-def _notes(rec, input_path: str) -> tuple[str, ...]:
+def _notes(reports: Any, meta: Any, input_path: str) -> tuple[str, ...]:
     """What a stored recording's user should hear about: rows dropped, and a missing wall clock."""
     notes = []
-    for report in rec.reports:
+    for report in reports:
         if report.n_dropped:
             why = ", ".join(f"{reason} {d.count}" for reason, d in report.dropped.items())
             which = "" if Path(report.source_file).name == Path(input_path).name else f"{Path(report.source_file).name}: "
             notes.append(f"{which}{report.n_dropped} of {report.n_rows} rows dropped ({why}); the reasons and "
                          "first lines are in the session's quality_json")
-    if rec.meta.extra.get("absolute_time") is False:
+    if meta.extra.get("absolute_time") is False:
         notes.append("times are relative (no date in the file): the session is stored on 1970-01-01 and cannot "
                      "be joined with mood logs; export absolute times (epoch or ISO 8601) to fix")
     return tuple(notes)
+
+
+def _input_bytes(task: Task) -> int:
+    total = 0
+    for f in task.files:
+        try:
+            total += os.path.getsize(f)
+        except OSError:
+            pass
+    return total
+
+
+def _process_streamed(task: Task, opts: BatchOptions, sha: str, sid: str, version: str, t_start: float,
+                      worker: str) -> FileResult | None:
+    """:func:`process_input` for a long input, read block by block (bounded memory).
+
+    The reader's clean blocks go to disk as they come (:class:`repsense.store.SampleSpill`,
+    nameless temporary files in the output folder); at the end the detector reads the
+    accelerometer back in ``detect_chunk_samples`` blocks (it needs the whole recording's
+    median sample interval first, known only once every block was read) and the session is
+    written from the spill: the same files and bytes as the whole-file path. Returns None
+    when the input cannot be streamed with the whole-file result (Parquet inputs, see
+    :mod:`repsense.io._stream` for CSV); the caller then reads it whole. Raises what
+    process_input maps to a failed result.
+    """
+    import numpy as np
+
+    from ..io.chunked import NotStreamable, read_recording_chunked
+    from ..segment import DETECTOR_VERSION, RepSegmenter, detect
+    from ..store import SAMPLES_ROWS_PER_PART, combine_sha256
+    from ..store.parquet import SampleSpill, write_session_streamed
+    from ..types import Stream
+
+    chunked = read_recording_chunked(task.path, sample_rate_hz=opts.sample_rate_hz, participant=opts.participant,
+                                     session_id=sid, block_bytes=opts.stream_block_bytes)
+    if chunked is None:
+        return None
+    accel = SampleSpill(opts.out_dir)
+    gyro: SampleSpill | None = None
+    try:
+        try:
+            for block in chunked:
+                if block.stream == "accel":
+                    accel.append(block.t_s, block.values)
+                else:
+                    if gyro is None:
+                        gyro = SampleSpill(opts.out_dir)
+                    gyro.append(block.t_s, block.values)
+        except NotStreamable:
+            return None
+        meta = chunked.meta
+        assert meta is not None and chunked.accel is not None
+        read_digests = [str(meta.extra[k]) for k in ("source_sha256", "gyro_sha256") if meta.extra.get(k)]
+        if len(read_digests) == len(task.files) and combine_sha256(read_digests) != sha:
+            return FileResult(task.path, "failed", error="the input changed while it was being processed (still "
+                              "being copied?); run again", seconds=time.perf_counter() - t_start, worker=worker)
+        meta = dataclasses.replace(
+            meta, session_id=sid, participant=opts.participant if opts.participant else meta.participant)
+        if chunked.gyro is None and gyro is not None:  # a gyro stream without a kept sample
+            gyro.close()
+            gyro = None
+        n = len(accel)
+        if n <= opts.detect_chunk_samples:  # as detect_in_chunks: detect() on the whole (short) recording
+            t_s, values = accel.rows(0, n)
+            g = None if gyro is None else Stream(*gyro.rows(0, len(gyro)), unit="deg/s")
+            det = detect(Recording(accel=Stream(t_s, values, "g"), meta=meta, gyro=g, reports=chunked.reports))
+        else:  # as detect_in_chunks: the rate from the whole recording's median interval, then blocks
+            rate = float(1.0 / chunked.accel.median_interval_s)
+            seg = RepSegmenter(sample_rate_hz=rate)
+            sets = []
+            for lo in range(0, n, opts.detect_chunk_samples):
+                sets += seg.update(*accel.rows(lo, lo + opts.detect_chunk_samples))
+            sets += seg.finish()
+            det = Detection(sets=tuple(sets), sample_rate_hz=rate, detector_version=DETECTOR_VERSION)
+        if not det.detector_version:
+            det = dataclasses.replace(det, detector_version=version)
+        gyro_rate = None
+        if gyro is not None and chunked.gyro is not None and len(gyro) >= 2:
+            gyro_rate = float(1.0 / np.float64(chunked.gyro.median_interval_s))
+        rows = opts.samples_rows_per_part or SAMPLES_ROWS_PER_PART
+        paths = write_session_streamed(
+            opts.out_dir, meta, chunked.reports, accel, gyro, det, source_sha256=sha, gyro_sample_rate_hz=gyro_rate,
+            samples_rows_per_part=rows,
+            manifest_extra={"samples_rows_per_part": rows} if opts.samples_rows_per_part else None)
+        replaced = _remember_input(task, opts, sid)
+        return FileResult(task.path, "written", sid, paths.participant, n, len(det.sets), int(det.n_reps),
+                          time.perf_counter() - t_start, worker=worker, replaced=replaced,
+                          notes=_notes(chunked.reports, meta, task.path))
+    finally:
+        accel.close()
+        if gyro is not None:
+            gyro.close()

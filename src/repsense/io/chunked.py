@@ -169,11 +169,15 @@ def read_recording_chunked(path: str | os.PathLike[str] | Any, sample_rate_hz: f
 
 
 def _guard(gen: Iterator[Block], path: str) -> Iterator[Block]:
-    """Map I/O failures while iterating to InputError naming the file, as read_recording does."""
+    """Map I/O and pyarrow failures while iterating to errors naming the file, as read_recording does."""
+    import pyarrow as pa
+
     try:
         yield from gen
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=str(getattr(exc, "filename", None) or path)) from None
+    except pa.ArrowException as exc:  # as read_recording: a pyarrow failure still names the file
+        raise FormatError(f"cannot parse: {exc}", path=path) from None
 
 
 def _columns_of(path: Path, sn: Sniff, spec: list[tuple[int, ColumnKind]], block_bytes: int) -> ColumnStream:

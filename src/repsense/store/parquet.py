@@ -56,12 +56,14 @@ __all__ = [
     "MANIFEST_DIR",
     "delete_session",
     "SAMPLES_ROWS_PER_PART",
+    "SampleSpill",
     "SessionPaths",
     "atomic_write_table",
     "read_manifest",
     "read_recording_parquet",
     "read_sessions",
     "write_session",
+    "write_session_streamed",
 ]
 
 #: Rows of the samples table per file; longer sessions are split into ``-part-NNNNN`` files,
@@ -235,8 +237,12 @@ def _basename(name: str) -> str:
 
 
 def _quality(recording: Recording) -> str:
+    return _quality_of(recording.reports)
+
+
+def _quality_of(reports: Iterable[ReadReport]) -> str:
     files = []
-    for r in recording.reports:
+    for r in reports:
         files.append({
             "source_file": _basename(r.source_file),
             "n_rows": int(r.n_rows),
@@ -350,10 +356,26 @@ def _reps_table(session_id: str, participant: str, t0: int, det: Detection) -> p
     })
 
 
-def _samples_rows(session_id: str, participant: str, t0: int, rec: Recording, lo: int, hi: int,
+class _StreamRows:
+    """Row ranges of an in-memory :class:`~repsense.types.Stream` (a samples row source)."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+
+    def __len__(self) -> int:
+        return len(self.stream)
+
+    def rows(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.stream.t_s[lo:hi], self.stream.values[lo:hi]
+
+
+def _row_sources(rec: Recording) -> list[tuple[str, Any]]:
+    return [("accel", _StreamRows(rec.accel))] + ([("gyro", _StreamRows(rec.gyro))] if rec.gyro is not None else [])
+
+
+def _samples_rows(session_id: str, participant: str, t0: int, streams: list[tuple[str, Any]], lo: int, hi: int,
                   file_meta: dict[str, str]) -> pa.Table:
     """Rows ``lo``..``hi`` of the session's samples table (accel rows first, then gyro)."""
-    streams = [("accel", rec.accel)] + ([("gyro", rec.gyro)] if rec.gyro is not None else [])
     pieces = []
     off = 0
     for name, stream in streams:
@@ -361,13 +383,13 @@ def _samples_rows(session_id: str, participant: str, t0: int, rec: Recording, lo
         off += len(stream)
         if a >= b:
             continue
-        vals = stream.values[a:b]
+        t_s, vals = stream.rows(a, b)
         n = b - a
         pieces.append(_table("samples", {
             "session_id": _constant(session_id, n),
             "participant": _constant(participant, n),
             "stream": _constant(name, n),
-            "t_utc": _ts(_ns(t0, stream.t_s[a:b])),
+            "t_utc": _ts(_ns(t0, t_s)),
             "x": pa.array(np.ascontiguousarray(vals[:, 0], dtype=np.float32), type=pa.float32()),
             "y": pa.array(np.ascontiguousarray(vals[:, 1], dtype=np.float32), type=pa.float32()),
             "z": pa.array(np.ascontiguousarray(vals[:, 2], dtype=np.float32), type=pa.float32()),
@@ -391,7 +413,7 @@ def _meta_digest(meta: dict[str, str] | dict[bytes, bytes]) -> str:
     return h.hexdigest()
 
 
-def _write_samples_part(path: Path, session_id: str, participant: str, t0: int, rec: Recording,
+def _write_samples_part(path: Path, session_id: str, participant: str, t0: int, rec: list[tuple[str, Any]],
                         lo: int, hi: int, file_meta: dict[str, str]) -> Path:
     """Write rows ``lo``..``hi`` as one file, one row group at a time (memory: one row group)."""
     full = {k.decode(): v.decode() for k, v in schema_for("samples", file_meta).metadata.items()
@@ -508,12 +530,25 @@ def write_session(
         None if recording.gyro is None else recording.gyro.t_s,
         None if recording.gyro is None else recording.gyro.values,
     )
+    gyro = recording.gyro
+    return _write_session(
+        out, meta, recording.reports, _row_sources(recording), detection, sha=sha, participant=participant,
+        accel_first_last_s=(float(recording.accel.t_s[0]), float(recording.accel.t_s[-1])),
+        gyro_sample_rate_hz=None if gyro is None or len(gyro) < 2 else float(gyro.sample_rate_hz),
+        samples_rows_per_part=samples_rows_per_part, manifest_extra=manifest_extra)
+
+
+def _write_session(out: Path, meta: RecordingMeta, reports: tuple[ReadReport, ...], streams: list[tuple[str, Any]],
+                   detection: Detection, *, sha: str, participant: str, accel_first_last_s: tuple[float, float],
+                   gyro_sample_rate_hz: float | None, samples_rows_per_part: int,
+                   manifest_extra: dict[str, Any] | None) -> SessionPaths:
+    """The files of one session from its row sources (``streams``: accel first, then gyro)."""
     session_id = check_session_id(meta.session_id) if meta.session_id else session_id_from_hash(sha)
     t0 = int(meta.t0_utc_ns)
-    accel_ns = _ns(t0, recording.accel.t_s[[0, -1]])
+    accel_ns = _ns(t0, np.array(accel_first_last_s, dtype=np.float64))
     start_ns, end_ns = int(accel_ns[0]), int(accel_ns[1])
     date = (_dt.datetime(1970, 1, 1) + _dt.timedelta(microseconds=start_ns // 1000)).date().isoformat()
-    quality = _quality(recording)
+    quality = _quality_of(reports)
 
     file_meta = {
         "repsense.session_id": session_id,
@@ -538,12 +573,12 @@ def write_session(
 
     # samples first (largest, built one part at a time), then reps, sets, sessions, manifest.
     sample_paths = []
-    total = len(recording.accel) + (len(recording.gyro) if recording.gyro is not None else 0)
+    total = sum(len(src) for _, src in streams)
     n_parts = max(1, -(-total // samples_rows_per_part))
     for k in range(n_parts):
         name = f"{session_id}.parquet" if n_parts == 1 else f"{session_id}-part-{k:05d}.parquet"
         lo, hi = k * samples_rows_per_part, min(total, (k + 1) * samples_rows_per_part)
-        sample_paths.append(_write_samples_part(dirs["samples"] / name, session_id, participant, t0, recording,
+        sample_paths.append(_write_samples_part(dirs["samples"] / name, session_id, participant, t0, streams,
                                                 lo, hi, {**file_meta, "repsense.part": f"{k}/{n_parts}"}))
 
     reps_path = atomic_write_table(_reps_table(session_id, participant, t0, detection),
@@ -551,7 +586,8 @@ def write_session(
     sets_path = atomic_write_table(_sets_table(session_id, participant, t0, detection),
                                    dirs["sets"] / f"{session_id}.parquet")
 
-    gyro = recording.gyro
+    n_accel = len(streams[0][1])
+    n_gyro = sum(len(src) for name, src in streams if name == "gyro")
     sessions = _table("sessions", {
         "session_id": [session_id],
         "participant": [participant],
@@ -564,10 +600,10 @@ def write_session(
         "source_sha256": [sha],
         "detector_version": [detection.detector_version],
         "sample_rate_hz": [float(detection.sample_rate_hz)],
-        "gyro_sample_rate_hz": [None if gyro is None or len(gyro) < 2 else float(gyro.sample_rate_hz)],
-        "n_samples": [len(recording.accel)],
-        "n_gyro_samples": [0 if gyro is None else len(gyro)],
-        "n_dropped": [int(recording.n_dropped)],
+        "gyro_sample_rate_hz": [gyro_sample_rate_hz],
+        "n_samples": [n_accel],
+        "n_gyro_samples": [n_gyro],
+        "n_dropped": [int(sum(r.n_dropped for r in reports))],
         "n_sets": [len(detection.sets)],
         "n_reps": [int(detection.n_reps)],
         "tut_s": [float(sum(s.tut_s for s in detection.sets))],
@@ -586,7 +622,7 @@ def write_session(
         "detector_version": detection.detector_version,
         "schema_version": SCHEMA_VERSION,
         "files": rel,
-        "n_samples": len(recording.accel),
+        "n_samples": n_accel,
         "n_sets": len(detection.sets),
         "n_reps": int(detection.n_reps),
         **(manifest_extra or {}),
@@ -604,6 +640,118 @@ def write_session(
 
     return SessionPaths(session_id, participant, date, sessions_path, sets_path, reps_path,
                         tuple(sample_paths), manifest_path)
+
+
+class SampleSpill:
+    """One stream's samples appended block by block, kept on disk until the session is written.
+
+    The streaming half of :func:`write_session_streamed`: a long recording is read in blocks,
+    and its samples go here as they come instead of into memory. They live in two anonymous
+    temporary files (``O_TMPFILE``, mode 0600, no name: nothing is left behind if the process
+    dies) in ``folder`` (the store, so they never leave its file system), and are read back one
+    row group at a time when the parts are written, in the same rows and row groups as
+    :func:`write_session` writes from memory.
+
+    Parameters
+    ----------
+    folder : where the temporary files go (created 0700 if missing).
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        import tempfile
+
+        _mkdirs_private(Path(folder))
+        self._t = tempfile.TemporaryFile(dir=folder)
+        self._v = tempfile.TemporaryFile(dir=folder)
+        self.n = 0
+        self.first_s = float("nan")
+        self.last_s = float("nan")
+
+    def append(self, t_s: np.ndarray, values: np.ndarray) -> None:
+        """Add samples: ``t_s`` float64 (n,), ``values`` float32 (n, 3), in time order."""
+        t_s = np.ascontiguousarray(t_s, dtype=np.float64)
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        if values.shape != (t_s.shape[0], 3):
+            raise ValueError(f"spill: values {values.shape} for {t_s.shape[0]} times")
+        if t_s.shape[0] == 0:
+            return
+        if self.n == 0:
+            self.first_s = float(t_s[0])
+        self.last_s = float(t_s[-1])
+        self._t.write(memoryview(t_s).cast("B"))
+        self._v.write(memoryview(values).cast("B"))
+        self.n += int(t_s.shape[0])
+
+    def __len__(self) -> int:
+        return self.n
+
+    def rows(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Samples ``lo``..``hi`` read back from disk."""
+        n = max(0, min(hi, self.n) - lo)
+        self._t.flush()
+        self._v.flush()
+        t = os.pread(self._t.fileno(), 8 * n, 8 * lo)
+        v = os.pread(self._v.fileno(), 12 * n, 12 * lo)
+        if len(t) != 8 * n or len(v) != 12 * n:
+            raise RepsenseError(f"spill file read back short ({len(t)} of {8 * n} bytes)")
+        return np.frombuffer(t, dtype=np.float64), np.frombuffer(v, dtype=np.float32).reshape(n, 3)
+
+    def close(self) -> None:
+        """Free the disk space (the files have no name; closing deletes them)."""
+        self._t.close()
+        self._v.close()
+
+    def __enter__(self) -> "SampleSpill":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_session_streamed(
+    out_dir: str | os.PathLike,
+    meta: RecordingMeta,
+    reports: tuple[ReadReport, ...],
+    accel: SampleSpill,
+    gyro: SampleSpill | None,
+    detection: Detection,
+    *,
+    source_sha256: str,
+    gyro_sample_rate_hz: float | None = None,
+    pseudonymize: Pseudonymiser | None = None,
+    samples_rows_per_part: int = SAMPLES_ROWS_PER_PART,
+    manifest_extra: dict[str, Any] | None = None,
+) -> SessionPaths:
+    """:func:`write_session` for a recording whose samples were spilled block by block.
+
+    Writes the same files with the same bytes as ``write_session`` on the Recording made of
+    the same samples, meta and reports (same parts, row groups and metadata), holding one
+    row group (1 M rows) in memory at a time.
+
+    Parameters
+    ----------
+    out_dir, detection, pseudonymize, samples_rows_per_part, manifest_extra :
+        As :func:`write_session`.
+    meta, reports : the recording's ``meta`` and ``reports``.
+    accel, gyro : the spilled streams (gyro None without a gyroscope stream).
+    source_sha256 : content hash of the input file(s).
+    gyro_sample_rate_hz : ``1 / median interval`` of the gyro stream (the sessions table's
+        ``gyro_sample_rate_hz``; None with fewer than 2 gyro samples).
+    """
+    if len(accel) == 0:
+        raise EmptyRecordingError("no accelerometer sample to store", path=meta.source_file or None)
+    if samples_rows_per_part < 1:
+        raise ValueError(f"samples_rows_per_part must be >= 1, got {samples_rows_per_part}")
+    participant = meta.participant
+    if participant and pseudonymize is not None:
+        participant = str(pseudonymize(participant))
+    participant = participant or UNKNOWN_PARTICIPANT
+    streams: list[tuple[str, Any]] = [("accel", accel)] + ([("gyro", gyro)] if gyro is not None else [])
+    return _write_session(
+        Path(out_dir), meta, tuple(reports), streams, detection, sha=source_sha256, participant=participant,
+        accel_first_last_s=(accel.first_s, accel.last_s),
+        gyro_sample_rate_hz=None if gyro is None or len(gyro) < 2 else gyro_sample_rate_hz,
+        samples_rows_per_part=samples_rows_per_part, manifest_extra=manifest_extra)
 
 
 # --------------------------------------------------------------------------- read

@@ -50,3 +50,14 @@ def test_live_rejects_nonsense_numbers_before_touching_a_band(tmp_path, bad):
     r = _repsense("live", "--emulate", "diy", "--out", str(tmp_path / "o"), *bad)
     assert r.returncode == 2 and "must be > 0" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_live_says_when_the_band_cannot_stream_at_the_requested_rate(tmp_path):
+    pytest.importorskip("bumble", reason="emulated bands need the 'emulate' extra")
+    r = _repsense("live", "--emulate", "polar_pmd", "--rate", "13", "--duration", "2", "--no-view",
+                  "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert "streamed at 52 Hz" in r.stderr and "requested 13 Hz" in r.stderr
+    ok = _repsense("live", "--emulate", "polar_pmd", "--rate", "52", "--duration", "2", "--no-view",
+                   "--out", str(tmp_path / "o2"))
+    assert ok.returncode == 0 and "streamed at" not in ok.stderr

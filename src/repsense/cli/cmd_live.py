@@ -50,6 +50,13 @@ def _summary(console: Console, capture: Any, dets: list[Any]) -> None:
                       str(len(det.sets)) if det else "-", str(det.n_reps) if det else "-",
                       f"{sum(x.tut_s for x in det.sets):.1f} s" if det else "-")
     console.print(table)
+    requested = capture.options.session.sample_rate_hz
+    for rec in capture.recorders:
+        got = rec.session.driver.sample_rate_hz
+        if requested is not None and abs(got - requested) > 1e-9:
+            s = rec.session
+            console.print(f"note: {s.name or s.address} streamed at {got:g} Hz, the rate its protocol supports "
+                          f"nearest to the requested {requested:g} Hz", markup=False, highlight=False)
 
 
 async def _capture(args: argparse.Namespace, targets_of: Any, client_backend: Any, console: Console,

@@ -81,6 +81,31 @@ def test_reps_lost_in_a_signal_hole_are_estimated_from_the_rhythm(hole_s, hidden
     assert off.sets[0].n_reps_in_gaps == 0 and off.sets[0].reps == s.reps
 
 
+def _cycles(rate_hz: float, periods_s: list[float], travel_m: float = 0.4, wait_s: float = 0.5):
+    """Still, then one raised-cosine down-up cycle per period (``wait_s`` apart), then still."""
+    rng = np.random.default_rng(0)
+    parts = [np.zeros(int(8 * rate_hz))]
+    for p in periods_s:
+        u = np.arange(int(p * rate_hz)) / int(p * rate_hz)
+        parts += [-travel_m / 2 * (1 - np.cos(2 * np.pi * u)), np.zeros(int(wait_s * rate_hz))]
+    z = np.concatenate([*parts, np.zeros(int(8 * rate_hz))])
+    t = np.arange(z.shape[0]) / rate_hz
+    a_up = np.gradient(np.gradient(z, 1 / rate_hz), 1 / rate_hz) / 9.80665
+    up = np.array([0.3, -0.2, 0.93]) / np.linalg.norm([0.3, -0.2, 0.93])
+    acc = (1 + a_up)[:, None] * up + rng.normal(0, 0.01, (z.shape[0], 3))
+    return t, acc.astype(np.float32)
+
+
+@pytest.mark.parametrize("periods_s, expect", [([2.0, 2.4, 2.8], [3]), ([1.5, 2.0, 2.6, 3.0], [4]),
+                                               ([1.2, 4.5, 1.2], []), ([1.2, 4.5, 1.2, 1.3], [])])
+def test_a_short_set_needs_one_tempo(periods_s, expect):
+    t, acc = _cycles(50.0, periods_s)
+    assert [s.n_reps for s in detect(t, acc).sets] == expect
+    # without the tempo test, the unrelated movements of 1.1 s and 5.2 s did pass as a set
+    loose = detect(t, acc, config=DetectorConfig(short_set_duration_ratio=1e9))
+    assert [s.n_reps for s in loose.sets] == [len(periods_s)]
+
+
 def test_a_hole_in_the_rest_adds_no_reps():
     t, acc, _ = sine_reps(6, 25.0, seed=5, tail_s=12.0)  # set ends at 23 s
     keep = (t < 26.0) | (t > 29.5)

@@ -107,6 +107,9 @@ class SetAnalyzer:
             if rows.shape[0] < c.min_reps:
                 continue
             if rows.shape[0] < c.rhythm_reps:
+                dur = rows[:, 1] - rows[:, 0]
+                if dur.max() > c.short_set_duration_ratio * dur.min():
+                    continue  # no rhythm: a few unrelated movements
                 lo = int(np.searchsorted(t_s, rows[0, 0]))
                 hi = int(np.searchsorted(t_s, rows[-1, 1]))
                 if self.vertical_fraction(x_g, a_up, lo, hi) < c.min_vertical_fraction:

@@ -14,6 +14,8 @@ file with no usable sample, or one that is not a recording at all, raises (an
 See :mod:`repsense.io._timeline` for the duplicate / out-of-order / gap policy.
 
 :func:`iter_recording_files` expands folders into the inputs to read, one per set.
+:func:`read_recording_chunked` reads a long CSV recording as a sequence of clean blocks in
+bounded memory, with the same samples, meta and reports (:mod:`repsense.io.chunked`).
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ import pyarrow as pa
 
 from ..errors import EmptyRecordingError, FormatError, InputError, RepsenseError, SamplingRateError
 from ..types import Recording
+from .chunked import read_recording_chunked
 from .generic_csv import read_generic_csv
 from .metabase import find_pair, parse_name, read_metabase
 from .sniff import Sniff, sniff_file
 
-__all__ = ["RecordingInput", "iter_recording_files", "read_recording"]
+__all__ = ["RecordingInput", "iter_recording_files", "read_recording", "read_recording_chunked"]
 
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".dat"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}

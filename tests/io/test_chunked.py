@@ -228,3 +228,27 @@ def test_exact_median_and_gaps(rng: np.random.Generator) -> None:
     even = ExactMedian()
     even.add(np.array([1.0, 4.0, 2.0, 3.0]))
     assert even.median() == np.median([1.0, 4.0, 2.0, 3.0]) == 2.5
+
+
+def test_block_boundary_at_every_byte_of_a_damaged_file(tmp_path: Path) -> None:
+    """Blocks of 1..N bytes put a boundary inside and after every row: a duplicate, a swap, a
+    non-numeric cell, a short row, a blank line, NaN, a line longer than the block, and a
+    truncated last line."""
+    rows = [f"{1547219408431 + 10 * i},{i * 0.001:.3f},0.500,{0.9 + i * 0.001:.3f}" for i in range(60)]
+    rows[10] = rows[9]  # duplicate time
+    rows[20], rows[21] = rows[21], rows[20]  # swap
+    rows[30] = rows[30].replace("0.500", "abc")  # non-numeric
+    rows[35] = rows[35].rsplit(",", 1)[0]  # too few columns
+    rows[40] = ""  # blank line
+    rows[45] = rows[45].replace("0.500", "nan")
+    f = tmp_path / "d.csv"
+    f.write_text("epoch_ms,ax (g),ay (g),az (g)\n" + "\n".join(rows) + "\n1547219409031,0.06,0.5,0.9" + "0" * 200
+                 + "\n1547219409041,0.061,0.5,0.9")
+    whole = read_recording(f)
+    dropped = whole.reports[0].dropped
+    assert {"duplicate_timestamp", "non_numeric", "too_few_columns", "non_finite_value",
+            "truncated_last_line"} <= set(dropped) and whole.meta.extra["accel_reordered_rows"] == 1
+    for block in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233):
+        ch = read_recording_chunked(f, block_bytes=block, lookahead_rows=18, max_pending_rows=40)
+        assert ch is not None
+        assert_same_recording(whole, collect(ch))

@@ -68,7 +68,9 @@ class ExactMedian:
     """``np.median`` of a growing multiset of float64 values, kept as distinct value -> count.
 
     Memory is one entry per distinct value: sample intervals of a recording take few distinct
-    values (a clock's ticks), whatever the recording's length.
+    values (a clock's ticks), whatever the recording's length. (Times written with random
+    sub-microsecond jitter would make every interval distinct: 16 bytes per sample, still less
+    than the whole-file read holds.)
     """
 
     __slots__ = ("values", "counts", "n")

@@ -248,7 +248,7 @@ def test_streaming_memory_is_bounded():
         acc = np.tile([0.0, 0.0, 1.0], (t.shape[0], 1)) + rng.normal(0, 0.3, (t.shape[0], 3))
         seg.update(t, acc)
         t0 = t[-1] + 0.02
-        assert seg.n_buffered <= (60 + 2 + 4) * 25 + 2
+        assert seg.n_buffered <= (cfg.max_set_s + cfg.pre_roll_s + cfg.min_rest_s) * cfg.grid_rate_hz + 2
 
 
 def test_input_validation():

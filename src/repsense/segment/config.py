@@ -47,7 +47,11 @@ class DetectorConfig:
         pause inside a set (a breath at lock-out, ~3 s), shorter than a real rest.
     pre_roll_s, post_roll_s : float
         Samples kept before a set opens / after its activity stops, so the first and last
-        reps are analysed whole.
+        reps are analysed whole. A set opens at its first strong acceleration, which in a
+        slow first rep (a 2-3 s lowering that starts gently) comes seconds after the movement
+        began: 2 s of pre-roll cut such first reps in half (and the edge test then dropped
+        them); 4 s keeps them. Measured: MetaMotion unchanged; simulated exact counts
+        47.6 -> 48.8 %, median TUT error 9.4 -> 8.9 %; second generator exact 44 -> 52 %.
     checkpoint_s : float
         0 (default): a set is emitted when its stretch closes (4 s of stillness). > 0: while
         a stretch is open it is re-analysed this often, and sets that no later rep can join
@@ -139,7 +143,7 @@ class DetectorConfig:
     enter_g: float = 0.06
     exit_g: float = 0.035
     min_rest_s: float = 4.0
-    pre_roll_s: float = 2.0
+    pre_roll_s: float = 4.0
     post_roll_s: float = 2.0
     checkpoint_s: float = 0.0
     max_set_s: float = 300.0

@@ -9,7 +9,7 @@ then stores it three ways, each in a fresh child process whose peak RSS (``ru_ma
   whole-file path (``read_recording`` -> Recording -> ``write_session``), as before the
   streamed path existed;
 * ``streamed``: the same call with the default threshold (256 MiB): the file is read in
-  64 MiB blocks (:mod:`repsense.io.chunked`) and the samples spilled to disk;
+  16 MiB blocks (:mod:`repsense.io.chunked`) and the samples spilled to disk;
 * ``cli``: ``python -m repsense process FILE --out DIR`` (default options: the streamed path).
 
 Each peak is printed in MB and as a ratio to the in-memory Recording size

@@ -46,7 +46,7 @@ class BatchOptions:
     resume: bool = True
     detect_chunk_samples: int = 1_000_000  # longer recordings go through RepSegmenter in blocks
     stream_above_bytes: int = 256 << 20  # larger inputs are read block by block (bounded memory)
-    stream_block_bytes: int = 1 << 26  # bytes of the file parsed at once when streaming
+    stream_block_bytes: int = 1 << 24  # bytes of the file parsed at once when streaming (16 MiB)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ Blocks of one stream come in time order; all of a stream's times are later than 
 block's. Generic CSV yields accelerometer and gyroscope blocks of the same rows alternately;
 a MetaBase set yields every accelerometer block, then every gyroscope block.
 
-What is held at once: one block of the file (``block_bytes``, 64 MiB by default) and its
+What is held at once: one block of the file (``block_bytes``, 16 MiB by default) and its
 parsed columns, plus the rows the timeline policy holds back (see :mod:`repsense.io._stream`:
 at least :data:`~repsense.io._stream.REORDER_LOOKAHEAD_ROWS` rows, at most
 :data:`~repsense.io._stream.MAX_PENDING_ROWS`), and the distinct sample intervals (for the
@@ -123,7 +123,7 @@ def _to_s(t_ns: np.ndarray, t0_ns: int) -> np.ndarray:
 def read_recording_chunked(path: str | os.PathLike[str] | Any, sample_rate_hz: float | None = None, *,
                            participant: str | None = None, session_id: str | None = None,
                            units: Mapping[str, str] | None = None, gyro: bool = True,
-                           block_bytes: int = 1 << 26, lookahead_rows: int | None = None,
+                           block_bytes: int = 1 << 24, lookahead_rows: int | None = None,
                            max_pending_rows: int | None = None) -> ChunkedRecording | None:
     """Open a recording for block-by-block reading (see the module doc).
 

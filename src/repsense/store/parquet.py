@@ -413,7 +413,7 @@ def _meta_digest(meta: dict[str, str] | dict[bytes, bytes]) -> str:
     return h.hexdigest()
 
 
-def _write_samples_part(path: Path, session_id: str, participant: str, t0: int, rec: list[tuple[str, Any]],
+def _write_samples_part(path: Path, session_id: str, participant: str, t0: int, streams: list[tuple[str, Any]],
                         lo: int, hi: int, file_meta: dict[str, str]) -> Path:
     """Write rows ``lo``..``hi`` as one file, one row group at a time (memory: one row group)."""
     full = {k.decode(): v.decode() for k, v in schema_for("samples", file_meta).metadata.items()
@@ -424,7 +424,7 @@ def _write_samples_part(path: Path, session_id: str, participant: str, t0: int, 
         with pq.ParquetWriter(tmp, schema, compression="zstd", compression_level=_ZSTD_LEVEL,
                               write_page_checksum=True) as writer:
             for g in range(lo, hi, _ROW_GROUP_ROWS):
-                rows = _samples_rows(session_id, participant, t0, rec, g, min(hi, g + _ROW_GROUP_ROWS), file_meta)
+                rows = _samples_rows(session_id, participant, t0, streams, g, min(hi, g + _ROW_GROUP_ROWS), file_meta)
                 writer.write_table(rows, row_group_size=_ROW_GROUP_ROWS)
                 del rows
     return path
@@ -690,10 +690,8 @@ class SampleSpill:
         n = max(0, min(hi, self.n) - lo)
         self._t.flush()
         self._v.flush()
-        t = os.pread(self._t.fileno(), 8 * n, 8 * lo)
-        v = os.pread(self._v.fileno(), 12 * n, 12 * lo)
-        if len(t) != 8 * n or len(v) != 12 * n:
-            raise RepsenseError(f"spill file read back short ({len(t)} of {8 * n} bytes)")
+        t = _pread_exact(self._t.fileno(), 8 * n, 8 * lo)
+        v = _pread_exact(self._v.fileno(), 12 * n, 12 * lo)
         return np.frombuffer(t, dtype=np.float64), np.frombuffer(v, dtype=np.float32).reshape(n, 3)
 
     def close(self) -> None:
@@ -706,6 +704,19 @@ class SampleSpill:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _pread_exact(fd: int, n: int, offset: int) -> bytearray:
+    """``n`` bytes at ``offset`` (pread may return fewer at once)."""
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = os.preadv(fd, [view[got:]], offset + got)
+        if k <= 0:
+            raise RepsenseError(f"spill file read back short ({got} of {n} bytes)")
+        got += k
+    return buf
 
 
 def write_session_streamed(

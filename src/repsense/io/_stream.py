@@ -14,7 +14,10 @@ backbone kernel's choice splits there: cleaning the rows up to ``c`` and the row
 on separately (``c`` in both) gives exactly the whole-file result. The stream holds rows back
 until it sees such a *cut row* followed by at least :data:`REORDER_LOOKAHEAD_ROWS` rows that
 are all later than it, cleans everything up to the cut and emits it; the cut row stays as the
-first row of what is held (the *anchor*).
+first row of what is held (the *anchor*). A lone jump (a row later than each of the rows 9 to
+:data:`REORDER_LOOKAHEAD_ROWS` after it, or earlier than each of as many rows before it) would
+stop every row around it from being a cut row; it is dropped as soon as it is seen, as the
+whole-file read drops it (too far from its place to be re-sorted).
 
 Beyond the window
 -----------------

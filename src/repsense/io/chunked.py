@@ -92,9 +92,10 @@ class ChunkedRecording:
     accel, gyro : per-stream summaries (``n``, ``first_s``, ``last_s``, ``median_interval_s``);
         ``gyro`` is None without a gyroscope stream.
     n_late_rows, n_forced_cuts : int
-        Rows dropped on arrival because they came after a cut with an earlier time, and how
-        often the held rows were cleaned without a cut row (see :mod:`repsense.io._stream`);
-        both 0 means the result is exactly the whole-file read's.
+        Rows dropped on arrival because they came after a cut row with an earlier time, and
+        how often the held rows were cleaned without a cut row (see :mod:`repsense.io._stream`).
+        Late rows are dropped the same way by the whole-file read except after a clock reset;
+        ``n_forced_cuts == 0`` and no clock reset mean the result is the whole-file read's.
     """
 
     path: str

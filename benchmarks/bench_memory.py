@@ -10,7 +10,9 @@ then stores it three ways, each in a fresh child process whose peak RSS (``ru_ma
   streamed path existed;
 * ``streamed``: the same call with the default threshold (256 MiB): the file is read in
   16 MiB blocks (:mod:`repsense.io.chunked`) and the samples spilled to disk;
-* ``cli``: ``python -m repsense process FILE --out DIR`` (default options: the streamed path).
+* ``cli``: ``python -m repsense process FILE --out DIR`` (default options: the streamed path);
+* ``pq-whole`` / ``pq-streamed`` (``--parquet``): the stored samples (Parquet parts) processed
+  again, as after a detector update, whole vs row group by row group.
 
 Each peak is printed in MB and as a ratio to the in-memory Recording size
 (rows x (8 + 12 + 12) bytes: float64 time, float32 accel and gyro), with the wall time, and
@@ -18,7 +20,7 @@ whether the stored files are byte-identical between the ways.
 
 Usage::
 
-    python benchmarks/bench_memory.py [--days 1 7] [--dir DIR] [--skip-whole-above-days 8]
+    python benchmarks/bench_memory.py [--days 1 7] [--dir DIR] [--skip-whole-above-days 8] [--parquet]
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def main() -> None:
     ap.add_argument("--dir", help="where to generate (default: a temporary folder; deleted afterwards)")
     ap.add_argument("--skip-whole-above-days", type=float, default=8.0,
                     help="do not run the whole-file path above this many days (it needs ~6x the Recording)")
+    ap.add_argument("--parquet", action="store_true", help="also reprocess the stored samples (Parquet) both ways")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="repsense-bench-memory-", dir=args.dir))
     os.chmod(base, 0o700)
@@ -130,15 +133,25 @@ def main() -> None:
                 ways.append(("whole", [py, "-c", _CHILD, str(csv), str(base / "out_whole"), str(1 << 62)]))
             ways.append(("streamed", [py, "-c", _CHILD, str(csv), str(base / "out_streamed"), str(256 << 20)]))
             ways.append(("cli", [py, "-m", "repsense", "process", str(csv), "--out", str(base / "out_cli")]))
+            if args.parquet:
+                stored = base / "stored"
+                ways.append(("stored", [py, "-c", _CHILD, str(csv), str(stored), str(256 << 20)]))
+                for way, limit in (("pq-whole", 1 << 62), ("pq-streamed", 256 << 20)):
+                    ways.append((way, [py, "-c", _CHILD, str(stored / "samples"), str(base / f"out_{way}"), str(limit)]))
             digests = {}
             for way, cmd in ways:
                 peak, wall, out = peak_of(cmd)
-                out_dir = base / f"out_{way}"
+                out_dir = base / ("stored" if way == "stored" else f"out_{way}")
                 digests[way] = tree_digest(out_dir)
                 print(f"{days:>5g} {n:>11} {size_mb:>8.0f} {rec_mb:>13.0f} {way:>9} {peak:>12.0f} "
                       f"{peak / rec_mb:>12.2f} {wall:>8.0f}  {digests[way]}",
                       flush=True)
-                shutil.rmtree(out_dir)
+                if way != "stored":
+                    shutil.rmtree(out_dir)
+            shutil.rmtree(base / "stored", ignore_errors=True)
+            if "pq-whole" in digests:
+                same = digests["pq-whole"] == digests["pq-streamed"]
+                print(f"# {days:g} d Parquet: whole vs streamed stored files byte-identical: {'yes' if same else 'NO'}")
             if "whole" in digests:
                 same = digests["whole"] == digests["streamed"]
                 print(f"# {days:g} d: whole vs streamed stored files byte-identical: {'yes' if same else 'NO'}")

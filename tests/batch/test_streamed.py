@@ -123,3 +123,18 @@ def test_not_streamable_input_falls_back_to_the_whole_read(tmp_path: Path) -> No
     whole, streamed, r1, r2 = _both([folder], tmp_path, **_SMALL)
     assert [x.status for x in r2] == ["written"]
     assert whole == streamed
+
+
+@pytest.mark.skipif(not _SHIPPED.is_dir(), reason="recordings/ not in this checkout")
+def test_stored_samples_reprocessed_streamed_byte_identical(tmp_path: Path) -> None:
+    """Our own Parquet samples (several parts) as input: streamed row group by row group."""
+    inputs = sorted(p for p in _SHIPPED.iterdir() if p.suffix == ".csv" and p.name != "labels.csv")
+    first = tmp_path / "first"
+    run_batch(make_tasks(inputs), BatchOptions(out_dir=str(first), samples_rows_per_part=997), workers=1)
+    samples = first / "samples"
+    assert len(list(samples.rglob("*-part-*.parquet"))) > 5
+    whole, streamed, r1, r2 = _both([samples], tmp_path, detect_chunk_samples=1500)
+    assert len(r2) == 5 and all(x.status == "written" for x in r2)
+    assert whole.keys() == streamed.keys()
+    assert [k for k in whole if whole[k] != streamed[k]] == []
+    assert _results(r1) == _results(r2)

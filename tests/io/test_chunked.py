@@ -69,7 +69,7 @@ def _comparing(calls: list[int]) -> Callable[..., Recording]:
             raise
         for bb, la, mp in CHUNKINGS:
             ch = read_recording_chunked(*args, block_bytes=bb, lookahead_rows=la, max_pending_rows=mp, **kwargs)
-            if ch is None:  # Parquet: not streamed
+            if ch is None:  # not streamable at all (none today)
                 continue
             assert_same_recording(whole, collect(ch))
             assert ch.n_forced_cuts == 0

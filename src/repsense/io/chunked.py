@@ -19,8 +19,8 @@ median interval and the gaps). The file is read with ``read()``, not memory-mapp
 
 Where the stream cannot match the whole-file read (documented in :mod:`repsense.io._stream`),
 iteration raises :class:`~repsense.io._stream.NotStreamable` before it ends, and the caller
-reads the file whole. Parquet inputs are not streamed (:func:`read_recording_chunked` returns
-None for them).
+reads the file whole. The project's own Parquet samples files (every part of a session)
+stream one row group at a time.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def read_recording_chunked(path: str | os.PathLike[str] | Any, sample_rate_hz: f
 
     Returns
     -------
-    ChunkedRecording, or None for a Parquet file (read those with ``read_recording``).
+    ChunkedRecording
 
     Raises
     ------
@@ -161,7 +161,7 @@ def read_recording_chunked(path: str | os.PathLike[str] | Any, sample_rate_hz: f
             raise InputError("is a folder; use iter_recording_files() to list its recordings", path=str(p))
         sn = sniff_file(p)
         if sn.kind == "parquet":
-            return None
+            return _parquet(p, participant, session_id)
         if sn.kind == "metabase":
             return _metabase(p, participant, session_id, gyro, block_bytes, opts)
         return _generic(p, sn, sample_rate_hz, participant, session_id, units, gyro, block_bytes, opts)
@@ -492,6 +492,97 @@ def _metabase_blocks(rec: ChunkedRecording, a_file: _MetaBaseFile, gyro_path: Pa
     rec.meta = RecordingMeta(t0_utc_ns=t0[0], device_kind="metawear", firmware=name.firmware if name else "",
                              source_file=str(accel_path), participant=participant or "",
                              session_id=session_id or session_id_from(*digests), extra=extra)
+
+
+# ----------------------------------------------------------------------------- our Parquet
+
+
+def _parquet(p: Path, participant: str | None, session_id: str | None) -> ChunkedRecording:
+    """A samples file of the store (all parts of its session), one row group at a time.
+
+    The same checks, samples, meta and reports as :func:`repsense.store.read_recording_parquet`:
+    every part's schema and metadata digest are checked before the first block.
+    """
+    import json
+
+    import pyarrow.parquet as pq
+
+    from ..errors import SchemaError
+    from ..store import parquet as store
+    from ..store.schema import check_schema
+
+    files = store._samples_files(p)
+    file_meta: dict[bytes, bytes] = {}
+    for f in files:
+        try:
+            with pq.ParquetFile(f) as pf:
+                schema = pf.schema_arrow
+        except store._ARROW_READ_ERRORS as e:
+            raise FormatError(f"not a readable Parquet file ({e})", path=str(f)) from None
+        check_schema(schema, "samples", str(f))
+        file_meta = schema.metadata or {}
+        digest = file_meta.get(store._META_DIGEST.encode())
+        if digest is not None and digest != store._meta_digest(file_meta).encode():
+            raise SchemaError(f"{f}: damaged repsense metadata (digest mismatch)")
+    if b"repsense.t0_utc_ns" not in file_meta or b"repsense.recording_meta" not in file_meta:
+        raise SchemaError(f"{p}: samples file without repsense.t0_utc_ns / repsense.recording_meta metadata")
+    try:
+        t0 = int(file_meta[b"repsense.t0_utc_ns"])
+        m = json.loads(file_meta[b"repsense.recording_meta"])
+        reports = store._reports_from_quality(file_meta.get(b"repsense.quality_json", b"").decode())
+        if not isinstance(m, dict):
+            raise ValueError("recording metadata is not an object")
+    except (ValueError, KeyError, TypeError) as e:
+        raise SchemaError(f"{p}: damaged repsense metadata ({e})") from None
+    meta = RecordingMeta(
+        t0_utc_ns=t0, device_kind=m.get("device_kind", "unknown"), firmware=m.get("firmware", ""),
+        source_file=str(p), participant=m.get("participant", ""), session_id=m.get("session_id", ""),
+        extra={**m.get("extra", {}), "stored_source_file": m.get("source_file", "")})
+    if participant is not None or session_id is not None:  # as read_recording's overrides
+        meta = RecordingMeta(meta.t0_utc_ns, meta.device_kind, meta.firmware, meta.source_file,
+                             participant if participant is not None else meta.participant,
+                             session_id if session_id is not None else meta.session_id, meta.extra)
+    rec = ChunkedRecording(str(p))
+    rec.accel = _Out(GapTracker(None))
+    rec._gen = _guard(_parquet_blocks(rec, files, meta, reports, t0), str(p))
+    return rec
+
+
+def _parquet_blocks(rec: ChunkedRecording, files: list[Path], meta: RecordingMeta, reports: tuple[ReadReport, ...],
+                    t0: int) -> Iterator[Block]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from ..store import parquet as store
+
+    gyro = _Out(GapTracker(None))
+    for f in files:
+        try:
+            pf = pq.ParquetFile(f, page_checksum_verification=True)
+        except store._ARROW_READ_ERRORS as e:
+            raise FormatError(f"not a readable Parquet file ({e})", path=str(f)) from None
+        with pf:
+            for g in range(pf.num_row_groups):
+                try:
+                    table = pf.read_row_group(g, columns=["stream", "t_utc", "x", "y", "z"])
+                except store._ARROW_READ_ERRORS as e:
+                    raise FormatError(f"corrupt Parquet data ({e})", path=str(f)) from None
+                t_s = (table["t_utc"].cast(pa.int64()).to_numpy() - np.int64(t0)).astype(np.float64) / 1e9
+                values = np.empty((table.num_rows, 3), dtype=np.float32)
+                for j, c in enumerate(("x", "y", "z")):
+                    values[:, j] = table[c].to_numpy()
+                for name, out in (("accel", rec.accel), ("gyro", gyro)):
+                    mask = pc.equal(table["stream"], name).to_numpy(zero_copy_only=False)
+                    if mask.any():
+                        out.add(t_s[mask])  # type: ignore[union-attr]
+                        yield Block(name, t_s[mask], values[mask])
+                del table
+    if rec.accel is None or rec.accel.n == 0:
+        raise EmptyRecordingError("no accelerometer rows in the samples file", path=str(rec.path))
+    rec.gyro = gyro if gyro.n else None
+    rec.reports = reports
+    rec.meta = meta
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -313,8 +313,8 @@ def _process_streamed(task: Task, opts: BatchOptions, sha: str, sid: str, versio
     accelerometer back in ``detect_chunk_samples`` blocks (it needs the whole recording's
     median sample interval first, known only once every block was read) and the session is
     written from the spill: the same files and bytes as the whole-file path. Returns None
-    when the input cannot be streamed with the whole-file result (Parquet inputs, see
-    :mod:`repsense.io._stream` for CSV); the caller then reads it whole. Raises what
+    when the input cannot be streamed with the whole-file result (see
+    :mod:`repsense.io._stream`); the caller then reads it whole. Raises what
     process_input maps to a failed result.
     """
     import numpy as np

@@ -236,10 +236,6 @@ def _basename(name: str) -> str:
     return ";".join(p.rstrip("/").rsplit("/", 1)[-1] for p in parts)
 
 
-def _quality(recording: Recording) -> str:
-    return _quality_of(recording.reports)
-
-
 def _quality_of(reports: Iterable[ReadReport]) -> str:
     files = []
     for r in reports:

@@ -154,3 +154,38 @@ def test_median_matches_statistics(xs):
     from statistics import median
 
     assert _kernels._median(np.array(xs)) == pytest.approx(median(xs), rel=1e-12, abs=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_reps=st.integers(0, 7), rate_noise=st.floats(0.0, 0.05),
+       amp_floor=st.sampled_from([0.0, 0.05, 0.5]), rot=st.sampled_from([0.0, 2.5]))
+def test_analyse_stretch_matches_the_naive_steps(naive, seed, n_reps, rate_noise, amp_floor, rot):
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import SetAnalyzer
+
+    rng = np.random.default_rng(seed)
+    period = rng.uniform(1.5, 4.0)
+    n = int((4.0 + n_reps * period) * 25) + 10
+    t = 3.0 + np.arange(n) * 0.04
+    u = np.clip((t - 5.0) / period, 0, n_reps)
+    a_up = -0.2 * (2 * np.pi / period) ** 2 * np.cos(2 * np.pi * u) * ((u > 0) & (u < n_reps)) / 9.80665
+    tilt = np.radians(rng.uniform(0, 60))
+    x = (1.0 + a_up)[:, None] * np.array([np.sin(tilt), 0.0, np.cos(tilt)]) + rng.normal(0, rate_noise, (n, 3))
+    an = SetAnalyzer(DetectorConfig(edge_rotation_ratio=rot))
+    got = _kernels._analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, amp_floor)
+    ref = naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, amp_floor)
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-9, atol=1e-12)
+    assert got[1] == pytest.approx(ref[1], rel=1e-6, abs=1e-12)
+    assert got[2] == ref[2]
+    assert got[3].shape == (len(ref[3]), 7)
+    if ref[3]:
+        np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
+    assert list(got[4]) == list(ref[4])
+
+
+def test_rep_rotation_ties_and_opposite_directions():
+    # equal angles on either side of the reference, and a full reversal (180 deg)
+    ang = np.radians([0.0, 30.0, -30.0, 30.0, 10.0, 180.0, 90.0])
+    x = np.stack([np.sin(ang), np.zeros(7), np.cos(ang)], axis=1)
+    got = _kernels._rep_rotation_deg(x, np.array([0, 0, 1]), np.array([5, 7, 4]), 0)
+    np.testing.assert_allclose(got, [30.0, 180.0, 60.0], atol=1e-9)

@@ -179,20 +179,68 @@ def _integrate_highpass(x, dt_s, alpha):
 
 
 @njit(**JIT)
+def _select(a, k):
+    """Partially order ``a`` in place so that ``a[k]`` is its k-th smallest value, every value
+    before it ``<=`` and every value after it ``>=`` (Hoare partition quickselect, median of
+    three pivots; equal values split evenly, so constant runs stay O(n)). ``a`` must be
+    NaN-free. Returns ``a[k]``."""
+    lo = 0
+    hi = a.shape[0] - 1
+    while hi > lo:
+        mid = (lo + hi) >> 1
+        if a[mid] < a[lo]:
+            a[mid], a[lo] = a[lo], a[mid]
+        if a[hi] < a[lo]:
+            a[hi], a[lo] = a[lo], a[hi]
+        if a[hi] < a[mid]:
+            a[hi], a[mid] = a[mid], a[hi]
+        pivot = a[mid]
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        # now a[lo..j] <= pivot <= a[i..hi] and every a[j+1..i-1] == pivot
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
+
+
+@njit(**JIT)
 def _abs_percentile(x, q):
     """``q``-th percentile (0-100, linear interpolation, as numpy's default) of ``|x|``.
 
-    Sort-based (numba compiles ``np.percentile`` slowly; this keeps the cold start short).
+    O(n) selection of the two order statistics that the interpolation needs (the same
+    values as a full sort, so the same result); ``x`` must be NaN-free.
     """
     n = x.shape[0]
     if n == 0:
         return np.nan
-    a = np.sort(np.abs(x))
+    a = np.empty(n)
+    for i in range(n):
+        a[i] = abs(x[i])
     pos = q / 100.0 * (n - 1)
     lo = int(math.floor(pos))
     hi = min(lo + 1, n - 1)
     frac = pos - lo
-    return a[lo] + (a[hi] - a[lo]) * frac
+    v_lo = _select(a, lo)
+    v_hi = v_lo
+    if hi > lo:  # the smallest value after the k-th is the (k+1)-th
+        v_hi = a[hi]
+        for i in range(hi + 1, n):
+            if a[i] < v_hi:
+                v_hi = a[i]
+    return v_lo + (v_hi - v_lo) * frac
 
 
 @njit(**JIT)
@@ -207,13 +255,123 @@ def _first_nonfinite_row(x):
 
 
 @njit(**JIT)
+def _pad_odd(y, n, p):
+    """Odd reflection in place: ``y[p:p + n]`` holds the signal; fill ``p`` samples each side
+    (as :func:`_sosfilt_fb` pads)."""
+    x0 = y[p]
+    x1 = y[p + n - 1]
+    for i in range(p):
+        y[i] = 2.0 * x0 - y[2 * p - i]
+    for i in range(p):
+        y[p + n + i] = 2.0 * x1 - y[p + n - 2 - i]
+
+
+@njit(**JIT)
+def _sos_pass(y, sos, backward):
+    """One direction of :func:`_sosfilt_fb` in place on all of ``y``: from rest, after
+    subtracting the first value (in pass order). Two sections (the band-pass) run in one loop,
+    the second consuming the first's output sample by sample; the operations on each sample
+    are those of :func:`_sosfilt_fb`, so the result is bit-identical."""
+    m = y.shape[0]
+    start = m - 1 if backward else 0
+    step = -1 if backward else 1
+    y0 = y[start]
+    if sos.shape[0] == 2:
+        b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+        c0, c1, c2, d1, d2 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+        z1 = 0.0
+        z2 = 0.0
+        w1 = 0.0
+        w2 = 0.0
+        i = start
+        for _ in range(m):
+            v = y[i] - y0
+            o = b0 * v + z1
+            z1 = b1 * v - a1 * o + z2
+            z2 = b2 * v - a2 * o
+            u = c0 * o + w1
+            w1 = c1 * o - d1 * u + w2
+            w2 = c2 * o - d2 * u
+            y[i] = u
+            i += step
+        return
+    if sos.shape[0] == 1 and sos[0, 2] == 0.0 and sos[0, 5] == 0.0:
+        # first-order section: the generic recursion's z2 is always a zero here, and adding
+        # a zero changes at most the sign of a zero, so this gives the same values
+        b0, b1, a1 = sos[0, 0], sos[0, 1], sos[0, 4]
+        z1 = 0.0
+        i = start
+        for _ in range(m):
+            v = y[i] - y0
+            o = b0 * v + z1
+            z1 = b1 * v - a1 * o
+            y[i] = o
+            i += step
+        return
+    for s in range(sos.shape[0]):
+        b0, b1, b2, a1, a2 = sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5]
+        z1 = 0.0
+        z2 = 0.0
+        i = start
+        for _ in range(m):
+            v = y[i] - y0 if s == 0 else y[i]
+            o = b0 * v + z1
+            z1 = b1 * v - a1 * o + z2
+            z2 = b2 * v - a2 * o
+            y[i] = o
+            i += step
+
+
+@njit(**JIT)
 def _vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
     """Band-passed ``|x|`` (m/s^2) and its double integral (m), each integral high-passed.
 
     ``a_up = filtfilt(band_sos, |x|) * g``; ``v = filtfilt(hp_sos, cumsum(a_up) * dt)``;
-    ``z = filtfilt(hp_sos, cumsum(v) * dt)``. Returns ``(a_up, z)``.
+    ``z = filtfilt(hp_sos, cumsum(v) * dt)`` (filtfilt = :func:`_sosfilt_fb`; ``x`` (n, 3),
+    n >= 2). Returns ``(a_up, z)``, bit-identical to composing those kernels, in one work
+    buffer without the intermediate copies and reversals.
     """
-    a_up = _sosfilt_fb(_norm3(x), band_sos, n_pad) * g_m_s2
-    v = _sosfilt_fb(np.cumsum(a_up) * dt_s, hp_sos, n_pad)
-    z = _sosfilt_fb(np.cumsum(v) * dt_s, hp_sos, n_pad)
+    n = x.shape[0]
+    p = min(n_pad, n - 1)
+    y = np.empty(n + 2 * p)
+    for i in range(n):
+        y[p + i] = math.sqrt(x[i, 0] * x[i, 0] + x[i, 1] * x[i, 1] + x[i, 2] * x[i, 2])
+    _pad_odd(y, n, p)
+    _sos_pass(y, band_sos, False)
+    _sos_pass(y, band_sos, True)
+    a_up = np.empty(n)
+    for i in range(n):
+        a_up[i] = y[p + i] * g_m_s2
+    z = np.empty(n)
+    src = a_up
+    for _ in range(2):  # acceleration -> velocity -> displacement
+        c = 0.0
+        for i in range(n):
+            c += src[i]
+            y[p + i] = c * dt_s
+        _pad_odd(y, n, p)
+        _sos_pass(y, hp_sos, False)
+        _sos_pass(y, hp_sos, True)
+        for i in range(n):
+            z[i] = y[p + i]
+        src = z
     return a_up, z
+
+
+@njit(**JIT)
+def _sosfilt_fb_axes(x, sos, n_pad):
+    """:func:`_sosfilt_fb` of each column of ``x`` (n, c), n >= 2: float64 (c, n), row ``j``
+    bit-identical to ``_sosfilt_fb(x[:, j].copy(), sos, n_pad)``."""
+    n, c = x.shape
+    p = min(n_pad, n - 1)
+    out = np.empty((c, n))
+    y = np.empty(n + 2 * p)
+    for j in range(c):
+        for i in range(n):
+            y[p + i] = x[i, j]
+        _pad_odd(y, n, p)
+        _sos_pass(y, sos, False)
+        _sos_pass(y, sos, True)
+        for i in range(n):
+            out[j, i] = y[p + i]
+    return out

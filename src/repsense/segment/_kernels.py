@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from .._jit import JIT
+from ..dsp import _kernels as _dsp
 
 # Layout of the activity state vector (float64), shared with the naive twin.
 S_INIT, S_G0, S_G1, S_G2, S_MS, S_ACTIVE, S_KSTART, S_BELOW, S_SEGSTART, S_NEXTFIRST, S_K = range(11)
@@ -369,7 +370,14 @@ def _rep_rotation_deg(x, lo, hi, half_window):
         nr = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
         if nr == 0.0:
             continue
-        worst = 0.0
+        # the largest angle atan2(|r x g|, r . g) over the rep's samples, found by comparing
+        # the (r . g, |r x g|) vectors by the sign of their cross product; atan2 is called
+        # only for the winner and when two angles are too close to order that way (then both
+        # are compared by value), so the result is the same maximum of the same atan2 values
+        has = False
+        sb = 0.0
+        db = 0.0
+        ab = -1.0  # atan2(sb, db) once computed, -1 when not yet
         for k in range(k0, min(hi[i], m)):
             b0 = max(k - half_window, 0)
             b1 = min(k + half_window + 1, m)
@@ -378,14 +386,108 @@ def _rep_rotation_deg(x, lo, hi, half_window):
             g2 = cs[b1, 2] - cs[b0, 2]
             if g0 == 0.0 and g1 == 0.0 and g2 == 0.0:
                 continue
-            # atan2(|r x g|, r . g): well conditioned at small angles, where acos of a rounded
-            # cosine near 1 is off by ~1e-6 degrees
             c0 = r1 * g2 - r2 * g1
             c1 = r2 * g0 - r0 * g2
             c2 = r0 * g1 - r1 * g0
-            angle = math.atan2(math.sqrt(c0 * c0 + c1 * c1 + c2 * c2), r0 * g0 + r1 * g1 + r2 * g2)
-            if angle > worst:
-                worst = angle
-        out[i] = math.degrees(worst)
+            sn = math.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+            dn = r0 * g0 + r1 * g1 + r2 * g2
+            if not has:
+                has = True
+                sb = sn
+                db = dn
+                ab = -1.0
+                continue
+            # |u_b| |u_n| sin(angle_n - angle_b), with a margin far above its rounding error
+            crs = db * sn - sb * dn
+            margin = 1e-12 * (abs(db) + sb) * (abs(dn) + sn)
+            if crs < -margin:
+                continue
+            if crs <= margin:
+                if ab < 0.0:
+                    ab = math.atan2(sb, db)
+                an = math.atan2(sn, dn)
+                if an <= ab:
+                    continue
+                ab = an
+            else:
+                ab = -1.0
+            sb = sn
+            db = dn
+        if has:
+            worst = math.atan2(sb, db) if ab < 0.0 else ab
+            if worst > 0.0:
+                out[i] = math.degrees(worst)
     return out
 
+
+@njit(**JIT)
+def _analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
+    """Everything :meth:`repsense.segment.reps.SetAnalyzer.analyse` computes on one active
+    stretch, in one call: vertical displacement, amplitude, turning points, rep table,
+    rotation of the kept reps, grouping.
+
+    Parameters
+    ----------
+    t_s : float64 (m,) uniform grid times; x : float64 (m, 3) grid acceleration (g), m >= 2.
+    band_sos, hp_sos : float64 (s, 6) sections (see ``repsense.dsp._kernels._sosfilt_fb``).
+    prm : float64 (17,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
+        min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
+        max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
+        edge_rotation_min_deg`` (and one spare).
+    amp_floor_m : float, smallest amplitude to scale the hysteresis by.
+
+    Returns
+    -------
+    a_up : float64 (m,) band-passed vertical acceleration (m/s^2).
+    amp_m : float, amplitude used.
+    boundary : int, +1 / -1 kind of the rep-boundary turning points; 0 when fewer than two
+        turning points (no reps).
+    table : float64 (r, 7) from :func:`_rep_table`.
+    gid : int64 (r,) from :func:`_group_reps`.
+    """
+    n_pad = int(prm[0])
+    dt_s = prm[1]
+    a_up, z = _dsp._vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, prm[2])
+    amp = _dsp._abs_percentile(z, prm[3])
+    if amp_floor_m > amp:
+        amp = amp_floor_m
+    threshold = prm[4] * amp
+    if prm[5] / 2 > threshold:
+        threshold = prm[5] / 2
+    idx, kind = _turning_points(z, threshold)
+    if idx.shape[0] < 2:
+        return a_up, amp, 0, np.zeros((0, 7)), np.zeros(0, np.int64)
+    n_max = 0
+    for j in range(kind.shape[0]):
+        if kind[j] == 1:
+            n_max += 1
+    n_min = idx.shape[0] - n_max
+    boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
+    table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7])
+    r = table.shape[0]
+    keep = np.zeros(r, np.int64)
+    n_keep = 0
+    for i in range(r):
+        dur = table[i, 1] - table[i, 0]
+        if table[i, 6] > 0 and dur >= prm[8] and dur <= prm[9]:
+            keep[i] = 1
+            n_keep += 1
+    # rotation of the kept reps only (the grouping reads no other)
+    lo_i = np.empty(n_keep, np.int64)
+    hi_i = np.empty(n_keep, np.int64)
+    q = 0
+    for i in range(r):
+        if keep[i]:
+            lo_i[q] = np.searchsorted(t_s, table[i, 0])
+            hi_i[q] = max(np.searchsorted(t_s, table[i, 1]), lo_i[q] + 1)
+            q += 1
+    rot_kept = _rep_rotation_deg(x, lo_i, hi_i, int(prm[10]))
+    rotation_deg = np.zeros(r)
+    q = 0
+    for i in range(r):
+        if keep[i]:
+            rotation_deg[i] = rot_kept[q]
+            q += 1
+    gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
+                      rotation_deg, prm[14], prm[15])
+    return a_up, amp, boundary, table, gid

@@ -45,6 +45,10 @@ class SetAnalyzer:
         self.hp_sos = highpass1_sos(c.displacement_highpass_hz, c.grid_rate_hz)
         self.n_pad = int(round(c.grid_rate_hz / c.band_low_hz))
         self.n_half_gravity = int(round(c.rotation_window_s * c.grid_rate_hz / 2))
+        self._prm = np.array([self.n_pad, self.dt_s, G_M_S2, c.amplitude_percentile, c.hysteresis_rel, c.min_travel_m,
+                              c.still_rel, c.edge_open_ratio, c.min_rep_s, c.max_rep_s, self.n_half_gravity,
+                              c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio, c.edge_rotation_ratio,
+                              c.edge_rotation_min_deg, 0.0], dtype=np.float64)  # see _kernels._analyse_stretch
 
     def vertical_accel_m_s2(self, x_g: np.ndarray) -> np.ndarray:
         """Band-passed vertical acceleration proxy (m/s^2): band-passed ``|accel|``."""
@@ -58,9 +62,9 @@ class SetAnalyzer:
     def vertical_fraction(self, x_g: np.ndarray, a_up: np.ndarray, lo: int, hi: int) -> float:
         """Share of the band-limited acceleration variance in ``[lo, hi)`` that is vertical."""
         total = 0.0
+        band = _dsp._sosfilt_fb_axes(x_g, self.band_sos, self.n_pad)
         for j in range(3):
-            total += float(np.var(_dsp._sosfilt_fb(np.ascontiguousarray(x_g[:, j]), self.band_sos,
-                                                   self.n_pad)[lo:hi]))
+            total += float(np.var(band[j, lo:hi]))
         return float(np.var(a_up[lo:hi] / G_M_S2)) / total if total > 0 else 0.0
 
     def analyse(self, t_s: np.ndarray, x_g: np.ndarray, amp_floor_m: float = 0.0) -> list[RepSet]:
@@ -75,26 +79,11 @@ class SetAnalyzer:
         self.last_amp_m = amp_floor_m
         if t_s.shape[0] < max(8, int(c.min_rep_s * self.fs)):
             return []
-        a_up, z = _dsp._vertical_displacement(x_g, self.band_sos, self.hp_sos, self.n_pad, self.dt_s, G_M_S2)
-        amp = max(float(_dsp._abs_percentile(z, c.amplitude_percentile)), amp_floor_m)
+        a_up, amp, boundary, table, gid = _kernels._analyse_stretch(t_s, x_g, self.band_sos, self.hp_sos, self._prm,
+                                                                    amp_floor_m)
         self.last_amp_m = amp
-        threshold = max(c.hysteresis_rel * amp, c.min_travel_m / 2)
-        idx, kind = _kernels._turning_points(z, threshold)
-        if idx.shape[0] < 2:
+        if boundary == 0:
             return []
-        n_max = int((kind == 1).sum())
-        n_min = idx.shape[0] - n_max
-        boundary = 1 if n_max > n_min else -1 if n_min > n_max else int(kind[-1])
-        table = _kernels._rep_table(t_s, z, idx, kind, boundary, c.still_rel, self.dt_s, c.edge_open_ratio)
-        dur = table[:, 1] - table[:, 0]
-        keep = ((table[:, 6] > 0) & (dur >= c.min_rep_s) & (dur <= c.max_rep_s)).astype(np.int64)
-        lo_i = np.searchsorted(t_s, table[:, 0]).astype(np.int64)
-        hi_i = np.maximum(np.searchsorted(t_s, table[:, 1]), lo_i + 1).astype(np.int64)
-        rotation_deg = _kernels._rep_rotation_deg(np.ascontiguousarray(x_g, dtype=np.float64), lo_i, hi_i,
-                                                  self.n_half_gravity)
-        gid = _kernels._group_reps(table[:, 0].copy(), table[:, 1].copy(), table[:, 5].copy(), keep,
-                                   c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio,
-                                   rotation_deg, c.edge_rotation_ratio, c.edge_rotation_min_deg)
         concentric_first = boundary == -1
         out = []
         for g in range(int(gid.max()) + 1 if gid.shape[0] else 0):

@@ -189,3 +189,27 @@ def test_first_nonfinite_row():
     x[5, 0] = np.nan
     assert _kernels._first_nonfinite_row(x) == 4
     assert _kernels._first_nonfinite_row(x[:, :2]) == 5  # strided view
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_resample_checks_extra_in_the_same_pass(dtype):
+    t = np.arange(40) * 0.01
+    x = np.zeros((40, 3), dtype)
+    g = np.zeros((40, 6), dtype)[:, 3:]  # a strided view, as the gyro half of 6-axis rows
+    r = Resampler(25.0, 5.0, 0.0)
+    ref = Resampler(25.0, 5.0, 0.0).update(t, x)
+    got = r.update(t, x, extra=g, extra_name="gyro")
+    assert all(np.array_equal(u, v) for u, v in zip(got, ref))
+    for bad_row, extra_row, match in [(None, 17, "gyro: sample 17"), (5, 17, "gyro: sample 17"),
+                                      (17, None, "accel: sample 17"), (20, 17, "gyro: sample 17")]:
+        xb, gb = x.copy(), g.copy()
+        if bad_row is not None:
+            xb[bad_row, 1] = np.nan
+        if extra_row is not None:
+            gb[extra_row, 2] = -np.inf
+        r = Resampler(25.0, 5.0, 0.0)
+        with pytest.raises(InputError, match=match):
+            r.update(t, xb, "accel", extra=gb, extra_name="gyro")
+        assert not r._state[0]  # not consumed
+    with pytest.raises(InputError, match="gyro: want"):
+        Resampler(25.0, 5.0, 0.0).update(t, x, extra=g[:5], extra_name="gyro")

@@ -64,27 +64,38 @@ class Resampler:
         self.anti_alias_tau_s = float(anti_alias_tau_s)
         self._state = np.zeros(4 + 2 * 3)
 
-    def update(self, t_s: np.ndarray, x: np.ndarray, name: str = "samples") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def update(self, t_s: np.ndarray, x: np.ndarray, name: str = "samples", extra: np.ndarray | None = None,
+               extra_name: str = "extra") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resample one block; returns ``(t_grid_s, x_grid, breaks)``.
 
         ``breaks`` are indices into this block's output where a new grid segment starts.
         Timestamps must be finite and strictly increasing (also across blocks), values
         finite; otherwise :class:`~repsense.errors.InputError` names the sample and the block
-        is not consumed.
+        is not consumed. ``extra`` (optional, (n, c) on the same timestamps, e.g. the gyro)
+        is checked to be finite in the same pass, as :func:`check_finite` (named
+        ``extra_name``) would before the block: its error comes first.
         """
         t, a = check_shapes(t_s, x, name)
         if t.shape[0] == 0:
             return np.empty(0), np.empty((0, 3)), np.empty(0, np.int64)
+        if extra is not None and (extra.ndim != 2 or extra.shape[0] != t.shape[0] or extra.dtype.kind != "f"):
+            raise InputError(f"{extra_name}: want ({t.shape[0]}, c) float samples, got {extra.shape} {extra.dtype}")
         t_prev = self._state[3] if self._state[0] else t[0]
         span = max(0.0, float(t[-1] - t_prev))
         m = int(min(span, self.max_gap_s * t.shape[0]) / self.dt_grid_s) + t.shape[0] + 2
         out_t = np.empty(m)
         out_x = np.empty((m, 3))
         saved = self._state.copy()
-        n, breaks, bad, code = _kernels._resample_linear(t, a, self._state, out_t, out_x, self.dt_grid_s,
-                                                         self.max_gap_s, self.anti_alias_tau_s)
+        # no extra: an empty view of the samples (the same array type, so no other compilation)
+        n, breaks, bad, code = _kernels._resample_linear(t, a, a[:0] if extra is None else extra, self._state,
+                                                         out_t, out_x, self.dt_grid_s, self.max_gap_s,
+                                                         self.anti_alias_tau_s)
         if code:
             self._state[:] = saved
+            if code == 4:
+                raise InputError(f"{extra_name}: sample {bad} is not finite (NaN or inf)")
+            if extra is not None:
+                check_finite(extra, extra_name)
             raise_bad_sample(name, t, bad, code)
         return out_t[:n], out_x[:n], breaks
 

@@ -14,7 +14,7 @@ from .._jit import JIT
 
 
 @njit(**JIT)
-def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s):
+def _resample_linear(t_s, x, extra, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s):
     """Stateful resampler: irregular samples -> uniform grid (linear interpolation), with checks.
 
     A one-pole anti-alias low-pass runs on the raw samples first (backward Euler,
@@ -23,12 +23,15 @@ def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s
     ``origin + k * dt_grid_s``. A gap longer than ``max_gap_s`` restarts the grid at the next
     sample (origin := that sample time, filter state := that sample) and is reported as a
     break. Timestamps must be finite and strictly increasing (also across calls) and values
-    finite: the first offending sample stops the kernel and is reported.
+    finite: the first offending sample stops the kernel and is reported. ``extra`` (another
+    stream on the same timestamps, e.g. the gyro) is only checked to be finite, in the same
+    pass over the rows (its problems at a row are reported before the row's own).
 
     Parameters
     ----------
     t_s : float64 (n,).
     x : float32 or float64 (n, 3), any strides.
+    extra : float32 or float64 (n, c) to check, or (0, c) for none.
     state : float64 (>= 7,) ``[started, origin, k_next, t_prev, filtered x (3)]``, updated in
         place only on success (the caller restores it after an error); zeros at first.
     out_t : float64 (m,) grid times written here (m large enough, see wrapper).
@@ -40,7 +43,8 @@ def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s
     n_out : int, number of grid samples written.
     breaks : int64 (n_breaks,), output indices at which a new grid segment starts.
     bad_index : int, index of the first offending sample, or -1.
-    bad_code : int, 0 ok, 1 non-finite time, 2 time not increasing, 3 non-finite value.
+    bad_code : int, 0 ok, 1 non-finite time, 2 time not increasing, 3 non-finite value,
+        4 non-finite ``extra`` value.
     """
     n = x.shape[0]
     n_out = 0
@@ -53,51 +57,60 @@ def _resample_linear(t_s, x, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s
     f0 = state[4]  # filtered value at t_prev, one scalar per axis (kept in registers)
     f1 = state[5]
     f2 = state[6]
+    ce = extra.shape[1] if extra.shape[0] == n else 0
+    tg = origin + k_next * dt_grid_s  # next grid time (kept, not recomputed per sample)
     for i in range(n):
         ti = t_s[i]
         x0 = float(x[i, 0])
         x1 = float(x[i, 1])
         x2 = float(x[i, 2])
-        if not math.isfinite(ti):
-            return n_out, breaks[:n_breaks].copy(), i, 1
-        if not (math.isfinite(x0) and math.isfinite(x1) and math.isfinite(x2)):
+        if ce:
+            e = extra[i, 0] - extra[i, 0]  # v - v is 0 for a finite v, NaN otherwise
+            for j in range(1, ce):
+                e += extra[i, j] - extra[i, j]
+            if not (e == 0):
+                return n_out, breaks[:n_breaks].copy(), i, 4
+        if not ((ti - ti) + (x0 - x0) + (x1 - x1) + (x2 - x2) == 0.0):  # one test for all four
+            if not math.isfinite(ti):
+                return n_out, breaks[:n_breaks].copy(), i, 1
             return n_out, breaks[:n_breaks].copy(), i, 3
-        if started != 0.0 and ti <= t_prev:
-            return n_out, breaks[:n_breaks].copy(), i, 2
-        if started == 0.0 or ti - t_prev > max_gap_s:
-            started = 1.0
-            origin = ti
-            f0 = x0
-            f1 = x1
-            f2 = x2
-            breaks[n_breaks] = n_out
-            n_breaks += 1
-            out_t[n_out] = ti
-            out_x[n_out, 0] = f0
-            out_x[n_out, 1] = f1
-            out_x[n_out, 2] = f2
-            n_out += 1
-            k_next = 1.0
+        dt = ti - t_prev
+        if started != 0.0 and dt > 0.0 and dt <= max_gap_s:  # the common case first
+            alpha = dt / (tau_aa_s + dt)
+            g0 = f0 + alpha * (x0 - f0)
+            g1 = f1 + alpha * (x1 - f1)
+            g2 = f2 + alpha * (x2 - f2)
+            while tg <= ti:
+                w = (tg - t_prev) / dt
+                out_t[n_out] = tg
+                out_x[n_out, 0] = f0 + w * (g0 - f0)
+                out_x[n_out, 1] = f1 + w * (g1 - f1)
+                out_x[n_out, 2] = f2 + w * (g2 - f2)
+                n_out += 1
+                k_next += 1.0
+                tg = origin + k_next * dt_grid_s
+            f0 = g0
+            f1 = g1
+            f2 = g2
             t_prev = ti
             continue
-        dt = ti - t_prev
-        alpha = dt / (tau_aa_s + dt)
-        g0 = f0 + alpha * (x0 - f0)
-        g1 = f1 + alpha * (x1 - f1)
-        g2 = f2 + alpha * (x2 - f2)
+        if started != 0.0 and ti <= t_prev:
+            return n_out, breaks[:n_breaks].copy(), i, 2
+        # first sample, or after a gap: restart the grid here
+        started = 1.0
+        origin = ti
+        f0 = x0
+        f1 = x1
+        f2 = x2
+        breaks[n_breaks] = n_out
+        n_breaks += 1
+        out_t[n_out] = ti
+        out_x[n_out, 0] = f0
+        out_x[n_out, 1] = f1
+        out_x[n_out, 2] = f2
+        n_out += 1
+        k_next = 1.0
         tg = origin + k_next * dt_grid_s
-        while tg <= ti:
-            w = (tg - t_prev) / dt
-            out_t[n_out] = tg
-            out_x[n_out, 0] = f0 + w * (g0 - f0)
-            out_x[n_out, 1] = f1 + w * (g1 - f1)
-            out_x[n_out, 2] = f2 + w * (g2 - f2)
-            n_out += 1
-            k_next += 1.0
-            tg = origin + k_next * dt_grid_s
-        f0 = g0
-        f1 = g1
-        f2 = g2
         t_prev = ti
     state[0] = started
     state[1] = origin

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..dsp import Resampler, check_finite, check_shapes
+from ..dsp import Resampler, check_shapes
 from ..errors import InputError, SamplingRateError
 from ..types import RepSet
 from . import _kernels
@@ -84,11 +84,11 @@ class RepSegmenter:
         if self._finished:
             raise InputError("RepSegmenter.update after finish()")
         t, a = check_shapes(t_s, accel_g, "accel")
-        if gyro_dps is not None:
-            check_finite(check_shapes(t, gyro_dps, "gyro")[1], "gyro")
+        gyro = check_shapes(t, gyro_dps, "gyro")[1] if gyro_dps is not None else None
         if t.shape[0] == 0:
             return []
-        t_grid, x_grid, breaks = self._resampler.update(t, a, "accel")
+        # the gyro's finite check runs in the resampler's pass over the rows (its error first)
+        t_grid, x_grid, breaks = self._resampler.update(t, a, "accel", extra=gyro, extra_name="gyro")
         self._t_last = float(t[-1])
         return self._advance(t_grid, x_grid, breaks, final=False)
 

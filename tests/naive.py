@@ -327,3 +327,22 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     gid = group_reps([r[0] for r in rows], [r[1] for r in rows], [r[5] for r in rows], keep, max_gap,
                      travel_ratio, dur_ratio, rot, rot_ratio, rot_min)
     return a_up, amp, boundary, rows, gid
+
+
+def first_bad_sample(t_s, x, extra, t_prev=None):
+    """Twin of the resampler's checks: the first row with a non-finite extra value (code 4;
+    the extra is checked first, as a separate check before the block), else the first row
+    with a non-finite time (1) or value (3), or a time not after the previous one (2), in
+    that order within a row. Returns (row, code) or (-1, 0)."""
+    for i in range(len(t_s)):
+        if extra is not None and not all(math.isfinite(float(v)) for v in extra[i]):
+            return i, 4
+    for i in range(len(t_s)):
+        if not math.isfinite(float(t_s[i])):
+            return i, 1
+        if not all(math.isfinite(float(v)) for v in x[i]):
+            return i, 3
+        if t_prev is not None and not float(t_s[i]) > t_prev:
+            return i, 2
+        t_prev = float(t_s[i])
+    return -1, 0

@@ -213,3 +213,39 @@ def test_resample_checks_extra_in_the_same_pass(dtype):
         assert not r._state[0]  # not consumed
     with pytest.raises(InputError, match="gyro: want"):
         Resampler(25.0, 5.0, 0.0).update(t, x, extra=g[:5], extra_name="gyro")
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 80), with_extra=st.booleans(), f32=st.booleans(),
+       faults=st.lists(st.tuples(st.sampled_from(["t", "x", "extra", "order", "gap"]), st.integers(0, 79),
+                                 st.sampled_from([np.nan, np.inf, -np.inf])), max_size=3))
+def test_resample_reports_the_first_bad_sample(naive, seed, n, with_extra, f32, faults):
+    t, x = _irregular_times(seed, n, 100.0)
+    dtype = np.float32 if f32 else np.float64
+    x = x.astype(dtype)
+    extra = np.random.default_rng(seed).normal(0, 50, (n, 3)).astype(dtype) if with_extra else None
+    for kind, row, value in faults:
+        row %= n
+        if kind == "t":
+            t[row] = value
+        elif kind == "x":
+            x[row, row % 3] = value
+        elif kind == "extra" and extra is not None:
+            extra[row, (row + 1) % 3] = value
+        elif kind == "order" and row > 0:
+            t[row] = t[row - 1]
+        elif kind == "gap":
+            t[row:] += 6.0
+    bad, code = naive.first_bad_sample(t, x, extra)
+    r = Resampler(25.0, 5.0, 0.032)
+    if bad < 0:
+        gt, gx, br = r.update(t, x, "accel", extra=extra, extra_name="gyro")
+        nt, nx, nb = naive.resample_linear(t, x, 1 / 25.0, 5.0, 0.032)
+        assert np.array_equal(gt, nt) and list(br) == nb
+        np.testing.assert_allclose(gx, np.asarray(nx), rtol=1e-12, atol=1e-12)
+        return
+    match = {4: f"gyro: sample {bad} is not finite", 1: f"accel: timestamp {bad} is not finite",
+             3: f"accel: sample {bad} is not finite", 2: f"accel: timestamps must strictly increase \\(sample {bad}:"}[code]
+    with pytest.raises(InputError, match=match):
+        r.update(t, x, "accel", extra=extra, extra_name="gyro")
+    assert not r._state.any()  # nothing consumed

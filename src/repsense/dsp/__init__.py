@@ -81,7 +81,7 @@ class Resampler:
         if extra is not None and (extra.ndim != 2 or extra.shape[0] != t.shape[0] or extra.dtype.kind != "f"):
             raise InputError(f"{extra_name}: want ({t.shape[0]}, c) float samples, got {extra.shape} {extra.dtype}")
         t_prev = self._state[3] if self._state[0] else t[0]
-        span = max(0.0, float(t[-1] - t_prev))
+        span = max(0.0, float(t[-1]) - float(t_prev))  # Python floats: no warning for inf - inf
         m = int(min(span, self.max_gap_s * t.shape[0]) / self.dt_grid_s) + t.shape[0] + 2
         out_t = np.empty(m)
         out_x = np.empty((m, 3))

@@ -23,9 +23,10 @@ def _resample_linear(t_s, x, extra, state, out_t, out_x, dt_grid_s, max_gap_s, t
     ``origin + k * dt_grid_s``. A gap longer than ``max_gap_s`` restarts the grid at the next
     sample (origin := that sample time, filter state := that sample) and is reported as a
     break. Timestamps must be finite and strictly increasing (also across calls) and values
-    finite: the first offending sample stops the kernel and is reported. ``extra`` (another
-    stream on the same timestamps, e.g. the gyro) is only checked to be finite, in the same
-    pass over the rows (its problems at a row are reported before the row's own).
+    finite: the first offending sample is reported (rows are checked one by one only when
+    the filter state or a running sum shows that something is not finite). ``extra``
+    (another stream on the same timestamps, e.g. the gyro) is only checked to be finite, in
+    the same pass over the rows (its problems at a row are reported before the row's own).
 
     Parameters
     ----------
@@ -58,24 +59,20 @@ def _resample_linear(t_s, x, extra, state, out_t, out_x, dt_grid_s, max_gap_s, t
     f1 = state[5]
     f2 = state[6]
     ce = extra.shape[1] if extra.shape[0] == n else 0
+    extra_sum = 0.0  # NaN or inf as soon as an extra value is (or, rarely, on overflow)
     tg = origin + k_next * dt_grid_s  # next grid time (kept, not recomputed per sample)
     for i in range(n):
         ti = t_s[i]
         x0 = float(x[i, 0])
         x1 = float(x[i, 1])
         x2 = float(x[i, 2])
-        if ce:
-            e = extra[i, 0] - extra[i, 0]  # v - v is 0 for a finite v, NaN otherwise
-            for j in range(1, ce):
-                e += extra[i, j] - extra[i, j]
-            if not (e == 0):
-                return n_out, breaks[:n_breaks].copy(), i, 4
-        if not ((ti - ti) + (x0 - x0) + (x1 - x1) + (x2 - x2) == 0.0):  # one test for all four
-            if not math.isfinite(ti):
-                return n_out, breaks[:n_breaks].copy(), i, 1
-            return n_out, breaks[:n_breaks].copy(), i, 3
+        if ce == 3:
+            extra_sum += (extra[i, 0] + extra[i, 1]) + extra[i, 2]
+        else:
+            for j in range(ce):
+                extra_sum += extra[i, j]
         dt = ti - t_prev
-        if started != 0.0 and dt > 0.0 and dt <= max_gap_s:  # the common case first
+        if started != 0.0 and dt > 0.0 and dt <= max_gap_s:  # the common case: no per-value tests
             alpha = dt / (tau_aa_s + dt)
             g0 = f0 + alpha * (x0 - f0)
             g1 = f1 + alpha * (x1 - f1)
@@ -94,6 +91,14 @@ def _resample_linear(t_s, x, extra, state, out_t, out_x, dt_grid_s, max_gap_s, t
             f2 = g2
             t_prev = ti
             continue
+        # rare: first sample, gap, or a time that is not finite or not increasing. A bad value
+        # since the last restart has made the filter state NaN or inf (it stays so), a bad
+        # extra value the sum: only then are the rows scanned for the first bad one.
+        if not (math.isfinite(f0 + f1 + f2) and math.isfinite(extra_sum) and math.isfinite(ti)
+                and math.isfinite(x0 + x1 + x2)):
+            bad, code = _first_bad_row(t_s, x, extra, ce, i + 1)
+            if bad >= 0:
+                return n_out, breaks[:n_breaks].copy(), bad, code
         if started != 0.0 and ti <= t_prev:
             return n_out, breaks[:n_breaks].copy(), i, 2
         # first sample, or after a gap: restart the grid here
@@ -112,6 +117,10 @@ def _resample_linear(t_s, x, extra, state, out_t, out_x, dt_grid_s, max_gap_s, t
         k_next = 1.0
         tg = origin + k_next * dt_grid_s
         t_prev = ti
+    if n and not (math.isfinite(f0 + f1 + f2) and math.isfinite(extra_sum)):
+        bad, code = _first_bad_row(t_s, x, extra, ce, n)
+        if bad >= 0:
+            return n_out, breaks[:n_breaks].copy(), bad, code
     state[0] = started
     state[1] = origin
     state[2] = k_next
@@ -120,6 +129,22 @@ def _resample_linear(t_s, x, extra, state, out_t, out_x, dt_grid_s, max_gap_s, t
     state[5] = f1
     state[6] = f2
     return n_out, breaks[:n_breaks].copy(), -1, 0
+
+
+@njit(**JIT)
+def _first_bad_row(t_s, x, extra, ce, stop):
+    """First row before ``stop`` with a non-finite ``extra`` value (code 4), time (1) or
+    value (3), checked in that order within a row: ``(row, code)``, or ``(-1, 0)``."""
+    for i in range(stop):
+        for j in range(ce):
+            if not math.isfinite(extra[i, j]):
+                return i, 4
+        if not math.isfinite(t_s[i]):
+            return i, 1
+        for j in range(3):
+            if not math.isfinite(x[i, j]):
+                return i, 3
+    return -1, 0
 
 
 @njit(**JIT)

@@ -49,76 +49,103 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
     ev = np.empty((2 * (m // max(min(n_rest, n_max), 1)) + m // max(n_check, 1) + breaks.shape[0] + 4, 3), np.int64)
     ne = 0
     bi = 0
+    # the state in locals (registers) during the loop, written back at the end
+    s_init = state[S_INIT]
+    s_g0 = state[S_G0]
+    s_g1 = state[S_G1]
+    s_g2 = state[S_G2]
+    s_ms = state[S_MS]
+    s_active = state[S_ACTIVE]
+    s_kstart = state[S_KSTART]
+    s_below = state[S_BELOW]
+    s_segstart = state[S_SEGSTART]
+    s_nextfirst = state[S_NEXTFIRST]
+    s_k = state[S_K]
     for i in range(m):
         k = k0 + i
         if bi < breaks.shape[0] and breaks[bi] == i:
             bi += 1
-            if state[S_ACTIVE] == 1.0 and state[S_INIT] == 1.0:
-                first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST])
-                last = state[S_K]
-                if state[S_BELOW] >= 0.0:
-                    last = min(last, state[S_BELOW] + n_post)
+            if s_active == 1.0 and s_init == 1.0:
+                first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
+                last = s_k
+                if s_below >= 0.0:
+                    last = min(last, s_below + n_post)
                 if first <= last:
                     ev[ne, 0] = np.int64(first)
                     ev[ne, 1] = np.int64(last)
                     ev[ne, 2] = 0
                     ne += 1
-                    state[S_NEXTFIRST] = last + 1.0
-            state[S_INIT] = 0.0
-            state[S_ACTIVE] = 0.0
-        if state[S_INIT] == 0.0:
-            state[S_INIT] = 1.0
-            state[S_G0] = x[i, 0]
-            state[S_G1] = x[i, 1]
-            state[S_G2] = x[i, 2]
-            state[S_MS] = 0.0
-            state[S_ACTIVE] = 0.0
-            state[S_BELOW] = -1.0
-            state[S_SEGSTART] = k
-        state[S_G0] += alpha_g * (x[i, 0] - state[S_G0])
-        state[S_G1] += alpha_g * (x[i, 1] - state[S_G1])
-        state[S_G2] += alpha_g * (x[i, 2] - state[S_G2])
-        d0 = x[i, 0] - state[S_G0]
-        d1 = x[i, 1] - state[S_G1]
-        d2 = x[i, 2] - state[S_G2]
-        state[S_MS] += alpha_ms * (d0 * d0 + d1 * d1 + d2 * d2 - state[S_MS])
-        ms = state[S_MS]
-        state[S_K] = k
-        if state[S_ACTIVE] == 0.0:
+                    s_nextfirst = last + 1.0
+            s_init = 0.0
+            s_active = 0.0
+        x0 = x[i, 0]
+        x1 = x[i, 1]
+        x2 = x[i, 2]
+        if s_init == 0.0:
+            s_init = 1.0
+            s_g0 = x0
+            s_g1 = x1
+            s_g2 = x2
+            s_ms = 0.0
+            s_active = 0.0
+            s_below = -1.0
+            s_segstart = k
+        s_g0 += alpha_g * (x0 - s_g0)
+        s_g1 += alpha_g * (x1 - s_g1)
+        s_g2 += alpha_g * (x2 - s_g2)
+        d0 = x0 - s_g0
+        d1 = x1 - s_g1
+        d2 = x2 - s_g2
+        s_ms += alpha_ms * (d0 * d0 + d1 * d1 + d2 * d2 - s_ms)
+        ms = s_ms
+        s_k = k
+        if s_active == 0.0:
             if ms > enter_ms:
-                state[S_ACTIVE] = 1.0
-                state[S_KSTART] = k
-                state[S_BELOW] = -1.0
+                s_active = 1.0
+                s_kstart = k
+                s_below = -1.0
         else:
             if ms < exit_ms:
-                if state[S_BELOW] < 0.0:
-                    state[S_BELOW] = k
-                if k - state[S_BELOW] >= n_rest:
-                    first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST])
-                    last = state[S_BELOW] + n_post
+                if s_below < 0.0:
+                    s_below = k
+                if k - s_below >= n_rest:
+                    first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
+                    last = s_below + n_post
                     ev[ne, 0] = np.int64(first)
                     ev[ne, 1] = np.int64(last)
                     ev[ne, 2] = 0
                     ne += 1
-                    state[S_NEXTFIRST] = last + 1.0
-                    state[S_ACTIVE] = 0.0
-                    state[S_BELOW] = -1.0
+                    s_nextfirst = last + 1.0
+                    s_active = 0.0
+                    s_below = -1.0
             else:
-                state[S_BELOW] = -1.0
-            if state[S_ACTIVE] == 1.0 and k > state[S_KSTART] and (k - state[S_KSTART]) % n_check == 0:
-                ev[ne, 0] = np.int64(max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST]))
+                s_below = -1.0
+            # (a multiple of n_check is >= n_check: the costly modulo only from there on)
+            if s_active == 1.0 and k - s_kstart >= n_check and (k - s_kstart) % n_check == 0:
+                ev[ne, 0] = np.int64(max(s_kstart - n_pre, s_segstart, s_nextfirst))
                 ev[ne, 1] = k
                 ev[ne, 2] = 1
                 ne += 1
-            if state[S_ACTIVE] == 1.0 and k - state[S_KSTART] >= n_max:
-                first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST])
+            if s_active == 1.0 and k - s_kstart >= n_max:
+                first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
                 ev[ne, 0] = np.int64(first)
                 ev[ne, 1] = k
                 ev[ne, 2] = 0
                 ne += 1
-                state[S_NEXTFIRST] = k + 1.0
-                state[S_KSTART] = k + 1
-                state[S_BELOW] = -1.0
+                s_nextfirst = k + 1.0
+                s_kstart = k + 1
+                s_below = -1.0
+    state[S_INIT] = s_init
+    state[S_G0] = s_g0
+    state[S_G1] = s_g1
+    state[S_G2] = s_g2
+    state[S_MS] = s_ms
+    state[S_ACTIVE] = s_active
+    state[S_KSTART] = s_kstart
+    state[S_BELOW] = s_below
+    state[S_SEGSTART] = s_segstart
+    state[S_NEXTFIRST] = s_nextfirst
+    state[S_K] = s_k
     return ev[:ne].copy()
 
 

@@ -168,33 +168,40 @@ def _turning_points(y, threshold):
     p = 0
     st = 0
     ext = 0
+    y_ext = 0.0  # y[ext], kept in a register
     for i in range(n):
         v = y[i]
         if st == 0:
             if v > threshold:
                 st = 1
                 ext = i
+                y_ext = v
             elif v < -threshold:
                 st = -1
                 ext = i
+                y_ext = v
         elif st == 1:
-            if v > y[ext]:
+            if v > y_ext:
                 ext = i
+                y_ext = v
             if v < -threshold:
                 idx[p] = ext
                 kind[p] = 1
                 p += 1
                 st = -1
                 ext = i
+                y_ext = v
         else:
-            if v < y[ext]:
+            if v < y_ext:
                 ext = i
+                y_ext = v
             if v > threshold:
                 idx[p] = ext
                 kind[p] = -1
                 p += 1
                 st = 1
                 ext = i
+                y_ext = v
     if st != 0:
         idx[p] = ext
         kind[p] = st
@@ -404,6 +411,8 @@ def _rep_rotation_deg(x, lo, hi, half_window):
         has = False
         sb = 0.0
         db = 0.0
+        sb2 = 0.0
+        db2 = 0.0
         ab = -1.0  # atan2(sb, db) once computed, -1 when not yet
         for k in range(k0, min(hi[i], m)):
             b0 = max(k - half_window, 0)
@@ -416,12 +425,18 @@ def _rep_rotation_deg(x, lo, hi, half_window):
             c0 = r1 * g2 - r2 * g1
             c1 = r2 * g0 - r0 * g2
             c2 = r0 * g1 - r1 * g0
-            sn = math.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+            ss = c0 * c0 + c1 * c1 + c2 * c2
             dn = r0 * g0 + r1 * g1 + r2 * g2
+            # quick reject, no square root: both under 90 degrees and tan^2 clearly smaller
+            if has and dn > 0.0 and db > 0.0 and ss * db2 < (1.0 - 1e-9) * sb2 * (dn * dn):
+                continue
+            sn = math.sqrt(ss)
             if not has:
                 has = True
                 sb = sn
                 db = dn
+                sb2 = sb * sb
+                db2 = db * db
                 ab = -1.0
                 continue
             # |u_b| |u_n| sin(angle_n - angle_b), with a margin far above its rounding error
@@ -440,6 +455,8 @@ def _rep_rotation_deg(x, lo, hi, half_window):
                 ab = -1.0
             sb = sn
             db = dn
+            sb2 = sb * sb
+            db2 = db * db
         if has:
             worst = math.atan2(sb, db) if ab < 0.0 else ab
             if worst > 0.0:

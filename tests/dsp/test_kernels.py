@@ -275,3 +275,18 @@ def test_vertical_displacement2_is_two_single_ones(seed, na, nb, n_pad):
     _kernels._sos_pass(ra, sos3, True)
     _kernels._sos_pass(rb, sos3, True)
     assert np.array_equal(ya, ra) and np.array_equal(yb, rb)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 200), min_size=0, max_size=7))
+def test_vertical_displacements_of_many_stretches(seed, lengths):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.2, (sum(lengths) + 5, 3)) + np.array([0.0, 0.0, 1.0])
+    starts = np.cumsum([0, *lengths[:-1]]).astype(np.int64) if lengths else np.zeros(0, np.int64)
+    stops = starts + np.array(lengths, np.int64)
+    band, hp = bandpass_sos(0.2, 1.5, 25.0), highpass1_sos(0.2, 25.0)
+    a_up, z, offs = _kernels._vertical_displacements(x, starts, stops, band, hp, 125, 0.04, 9.80665)
+    assert offs[-1] == sum(lengths)
+    for j, (lo, hi) in enumerate(zip(starts, stops)):
+        ra, rz = _kernels._vertical_displacement(x[lo:hi], band, hp, 125, 0.04, 9.80665)
+        assert np.array_equal(a_up[offs[j]:offs[j + 1]], ra) and np.array_equal(z[offs[j]:offs[j + 1]], rz)

@@ -189,3 +189,23 @@ def test_rep_rotation_ties_and_opposite_directions():
     x = np.stack([np.sin(ang), np.zeros(7), np.cos(ang)], axis=1)
     got = _kernels._rep_rotation_deg(x, np.array([0, 0, 1]), np.array([5, 7, 4]), 0)
     np.testing.assert_allclose(got, [30.0, 180.0, 60.0], atol=1e-9)
+
+
+def test_analyse_with_displacements_computed_at_once():
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import SetAnalyzer
+    from repsense.simulate import simulate_session
+    from repsense.dsp import Resampler
+
+    rec, _ = simulate_session(7, sample_rate_hz=50.0, n_sets=3)
+    t, x, _ = Resampler(25.0, 5.0, 0.032).update(rec.accel.t_s, rec.accel.values)
+    an = SetAnalyzer(DetectorConfig())
+    bounds = [(0, 900), (900, 2500), (2500, x.shape[0]), (10, 12)]  # the last too short: left out
+    pre = an.displacements(x, bounds)
+    assert set(pre) == set(bounds[:3])
+    n_sets = 0
+    for lo, hi in bounds[:3]:
+        ref = an.analyse(t[lo:hi], x[lo:hi])
+        assert an.analyse(t[lo:hi], x[lo:hi], 0.0, pre[(lo, hi)]) == ref
+        n_sets += len(ref)
+    assert n_sets > 0

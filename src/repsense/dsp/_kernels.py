@@ -578,3 +578,36 @@ def _vertical_displacement2(xa, xb, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
         src_a = z_a
         src_b = z_b
     return a_a, z_a, a_b, z_b
+
+
+@njit(**JIT)
+def _vertical_displacements(x, starts, stops, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
+    """:func:`_vertical_displacement` of the stretches ``x[starts[j]:stops[j]]`` (each >= 2
+    rows), two at a time in order of length (see :func:`_vertical_displacement2`).
+
+    Returns ``(a_up, z, offsets)``: stretch ``j``'s results are ``a_up[offsets[j]:offsets[j + 1]]``
+    and likewise in ``z``, bit-identical to one :func:`_vertical_displacement` call each.
+    """
+    r = starts.shape[0]
+    offsets = np.zeros(r + 1, np.int64)
+    for j in range(r):
+        offsets[j + 1] = offsets[j] + (stops[j] - starts[j])
+    a_up = np.empty(offsets[r])
+    z = np.empty(offsets[r])
+    order = np.argsort(stops - starts)
+    k = 0
+    while k < r:
+        ja = order[k]
+        xa = x[starts[ja]:stops[ja]]
+        if k + 1 < r:
+            jb = order[k + 1]
+            a_a, z_a, a_b, z_b = _vertical_displacement2(xa, x[starts[jb]:stops[jb]], band_sos, hp_sos, n_pad,
+                                                         dt_s, g_m_s2)
+            a_up[offsets[jb]:offsets[jb + 1]] = a_b
+            z[offsets[jb]:offsets[jb + 1]] = z_b
+        else:
+            a_a, z_a = _vertical_displacement(xa, band_sos, hp_sos, n_pad, dt_s, g_m_s2)
+        a_up[offsets[ja]:offsets[ja + 1]] = a_a
+        z[offsets[ja]:offsets[ja + 1]] = z_a
+        k += 2
+    return a_up, z, offsets

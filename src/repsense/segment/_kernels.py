@@ -489,9 +489,16 @@ def _analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     table : float64 (r, 7) from :func:`_rep_table`.
     gid : int64 (r,) from :func:`_group_reps`.
     """
-    n_pad = int(prm[0])
+    a_up, z = _dsp._vertical_displacement(x, band_sos, hp_sos, int(prm[0]), prm[1], prm[2])
+    return _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m)
+
+
+@njit(**JIT)
+def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
+    """:func:`_analyse_stretch` after the displacement: ``a_up`` and ``z`` are
+    ``repsense.dsp._kernels._vertical_displacement(x, ...)`` (computed beforehand, e.g. for
+    several stretches at once). Same parameters and results."""
     dt_s = prm[1]
-    a_up, z = _dsp._vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, prm[2])
     amp = _dsp._abs_percentile(z, prm[3])
     if amp_floor_m > amp:
         amp = amp_floor_m

@@ -307,8 +307,9 @@ def vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
 
 
 def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
-    """Twin of ``_analyse_stretch``: the naive steps one after the other, as the analyser
-    used to call the separate kernels. Returns (a_up, amp, boundary, table rows, gid)."""
+    """Twin of ``_vertical_displacement`` then ``_analyse_displacement``: the naive steps one
+    after the other, as the analyser used to call the separate kernels. Returns (a_up, amp,
+    boundary, table rows, gid)."""
     (n_pad, dt_s, g, pct, hyst, min_travel, still, open_ratio, min_rep, max_rep, n_half, max_gap,
      travel_ratio, dur_ratio, rot_ratio, rot_min, _spare) = [float(v) for v in prm]
     a_up, z = vertical_displacement(x, band_sos, hp_sos, int(n_pad), dt_s, g)

@@ -159,7 +159,7 @@ def test_median_matches_statistics(xs):
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), n_reps=st.integers(0, 7), rate_noise=st.floats(0.0, 0.05),
        amp_floor=st.sampled_from([0.0, 0.05, 0.5]), rot=st.sampled_from([0.0, 2.5]))
-def test_analyse_stretch_matches_the_naive_steps(naive, seed, n_reps, rate_noise, amp_floor, rot):
+def test_analyse_displacement_matches_the_naive_steps(naive, seed, n_reps, rate_noise, amp_floor, rot):
     from repsense.segment import DetectorConfig
     from repsense.segment.reps import SetAnalyzer
 
@@ -172,7 +172,10 @@ def test_analyse_stretch_matches_the_naive_steps(naive, seed, n_reps, rate_noise
     tilt = np.radians(rng.uniform(0, 60))
     x = (1.0 + a_up)[:, None] * np.array([np.sin(tilt), 0.0, np.cos(tilt)]) + rng.normal(0, rate_noise, (n, 3))
     an = SetAnalyzer(DetectorConfig(edge_rotation_ratio=rot))
-    got = _kernels._analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, amp_floor)
+    from repsense.dsp import _kernels as dsp_kernels
+
+    a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
+    got = _kernels._analyse_displacement(t, x, a_up, z, an._prm, amp_floor)
     ref = naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, amp_floor)
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-9, atol=1e-12)
     assert got[1] == pytest.approx(ref[1], rel=1e-6, abs=1e-12)

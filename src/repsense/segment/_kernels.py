@@ -465,15 +465,16 @@ def _rep_rotation_deg(x, lo, hi, half_window):
 
 
 @njit(**JIT)
-def _analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
+def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     """Everything :meth:`repsense.segment.reps.SetAnalyzer.analyse` computes on one active
-    stretch, in one call: vertical displacement, amplitude, turning points, rep table,
-    rotation of the kept reps, grouping.
+    stretch after its vertical displacement, in one call: amplitude, turning points, rep
+    table, rotation of the kept reps, grouping.
 
     Parameters
     ----------
     t_s : float64 (m,) uniform grid times; x : float64 (m, 3) grid acceleration (g), m >= 2.
-    band_sos, hp_sos : float64 (s, 6) sections (see ``repsense.dsp._kernels._sosfilt_fb``).
+    a_up, z : float64 (m,) vertical acceleration (m/s^2) and displacement (m) of ``x``, from
+        ``repsense.dsp._kernels._vertical_displacement(s)``.
     prm : float64 (17,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
         min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
         max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
@@ -482,22 +483,13 @@ def _analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
 
     Returns
     -------
-    a_up : float64 (m,) band-passed vertical acceleration (m/s^2).
+    a_up : float64 (m,) the input ``a_up``.
     amp_m : float, amplitude used.
     boundary : int, +1 / -1 kind of the rep-boundary turning points; 0 when fewer than two
         turning points (no reps).
     table : float64 (r, 7) from :func:`_rep_table`.
     gid : int64 (r,) from :func:`_group_reps`.
     """
-    a_up, z = _dsp._vertical_displacement(x, band_sos, hp_sos, int(prm[0]), prm[1], prm[2])
-    return _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m)
-
-
-@njit(**JIT)
-def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
-    """:func:`_analyse_stretch` after the displacement: ``a_up`` and ``z`` are
-    ``repsense.dsp._kernels._vertical_displacement(x, ...)`` (computed beforehand, e.g. for
-    several stretches at once). Same parameters and results."""
     dt_s = prm[1]
     amp = _dsp._abs_percentile(z, prm[3])
     if amp_floor_m > amp:

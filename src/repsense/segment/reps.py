@@ -48,7 +48,7 @@ class SetAnalyzer:
         self._prm = np.array([self.n_pad, self.dt_s, G_M_S2, c.amplitude_percentile, c.hysteresis_rel, c.min_travel_m,
                               c.still_rel, c.edge_open_ratio, c.min_rep_s, c.max_rep_s, self.n_half_gravity,
                               c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio, c.edge_rotation_ratio,
-                              c.edge_rotation_min_deg, 0.0], dtype=np.float64)  # see _kernels._analyse_stretch
+                              c.edge_rotation_min_deg, 0.0], dtype=np.float64)  # see _kernels._analyse_displacement
 
     def displacements(self, x_g: np.ndarray, bounds: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
         """``{(lo, hi): (a_up, z)}``: the vertical acceleration and displacement of several
@@ -57,7 +57,7 @@ class SetAnalyzer:
         filter recursions of two stretches run interleaved."""
         n_min = max(8, int(self.config.min_rep_s * self.fs))
         bounds = [(lo, hi) for lo, hi in bounds if 0 <= lo and hi - lo >= n_min and hi <= x_g.shape[0]]
-        if len(bounds) < 2:
+        if not bounds:
             return {}
         lo_i = np.array([b[0] for b in bounds], np.int64)
         hi_i = np.array([b[1] for b in bounds], np.int64)
@@ -98,11 +98,9 @@ class SetAnalyzer:
         if t_s.shape[0] < max(8, int(c.min_rep_s * self.fs)):
             return []
         if displacement is None:
-            a_up, amp, boundary, table, gid = _kernels._analyse_stretch(t_s, x_g, self.band_sos, self.hp_sos,
-                                                                        self._prm, amp_floor_m)
-        else:
-            a_up, amp, boundary, table, gid = _kernels._analyse_displacement(t_s, x_g, displacement[0],
-                                                                             displacement[1], self._prm, amp_floor_m)
+            displacement = self.displacements(x_g, [(0, t_s.shape[0])])[(0, t_s.shape[0])]
+        a_up, amp, boundary, table, gid = _kernels._analyse_displacement(t_s, x_g, displacement[0], displacement[1],
+                                                                         self._prm, amp_floor_m)
         self.last_amp_m = amp
         if boundary == 0:
             return []

@@ -212,3 +212,19 @@ def test_analyse_with_displacements_computed_at_once():
         assert an.analyse(t[lo:hi], x[lo:hi], 0.0, pre[(lo, hi)]) == ref
         n_sets += len(ref)
     assert n_sets > 0
+
+
+def test_vertical_fraction_is_the_per_axis_variance_share(rng):
+    from repsense.dsp import _kernels as dsp_kernels
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import G_M_S2, SetAnalyzer
+
+    an = SetAnalyzer(DetectorConfig())
+    x = rng.normal(0, 0.1, (700, 3)) + np.array([0.0, 0.0, 1.0])
+    a_up = an.vertical_accel_m_s2(x)
+    for lo, hi in [(0, 700), (37, 512), (100, 101)]:
+        total = 0.0
+        for j in range(3):
+            total += float(np.var(dsp_kernels._sosfilt_fb(x[:, j].copy(), an.band_sos, an.n_pad)[lo:hi]))
+        ref = float(np.var(a_up[lo:hi] / G_M_S2)) / total if total > 0 else 0.0
+        assert an.vertical_fraction(x, a_up, lo, hi) == ref

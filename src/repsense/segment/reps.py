@@ -79,8 +79,8 @@ class SetAnalyzer:
         """Share of the band-limited acceleration variance in ``[lo, hi)`` that is vertical."""
         total = 0.0
         band = _dsp._sosfilt_fb_axes(x_g, self.band_sos, self.n_pad)
-        for j in range(3):
-            total += float(np.var(band[j, lo:hi]))
+        for v in np.var(band[:, lo:hi], axis=1).tolist():  # per row as np.var of each row
+            total += v
         return float(np.var(a_up[lo:hi] / G_M_S2)) / total if total > 0 else 0.0
 
     def analyse(self, t_s: np.ndarray, x_g: np.ndarray, amp_floor_m: float = 0.0,

@@ -277,8 +277,8 @@ def test_vertical_displacement2_is_two_single_ones(seed, na, nb, n_pad):
     assert np.array_equal(ya, ra) and np.array_equal(yb, rb)
 
 
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 200), min_size=0, max_size=7))
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 300), min_size=0, max_size=11))
 def test_vertical_displacements_of_many_stretches(seed, lengths):
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 0.2, (sum(lengths) + 5, 3)) + np.array([0.0, 0.0, 1.0])
@@ -290,3 +290,27 @@ def test_vertical_displacements_of_many_stretches(seed, lengths):
     for j, (lo, hi) in enumerate(zip(starts, stops)):
         ra, rz = _kernels._vertical_displacement(x[lo:hi], band, hp, 125, 0.04, 9.80665)
         assert np.array_equal(a_up[offs[j]:offs[j + 1]], ra) and np.array_equal(z[offs[j]:offs[j + 1]], rz)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 400), min_size=4, max_size=4),
+       n_pad=st.integers(0, 140), backward=st.booleans())
+def test_four_lane_passes_are_four_single_ones(seed, lengths, n_pad, backward):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.2, (sum(lengths), 3)) + np.array([0.0, 0.0, 1.0])
+    starts = np.cumsum([0, *lengths[:-1]]).astype(np.int64)
+    stops = starts + np.array(lengths, np.int64)
+    band, hp = bandpass_sos(0.2, 1.5, 25.0), highpass1_sos(0.2, 25.0)
+    a_up, z = np.full(len(x), np.nan), np.full(len(x), np.nan)
+    _kernels._vertical_displacement4(x, starts, stops, band, hp, n_pad, 0.04, 9.80665, a_up, z, starts.copy())
+    for lo, hi in zip(starts, stops):
+        ra, rz = _kernels._vertical_displacement(x[lo:hi], band, hp, n_pad, 0.04, 9.80665)
+        assert np.array_equal(a_up[lo:hi], ra) and np.array_equal(z[lo:hi], rz)  # bit-identical
+    y = rng.normal(0, 1, (max(lengths), 4))
+    for sos in (band, hp):
+        got = y.copy()
+        _kernels._sos_pass4(got, sos, backward)
+        for lane in range(4):
+            ref = y[:, lane].copy()
+            _kernels._sos_pass(ref, sos, backward)
+            assert np.array_equal(got[:, lane], ref)

@@ -86,8 +86,10 @@ class Resampler:
         out_t = np.empty(m)
         out_x = np.empty((m, 3))
         saved = self._state.copy()
-        # no extra: an empty view of the samples (the same array type, so no other compilation)
-        n, breaks, bad, code = _kernels._resample_linear(t, a, a[:0] if extra is None else extra, self._state,
+        # no extra: the samples stand in, unchecked (the same array type as a gyro view of the
+        # same rows, so the kernel is not compiled once more)
+        n, breaks, bad, code = _kernels._resample_linear(t, a, a if extra is None else extra,
+                                                         0 if extra is None else extra.shape[1], self._state,
                                                          out_t, out_x, self.dt_grid_s, self.max_gap_s,
                                                          self.anti_alias_tau_s)
         if code:

@@ -14,7 +14,7 @@ from .._jit import JIT
 
 
 @njit(**JIT)
-def _resample_linear(t_s, x, extra, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s):
+def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s):
     """Stateful resampler: irregular samples -> uniform grid (linear interpolation), with checks.
 
     A one-pole anti-alias low-pass runs on the raw samples first (backward Euler,
@@ -32,7 +32,8 @@ def _resample_linear(t_s, x, extra, state, out_t, out_x, dt_grid_s, max_gap_s, t
     ----------
     t_s : float64 (n,).
     x : float32 or float64 (n, 3), any strides.
-    extra : float32 or float64 (n, c) to check, or (0, c) for none.
+    extra : float32 or float64 (n, c) to check (any array when ``n_extra`` is 0).
+    n_extra : int, number of columns of ``extra`` to check (0: none).
     state : float64 (>= 7,) ``[started, origin, k_next, t_prev, filtered x (3)]``, updated in
         place only on success (the caller restores it after an error); zeros at first.
     out_t : float64 (m,) grid times written here (m large enough, see wrapper).
@@ -58,7 +59,7 @@ def _resample_linear(t_s, x, extra, state, out_t, out_x, dt_grid_s, max_gap_s, t
     f0 = state[4]  # filtered value at t_prev, one scalar per axis (kept in registers)
     f1 = state[5]
     f2 = state[6]
-    ce = extra.shape[1] if extra.shape[0] == n else 0
+    ce = n_extra
     extra_sum = 0.0  # NaN or inf as soon as an extra value is (or, rarely, on overflow)
     tg = origin + k_next * dt_grid_s  # next grid time (kept, not recomputed per sample)
     for i in range(n):

@@ -106,17 +106,20 @@ class SetAnalyzer:
             return []
         concentric_first = boundary == -1
         out = []
-        for g in range(int(gid.max()) + 1 if gid.shape[0] else 0):
-            rows = table[gid == g]
-            if rows.shape[0] < c.min_reps:
+        groups: list[list] = [[] for _ in range(max(gid.max(initial=-1) + 1, 0))]
+        for row, g in zip(table.tolist(), gid.tolist()):  # rows by group, in time order (lists: cheap)
+            if g >= 0:
+                groups[g].append(row)
+        for rows in groups:
+            if len(rows) < c.min_reps:
                 continue
-            if rows.shape[0] < c.rhythm_reps:
-                lo = int(np.searchsorted(t_s, rows[0, 0]))
-                hi = int(np.searchsorted(t_s, rows[-1, 1]))
+            if len(rows) < c.rhythm_reps:
+                lo = int(np.searchsorted(t_s, rows[0][0]))
+                hi = int(np.searchsorted(t_s, rows[-1][1]))
                 if self.vertical_fraction(x_g, a_up, lo, hi) < c.min_vertical_fraction:
                     continue
             reps = []
-            for start, end, first, second, pause, _tr, _ok in rows.tolist():
+            for start, end, first, second, pause, _tr, _ok in rows:
                 ecc, con = (second, first) if concentric_first else (first, second)
                 reps.append(Rep(start_s=start, end_s=end, eccentric_s=ecc, concentric_s=con, pause_s=pause,
                                 concentric_first=concentric_first))

@@ -425,11 +425,26 @@ def _vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
 @njit(**JIT)
 def _sosfilt_fb_axes(x, sos, n_pad):
     """:func:`_sosfilt_fb` of each column of ``x`` (n, c), n >= 2: float64 (c, n), row ``j``
-    bit-identical to ``_sosfilt_fb(x[:, j].copy(), sos, n_pad)``."""
+    bit-identical to ``_sosfilt_fb(x[:, j].copy(), sos, n_pad)`` (up to 4 columns filtered
+    side by side, see :func:`_sos_pass4`)."""
     n, c = x.shape
     p = min(n_pad, n - 1)
+    m = n + 2 * p
     out = np.empty((c, n))
-    y = np.empty(n + 2 * p)
+    if c <= 4 and _sos_fast(sos):
+        y4 = np.empty((m, 4))
+        for lane in range(4):
+            j = lane if lane < c else 0  # spare lanes repeat column 0
+            for i in range(n):
+                y4[p + i, lane] = x[i, j]
+            _pad_odd(y4[:, lane], n, p)
+        _sos_pass4(y4, sos, False)
+        _sos_pass4(y4, sos, True)
+        for j in range(c):
+            for i in range(n):
+                out[j, i] = y4[p + i, j]
+        return out
+    y = np.empty(m)
     for j in range(c):
         for i in range(n):
             y[p + i] = x[i, j]

@@ -228,3 +228,18 @@ def test_vertical_fraction_is_the_per_axis_variance_share(rng):
             total += float(np.var(dsp_kernels._sosfilt_fb(x[:, j].copy(), an.band_sos, an.n_pad)[lo:hi]))
         ref = float(np.var(a_up[lo:hi] / G_M_S2)) / total if total > 0 else 0.0
         assert an.vertical_fraction(x, a_up, lo, hi) == ref
+
+
+def test_displacements_without_the_four_lane_layout(rng):
+    from repsense.dsp import _kernels as dsp_kernels
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import SetAnalyzer
+
+    an = SetAnalyzer(DetectorConfig())
+    an.band_sos = np.vstack([an.band_sos, an.hp_sos])  # three sections: the one-by-one path
+    an._lanes = False
+    x = rng.normal(0, 0.1, (500, 3)) + np.array([0.0, 0.0, 1.0])
+    pre = an.displacements(x, [(0, 200), (200, 500)])
+    for (lo, hi), (a_up, z) in pre.items():
+        ra, rz = dsp_kernels._vertical_displacement(x[lo:hi], an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
+        assert np.array_equal(a_up, ra) and np.array_equal(z, rz)

@@ -457,150 +457,11 @@ def _sosfilt_fb_axes(x, sos, n_pad):
 
 
 @njit(**JIT)
-def _biquad2_step(v, b0, b1, b2, a1, a2, c0, c1, c2, d1, d2, z1, z2, w1, w2):
-    """One sample through two cascaded sections (the operations of :func:`_sos_pass`)."""
-    o = b0 * v + z1
-    z1 = b1 * v - a1 * o + z2
-    z2 = b2 * v - a2 * o
-    u = c0 * o + w1
-    w1 = c1 * o - d1 * u + w2
-    w2 = c2 * o - d2 * u
-    return u, z1, z2, w1, w2
-
-
-@njit(**JIT)
-def _sos_pass2(ya, yb, sos, backward):
-    """:func:`_sos_pass` on two signals at once, their recursions interleaved sample by sample.
-
-    Each recursion is a chain of dependent operations whose latency, not the arithmetic,
-    bounds the speed; two independent chains side by side take about the time of one. Each
-    signal gets exactly the operations of :func:`_sos_pass` (bit-identical results).
-    """
-    two = sos.shape[0] == 2
-    one = sos.shape[0] == 1 and sos[0, 2] == 0.0 and sos[0, 5] == 0.0
-    if not (two or one):
-        _sos_pass(ya, sos, backward)
-        _sos_pass(yb, sos, backward)
-        return
-    ma = ya.shape[0]
-    mb = yb.shape[0]
-    step = -1 if backward else 1
-    ia = ma - 1 if backward else 0
-    ib = mb - 1 if backward else 0
-    ya0 = ya[ia]
-    yb0 = yb[ib]
-    both = min(ma, mb)
-    b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-    if one:
-        za = 0.0
-        zb = 0.0
-        for _ in range(both):
-            va = ya[ia] - ya0
-            vb = yb[ib] - yb0
-            oa = b0 * va + za
-            ob = b0 * vb + zb
-            za = b1 * va - a1 * oa
-            zb = b1 * vb - a1 * ob
-            ya[ia] = oa
-            yb[ib] = ob
-            ia += step
-            ib += step
-        for _ in range(ma - both):
-            va = ya[ia] - ya0
-            oa = b0 * va + za
-            za = b1 * va - a1 * oa
-            ya[ia] = oa
-            ia += step
-        for _ in range(mb - both):
-            vb = yb[ib] - yb0
-            ob = b0 * vb + zb
-            zb = b1 * vb - a1 * ob
-            yb[ib] = ob
-            ib += step
-        return
-    c0, c1, c2, d1, d2 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
-    za1 = za2 = wa1 = wa2 = 0.0
-    zb1 = zb2 = wb1 = wb2 = 0.0
-    for _ in range(both):
-        ua, za1, za2, wa1, wa2 = _biquad2_step(ya[ia] - ya0, b0, b1, b2, a1, a2, c0, c1, c2, d1, d2, za1, za2, wa1, wa2)
-        ub, zb1, zb2, wb1, wb2 = _biquad2_step(yb[ib] - yb0, b0, b1, b2, a1, a2, c0, c1, c2, d1, d2, zb1, zb2, wb1, wb2)
-        ya[ia] = ua
-        yb[ib] = ub
-        ia += step
-        ib += step
-    for _ in range(ma - both):
-        ua, za1, za2, wa1, wa2 = _biquad2_step(ya[ia] - ya0, b0, b1, b2, a1, a2, c0, c1, c2, d1, d2, za1, za2, wa1, wa2)
-        ya[ia] = ua
-        ia += step
-    for _ in range(mb - both):
-        ub, zb1, zb2, wb1, wb2 = _biquad2_step(yb[ib] - yb0, b0, b1, b2, a1, a2, c0, c1, c2, d1, d2, zb1, zb2, wb1, wb2)
-        yb[ib] = ub
-        ib += step
-
-
-@njit(**JIT)
-def _norm_padded(x, p):
-    """``|x|`` row by row into the middle of a work buffer of ``n + 2p``, odd-padded."""
-    n = x.shape[0]
-    y = np.empty(n + 2 * p)
-    for i in range(n):
-        y[p + i] = math.sqrt(x[i, 0] * x[i, 0] + x[i, 1] * x[i, 1] + x[i, 2] * x[i, 2])
-    _pad_odd(y, n, p)
-    return y
-
-
-@njit(**JIT)
-def _integrate_padded(src, y, p, dt_s):
-    """Running sum of ``src`` times ``dt_s`` into the middle of ``y``, odd-padded."""
-    n = src.shape[0]
-    c = 0.0
-    for i in range(n):
-        c += src[i]
-        y[p + i] = c * dt_s
-    _pad_odd(y, n, p)
-
-
-@njit(**JIT)
-def _vertical_displacement2(xa, xb, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
-    """:func:`_vertical_displacement` of two stretches at once (their filter passes
-    interleaved, see :func:`_sos_pass2`); bit-identical. Returns ``(a_up_a, z_a, a_up_b, z_b)``."""
-    na = xa.shape[0]
-    nb = xb.shape[0]
-    pa = min(n_pad, na - 1)
-    pb = min(n_pad, nb - 1)
-    ya = _norm_padded(xa, pa)
-    yb = _norm_padded(xb, pb)
-    _sos_pass2(ya, yb, band_sos, False)
-    _sos_pass2(ya, yb, band_sos, True)
-    a_a = np.empty(na)
-    a_b = np.empty(nb)
-    for i in range(na):
-        a_a[i] = ya[pa + i] * g_m_s2
-    for i in range(nb):
-        a_b[i] = yb[pb + i] * g_m_s2
-    z_a = np.empty(na)
-    z_b = np.empty(nb)
-    src_a = a_a
-    src_b = a_b
-    for _ in range(2):  # acceleration -> velocity -> displacement
-        _integrate_padded(src_a, ya, pa, dt_s)
-        _integrate_padded(src_b, yb, pb, dt_s)
-        _sos_pass2(ya, yb, hp_sos, False)
-        _sos_pass2(ya, yb, hp_sos, True)
-        for i in range(na):
-            z_a[i] = ya[pa + i]
-        for i in range(nb):
-            z_b[i] = yb[pb + i]
-        src_a = z_a
-        src_b = z_b
-    return a_a, z_a, a_b, z_b
-
-
-@njit(**JIT)
-def _vertical_displacements(x, starts, stops, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
+def _vertical_displacements(x, starts, stops, order, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
     """:func:`_vertical_displacement` of the stretches ``x[starts[j]:stops[j]]`` (each >= 2
-    rows), four at a time in order of length (:func:`_vertical_displacement4`), the rest two
-    at a time (:func:`_vertical_displacement2`).
+    rows), four at a time in the given ``order`` (by length: similar lengths together), see
+    :func:`_vertical_displacement4`; a last group of fewer than four repeats its last stretch
+    in the spare lanes. Needs :func:`_sos_fast` sections.
 
     Returns ``(a_up, z, offsets)``: stretch ``j``'s results are ``a_up[offsets[j]:offsets[j + 1]]``
     and likewise in ``z``, bit-identical to one :func:`_vertical_displacement` call each.
@@ -611,34 +472,16 @@ def _vertical_displacements(x, starts, stops, band_sos, hp_sos, n_pad, dt_s, g_m
         offsets[j + 1] = offsets[j] + (stops[j] - starts[j])
     a_up = np.empty(offsets[r])
     z = np.empty(offsets[r])
-    order = np.argsort(stops - starts)
-    k = 0
-    if _sos_fast(band_sos) and _sos_fast(hp_sos):
-        st4 = np.empty(4, np.int64)
-        sp4 = np.empty(4, np.int64)
-        of4 = np.empty(4, np.int64)
-        while k + 4 <= r:  # four at a time, similar lengths together
-            for lane in range(4):
-                j = order[k + lane]
-                st4[lane] = starts[j]
-                sp4[lane] = stops[j]
-                of4[lane] = offsets[j]
-            _vertical_displacement4(x, st4, sp4, band_sos, hp_sos, n_pad, dt_s, g_m_s2, a_up, z, of4)
-            k += 4
-    while k < r:
-        ja = order[k]
-        xa = x[starts[ja]:stops[ja]]
-        if k + 1 < r:
-            jb = order[k + 1]
-            a_a, z_a, a_b, z_b = _vertical_displacement2(xa, x[starts[jb]:stops[jb]], band_sos, hp_sos, n_pad,
-                                                         dt_s, g_m_s2)
-            a_up[offsets[jb]:offsets[jb + 1]] = a_b
-            z[offsets[jb]:offsets[jb + 1]] = z_b
-        else:
-            a_a, z_a = _vertical_displacement(xa, band_sos, hp_sos, n_pad, dt_s, g_m_s2)
-        a_up[offsets[ja]:offsets[ja + 1]] = a_a
-        z[offsets[ja]:offsets[ja + 1]] = z_a
-        k += 2
+    st4 = np.empty(4, np.int64)
+    sp4 = np.empty(4, np.int64)
+    of4 = np.empty(4, np.int64)
+    for k in range(0, r, 4):
+        for lane in range(4):
+            j = order[min(k + lane, r - 1)]  # a spare lane recomputes (and rewrites) the last stretch
+            st4[lane] = starts[j]
+            sp4[lane] = stops[j]
+            of4[lane] = offsets[j]
+        _vertical_displacement4(x, st4, sp4, band_sos, hp_sos, n_pad, dt_s, g_m_s2, a_up, z, of4)
     return a_up, z, offsets
 
 
@@ -755,7 +598,7 @@ def _vertical_displacement4(x, starts, stops, band_sos, hp_sos, n_pad, dt_s, g_m
         n_lane[lane] = stops[lane] - starts[lane]
         p_lane[lane] = min(n_pad, n_lane[lane] - 1)
         m_lane[lane] = n_lane[lane] + 2 * p_lane[lane]
-    m = m_lane.max()
+    m = max(max(m_lane[0], m_lane[1]), max(m_lane[2], m_lane[3]))
     y = np.zeros((m, 4))
     y2 = np.empty((m, 4))
     for lane in range(4):

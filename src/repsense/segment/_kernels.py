@@ -465,6 +465,21 @@ def _rep_rotation_deg(x, lo, hi, half_window):
 
 
 @njit(**JIT)
+def _search_left(a, v):
+    """``np.searchsorted(a, v)`` (side 'left') for sorted, NaN-free ``a``: the first index
+    with ``a[i] >= v`` (bisection; cheaper to compile than numba's searchsorted)."""
+    lo = 0
+    hi = a.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(**JIT)
 def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     """Everything :meth:`repsense.segment.reps.SetAnalyzer.analyse` computes on one active
     stretch after its vertical displacement, in one call: amplitude, turning points, rep
@@ -521,8 +536,8 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     q = 0
     for i in range(r):
         if keep[i]:
-            lo_i[q] = np.searchsorted(t_s, table[i, 0])
-            hi_i[q] = max(np.searchsorted(t_s, table[i, 1]), lo_i[q] + 1)
+            lo_i[q] = _search_left(t_s, table[i, 0])
+            hi_i[q] = max(_search_left(t_s, table[i, 1]), lo_i[q] + 1)
             q += 1
     rot_kept = _rep_rotation_deg(x, lo_i, hi_i, int(prm[10]))
     rotation_deg = np.zeros(r)

@@ -243,3 +243,38 @@ def test_displacements_without_the_four_lane_layout(rng):
     for (lo, hi), (a_up, z) in pre.items():
         ra, rz = dsp_kernels._vertical_displacement(x[lo:hi], an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
         assert np.array_equal(a_up, ra) and np.array_equal(z, rz)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), m=st.integers(1, 200), r=st.integers(0, 8), h=st.integers(0, 12),
+       turn=st.sampled_from([0.0, 0.01, 1.0, 3.0]))
+def test_rep_rotation_is_the_exact_maximum_of_the_angles(seed, m, r, h, turn):
+    """The kernel skips most square roots and atan2 calls; its result must still be exactly
+    the largest of the per-sample atan2 values computed by the same formula."""
+    import math
+
+    rng = np.random.default_rng(seed)
+    ang = np.cumsum(rng.normal(0, turn / max(m, 1), m)) if turn else np.zeros(m)
+    x = np.stack([np.sin(ang), 0.05 * rng.normal(0, 1, m), np.cos(ang)], axis=1) + rng.normal(0, 0.02, (m, 3))
+    if seed % 7 == 0 and m > 3:
+        x[m // 3] = -x[m // 3]  # a sample beyond 90 degrees
+    lo = rng.integers(0, m, r).astype(np.int64)
+    hi = lo + rng.integers(1, 60, r)
+    got = _kernels._rep_rotation_deg(x, lo, hi, h)
+    cs = np.zeros((m + 1, 3))
+    cs[1:] = np.cumsum(x, axis=0)  # sequential sums, as the kernel's
+    for i in range(r):
+        k0 = min(max(int(lo[i]), 0), m - 1)
+        ref = cs[min(k0 + h + 1, m)] - cs[max(k0 - h, 0)]
+        best = 0.0
+        if math.sqrt(ref[0] * ref[0] + ref[1] * ref[1] + ref[2] * ref[2]) > 0.0:
+            for k in range(k0, min(int(hi[i]), m)):
+                g = cs[min(k + h + 1, m)] - cs[max(k - h, 0)]
+                if g[0] == 0.0 and g[1] == 0.0 and g[2] == 0.0:
+                    continue
+                c0 = ref[1] * g[2] - ref[2] * g[1]
+                c1 = ref[2] * g[0] - ref[0] * g[2]
+                c2 = ref[0] * g[1] - ref[1] * g[0]
+                a = math.atan2(math.sqrt(c0 * c0 + c1 * c1 + c2 * c2), ref[0] * g[0] + ref[1] * g[1] + ref[2] * g[2])
+                best = max(best, a)
+        assert got[i] == (math.degrees(best) if best > 0.0 else 0.0)

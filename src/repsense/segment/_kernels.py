@@ -386,11 +386,26 @@ def _rep_rotation_deg(x, lo, hi, half_window):
     float64 (r,)
     """
     m = x.shape[0]
-    cs = np.zeros((m + 1, 3))
-    for k in range(m):
-        for j in range(3):
-            cs[k + 1, j] = cs[k, j] + x[k, j]
     r = lo.shape[0]
+    # running sums (in registers), only as far as the last rep's windows reach
+    top = 0
+    for i in range(r):
+        top = max(top, min(hi[i], m) + half_window + 1)
+    top = min(top, m)
+    cs = np.empty((top + 1, 3))
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    cs[0, 0] = 0.0
+    cs[0, 1] = 0.0
+    cs[0, 2] = 0.0
+    for k in range(top):
+        s0 += x[k, 0]
+        s1 += x[k, 1]
+        s2 += x[k, 2]
+        cs[k + 1, 0] = s0
+        cs[k + 1, 1] = s1
+        cs[k + 1, 2] = s2
     out = np.zeros(r)
     for i in range(r):
         if m == 0:
@@ -404,16 +419,16 @@ def _rep_rotation_deg(x, lo, hi, half_window):
         nr = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
         if nr == 0.0:
             continue
-        # the largest angle atan2(|r x g|, r . g) over the rep's samples, found by comparing
-        # the (r . g, |r x g|) vectors by the sign of their cross product; atan2 is called
-        # only for the winner and when two angles are too close to order that way (then both
-        # are compared by value), so the result is the same maximum of the same atan2 values
+        # the largest angle atan2(|r x g|, r . g) over the rep's samples, the same maximum of
+        # the same atan2 values, with few square roots and atan2 calls: a sample is ordered
+        # against the running maximum by tan^2 = |r x g|^2 / (r . g)^2 when both are below
+        # ~89.9 degrees and their tan^2 differ by far more than rounding, else by the sign of
+        # the cross product of the (r . g, |r x g|) vectors (same margin), else by atan2 itself
         has = False
-        sb = 0.0
-        db = 0.0
-        sb2 = 0.0
-        db2 = 0.0
-        ab = -1.0  # atan2(sb, db) once computed, -1 when not yet
+        ssb = 0.0  # |r x g|^2 of the maximum so far
+        db = 0.0  # its r . g
+        quick_b = False  # its angle is below ~89.9 degrees (tan^2 < 1e6)
+        ab = -1.0  # atan2 of the maximum once computed, -1 when not yet
         for k in range(k0, min(hi[i], m)):
             b0 = max(k - half_window, 0)
             b1 = min(k + half_window + 1, m)
@@ -427,18 +442,25 @@ def _rep_rotation_deg(x, lo, hi, half_window):
             c2 = r0 * g1 - r1 * g0
             ss = c0 * c0 + c1 * c1 + c2 * c2
             dn = r0 * g0 + r1 * g1 + r2 * g2
-            # quick reject, no square root: both under 90 degrees and tan^2 clearly smaller
-            if has and dn > 0.0 and db > 0.0 and ss * db2 < (1.0 - 1e-9) * sb2 * (dn * dn):
-                continue
-            sn = math.sqrt(ss)
             if not has:
                 has = True
-                sb = sn
+                ssb = ss
                 db = dn
-                sb2 = sb * sb
-                db2 = db * db
+                quick_b = dn > 0.0 and 1e-6 * ss < dn * dn
                 ab = -1.0
                 continue
+            if quick_b and dn > 0.0 and 1e-6 * ss < dn * dn:
+                lhs = ss * (db * db)
+                rhs = ssb * (dn * dn)
+                if lhs < (1.0 - 1e-9) * rhs:
+                    continue  # clearly smaller
+                if lhs > (1.0 + 1e-9) * rhs:
+                    ssb = ss  # clearly larger
+                    db = dn
+                    ab = -1.0
+                    continue
+            sn = math.sqrt(ss)
+            sb = math.sqrt(ssb)
             # |u_b| |u_n| sin(angle_n - angle_b), with a margin far above its rounding error
             crs = db * sn - sb * dn
             margin = 1e-12 * (abs(db) + sb) * (abs(dn) + sn)
@@ -453,12 +475,11 @@ def _rep_rotation_deg(x, lo, hi, half_window):
                 ab = an
             else:
                 ab = -1.0
-            sb = sn
+            ssb = ss
             db = dn
-            sb2 = sb * sb
-            db2 = db * db
+            quick_b = dn > 0.0 and 1e-6 * ss < dn * dn
         if has:
-            worst = math.atan2(sb, db) if ab < 0.0 else ab
+            worst = math.atan2(math.sqrt(ssb), db) if ab < 0.0 else ab
             if worst > 0.0:
                 out[i] = math.degrees(worst)
     return out

@@ -278,3 +278,12 @@ def test_rep_rotation_is_the_exact_maximum_of_the_angles(seed, m, r, h, turn):
                 a = math.atan2(math.sqrt(c0 * c0 + c1 * c1 + c2 * c2), ref[0] * g[0] + ref[1] * g[1] + ref[2] * g[2])
                 best = max(best, a)
         assert got[i] == (math.degrees(best) if best > 0.0 else 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(xs=st.lists(st.floats(-1e3, 1e3), min_size=0, max_size=40), v=st.floats(-2e3, 2e3))
+def test_search_left_matches_numpy(xs, v):
+    a = np.sort(np.array(xs, dtype=np.float64))
+    assert _kernels._search_left(a, v) == np.searchsorted(a, v)
+    for x in a[:5]:  # ties: the first of equal values
+        assert _kernels._search_left(a, x) == np.searchsorted(a, x)

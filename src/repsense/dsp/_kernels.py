@@ -587,6 +587,55 @@ def _fb4(y, y2, m_lane, sos):
 
 
 @njit(**JIT)
+def _scale_integrate4(src, q_lane, n_lane, scale, out, offsets, y, p_lane, dt_s, keep=True):
+    """For each of 4 signals ``v = src[q:q + n, lane]`` (times ``scale`` when ``keep``, and then
+    stored to ``out[offsets[lane]:...]``): its running sum times ``dt_s`` into ``y[p:p + n,
+    lane]``, odd-padded (``np.cumsum(v) * dt_s`` as :func:`_vertical_displacement` integrates).
+    The four running sums advance side by side (independent chains)."""
+    both = min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3]))
+    c0 = 0.0
+    c1 = 0.0
+    c2 = 0.0
+    c3 = 0.0
+    q0, q1, q2, q3 = q_lane[0], q_lane[1], q_lane[2], q_lane[3]
+    p0, p1, p2, p3 = p_lane[0], p_lane[1], p_lane[2], p_lane[3]
+    o0, o1, o2, o3 = offsets[0], offsets[1], offsets[2], offsets[3]
+    for i in range(both):
+        v0 = src[q0 + i, 0]
+        v1 = src[q1 + i, 1]
+        v2 = src[q2 + i, 2]
+        v3 = src[q3 + i, 3]
+        if keep:
+            v0 = v0 * scale
+            v1 = v1 * scale
+            v2 = v2 * scale
+            v3 = v3 * scale
+            out[o0 + i] = v0
+            out[o1 + i] = v1
+            out[o2 + i] = v2
+            out[o3 + i] = v3
+        c0 += v0
+        c1 += v1
+        c2 += v2
+        c3 += v3
+        y[p0 + i, 0] = c0 * dt_s
+        y[p1 + i, 1] = c1 * dt_s
+        y[p2 + i, 2] = c2 * dt_s
+        y[p3 + i, 3] = c3 * dt_s
+    for lane in range(4):
+        q, p, o, n = q_lane[lane], p_lane[lane], offsets[lane], n_lane[lane]
+        c = c0 if lane == 0 else c1 if lane == 1 else c2 if lane == 2 else c3
+        for i in range(both, n):
+            v = src[q + i, lane]
+            if keep:
+                v = v * scale
+                out[o + i] = v
+            c += v
+            y[p + i, lane] = c * dt_s
+        _pad_odd(y[:, lane], n, p)
+
+
+@njit(**JIT)
 def _vertical_displacement4(x, starts, stops, band_sos, hp_sos, n_pad, dt_s, g_m_s2, a_up, z, offsets):
     """:func:`_vertical_displacement` of the 4 stretches ``x[starts[l]:stops[l]]`` at once (see
     :func:`_sos_pass4`), written to ``a_up[offsets[l]:...]`` and ``z[...]``; bit-identical.
@@ -608,24 +657,16 @@ def _vertical_displacement4(x, starts, stops, band_sos, hp_sos, n_pad, dt_s, g_m
             y[p + i, lane] = math.sqrt(x[j, 0] * x[j, 0] + x[j, 1] * x[j, 1] + x[j, 2] * x[j, 2])
         _pad_odd(y[:, lane], n, p)
     _fb4(y, y2, m_lane, band_sos)
+    q_lane = m - m_lane + p_lane  # where each signal starts in y2 after the backward pass
+    # a_up = band-passed |x| * g, integrated (running sum * dt) into y for the next filter
+    _scale_integrate4(y2, q_lane, n_lane, g_m_s2, a_up, offsets, y, p_lane, dt_s)
+    _fb4(y, y2, m_lane, hp_sos)
+    # the velocity is only integrated further (not kept)
+    _scale_integrate4(y2, q_lane, n_lane, 1.0, a_up, offsets, y, p_lane, dt_s, False)
+    _fb4(y, y2, m_lane, hp_sos)
     for lane in range(4):
-        n, q, o = n_lane[lane], m - m_lane[lane] + p_lane[lane], offsets[lane]
+        n, q, o = n_lane[lane], q_lane[lane], offsets[lane]
         for i in range(n):
-            a_up[o + i] = y2[q + i, lane] * g_m_s2
-    src = a_up
-    for _ in range(2):  # acceleration -> velocity -> displacement
-        for lane in range(4):
-            n, p, o = n_lane[lane], p_lane[lane], offsets[lane]
-            c = 0.0
-            for i in range(n):
-                c += src[o + i]
-                y[p + i, lane] = c * dt_s
-            _pad_odd(y[:, lane], n, p)
-        _fb4(y, y2, m_lane, hp_sos)
-        for lane in range(4):
-            n, q, o = n_lane[lane], m - m_lane[lane] + p_lane[lane], offsets[lane]
-            for i in range(n):
-                z[o + i] = y2[q + i, lane]
-        src = z
+            z[o + i] = y2[q + i, lane]
 
 

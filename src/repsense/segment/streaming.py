@@ -158,7 +158,7 @@ class RepSegmenter:
 
     def _displacements(self, events: np.ndarray) -> dict:
         """The analyser's displacements of this block's closed sets, all computed in one call
-        (two at a time is faster), keyed by the buffer slice the loop in ``_advance`` takes."""
+        (four side by side is faster), keyed by the buffer slice the loop in ``_advance`` takes."""
         if events.shape[0] == 0 or (events[:, 2] != 0).any():
             return {}
         bounds, consumed, n = [], self._consumed_k, self._buf_t.shape[0]

@@ -423,40 +423,6 @@ def _vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
 
 
 @njit(**JIT)
-def _sosfilt_fb_axes(x, sos, n_pad):
-    """:func:`_sosfilt_fb` of each column of ``x`` (n, c), n >= 2: float64 (c, n), row ``j``
-    bit-identical to ``_sosfilt_fb(x[:, j].copy(), sos, n_pad)`` (up to 4 columns filtered
-    side by side, see :func:`_sos_pass4`)."""
-    n, c = x.shape
-    p = min(n_pad, n - 1)
-    m = n + 2 * p
-    out = np.empty((c, n))
-    if c <= 4 and _sos_fast(sos):
-        y4 = np.empty((m, 4))
-        for lane in range(4):
-            j = lane if lane < c else 0  # spare lanes repeat column 0
-            for i in range(n):
-                y4[p + i, lane] = x[i, j]
-            _pad_odd(y4[:, lane], n, p)
-        _sos_pass4(y4, sos, False)
-        _sos_pass4(y4, sos, True)
-        for j in range(c):
-            for i in range(n):
-                out[j, i] = y4[p + i, j]
-        return out
-    y = np.empty(m)
-    for j in range(c):
-        for i in range(n):
-            y[p + i] = x[i, j]
-        _pad_odd(y, n, p)
-        _sos_pass(y, sos, False)
-        _sos_pass(y, sos, True)
-        for i in range(n):
-            out[j, i] = y[p + i]
-    return out
-
-
-@njit(**JIT)
 def _vertical_displacements(x, starts, stops, order, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
     """:func:`_vertical_displacement` of the stretches ``x[starts[j]:stops[j]]`` (each >= 2
     rows), four at a time in the given ``order`` (by length: similar lengths together), see

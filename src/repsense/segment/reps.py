@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from ..dsp import _kernels as _dsp
-from ..dsp import bandpass_sos, highpass1_sos
+from ..dsp import _filtfilt_axes, bandpass_sos, highpass1_sos
 from ..types import Rep, RepSet
 from . import _kernels
 from .config import DetectorConfig
@@ -84,7 +84,7 @@ class SetAnalyzer:
     def vertical_fraction(self, x_g: np.ndarray, a_up: np.ndarray, lo: int, hi: int) -> float:
         """Share of the band-limited acceleration variance in ``[lo, hi)`` that is vertical."""
         total = 0.0
-        band = _dsp._sosfilt_fb_axes(x_g, self.band_sos, self.n_pad)
+        band = _filtfilt_axes(x_g, self.band_sos, self.n_pad)
         for v in np.var(band[:, lo:hi], axis=1).tolist():  # per row as np.var of each row
             total += v
         return float(np.var(a_up[lo:hi] / G_M_S2)) / total if total > 0 else 0.0

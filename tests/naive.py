@@ -282,6 +282,73 @@ def rep_rotation_deg(x, lo, hi, half_window):
     return out
 
 
+def abs_percentile(x, q):
+    """Twin of ``_abs_percentile``: sort |x| and interpolate linearly between neighbours."""
+    a = sorted(abs(float(v)) for v in x)
+    if not a:
+        return math.nan
+    pos = q / 100.0 * (len(a) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(a) - 1)
+    return a[lo] + (a[hi] - a[lo]) * (pos - lo)
+
+
+def vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
+    """Twin of ``_vertical_displacement``: |x| band-passed, then integrate + high-pass twice."""
+    a_up = [v * g_m_s2 for v in sosfilt_fb(norm3(x), band_sos, n_pad)]
+    sig = a_up
+    for _ in range(2):
+        acc, integ = 0.0, []
+        for v in sig:
+            acc += v
+            integ.append(acc * dt_s)
+        sig = sosfilt_fb(integ, hp_sos, n_pad)
+    return a_up, sig
+
+
+def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
+    """Twin of ``_vertical_displacement`` then ``_analyse_displacement``: the naive steps one
+    after the other, as the analyser used to call the separate kernels. Returns (a_up, amp,
+    boundary, table rows, gid)."""
+    (n_pad, dt_s, g, pct, hyst, min_travel, still, open_ratio, min_rep, max_rep, n_half, max_gap,
+     travel_ratio, dur_ratio, rot_ratio, rot_min, _spare) = [float(v) for v in prm]
+    a_up, z = vertical_displacement(x, band_sos, hp_sos, int(n_pad), dt_s, g)
+    amp = max(abs_percentile(z, pct), amp_floor_m)
+    idx, kind = turning_points(z, max(hyst * amp, min_travel / 2))
+    if len(idx) < 2:
+        return a_up, amp, 0, [], []
+    n_max = kind.count(1)
+    n_min = len(kind) - n_max
+    boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
+    rows = rep_table(list(t_s), z, idx, kind, boundary, still, dt_s, open_ratio)
+    keep = [int(r[6] > 0 and min_rep <= r[1] - r[0] <= max_rep) for r in rows]
+    lo = [int(np.searchsorted(t_s, r[0])) for r in rows]
+    hi = [max(int(np.searchsorted(t_s, r[1])), a + 1) for r, a in zip(rows, lo)]
+    rot = rep_rotation_deg(np.asarray(x).tolist(), lo, hi, int(n_half))
+    gid = group_reps([r[0] for r in rows], [r[1] for r in rows], [r[5] for r in rows], keep, max_gap,
+                     travel_ratio, dur_ratio, rot, rot_ratio, rot_min)
+    return a_up, amp, boundary, rows, gid
+
+
+def first_bad_sample(t_s, x, extra, t_prev=None):
+    """Twin of the resampler's checks: the first row with a non-finite extra value (code 4;
+    the extra is checked first, as a separate check before the block), else the first row
+    with a non-finite time (1) or value (3), or a time not after the previous one (2), in
+    that order within a row. Returns (row, code) or (-1, 0)."""
+    for i in range(len(t_s)):
+        if extra is not None and not all(math.isfinite(float(v)) for v in extra[i]):
+            return i, 4
+    for i in range(len(t_s)):
+        if not math.isfinite(float(t_s[i])):
+            return i, 1
+        if not all(math.isfinite(float(v)) for v in x[i]):
+            return i, 3
+        if t_prev is not None and not float(t_s[i]) > t_prev:
+            return i, 2
+        t_prev = float(t_s[i])
+    return -1, 0
+
+
 def signal_holes(t_s, t_prev_s, min_hole_s, max_hole_s):
     """Twin of ``segment._kernels._signal_holes``: every interval between consecutive times."""
     times = ([t_prev_s] if t_prev_s == t_prev_s else []) + [float(x) for x in t_s]

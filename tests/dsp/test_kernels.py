@@ -141,11 +141,54 @@ def test_filter_design_rejects_bands_above_nyquist():
         highpass1_sos(0.0, 25.0)
 
 
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 1000), n=st.integers(1, 200), q=st.floats(0, 100))
-def test_abs_percentile_matches_numpy(seed, n, q):
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 1000), n=st.one_of(st.integers(1, 200), st.integers(500, 4000)), q=st.floats(0, 100),
+       shape=st.sampled_from(["noise", "ties", "zeros", "sorted", "periodic"]))
+def test_abs_percentile_matches_numpy(naive, seed, n, q, shape):
     x = np.random.default_rng(seed).normal(0, 1, n)
-    assert _kernels._abs_percentile(x, q) == pytest.approx(np.percentile(np.abs(x), q), rel=1e-12, abs=1e-12)
+    if shape == "ties":
+        x = np.round(x)  # many ties: the selection must still find the same order statistics
+    elif shape == "zeros":
+        x[: n // 2] = 0.0
+    elif shape == "sorted":
+        x = np.sort(x)  # the 1-in-8 sample of long inputs sees a biased picture: still exact
+    elif shape == "periodic":
+        x = np.sin(np.arange(n) * 2 * np.pi / 8.0 + 0.3) * (1 + 0.01 * x)  # aliased by the sample
+    got = _kernels._abs_percentile(x, q)
+    assert got == naive.abs_percentile(x, q)  # the same two order statistics: bit-identical
+    assert got == pytest.approx(np.percentile(np.abs(x), q), rel=1e-12, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 160), n_pad=st.integers(0, 140))
+def test_vertical_displacement_matches_naive_and_the_separate_kernels(naive, seed, n, n_pad):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.2, (n, 3)) + np.array([0.0, 0.0, 1.0])
+    band, hp = bandpass_sos(0.2, 1.5, 25.0), highpass1_sos(0.2, 25.0)
+    a_up, z = _kernels._vertical_displacement(x, band, hp, n_pad, 0.04, 9.80665)
+    ref_a, ref_z = naive.vertical_displacement(x, band, hp, n_pad, 0.04, 9.80665)
+    np.testing.assert_allclose(a_up, ref_a, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(z, ref_z, rtol=1e-7, atol=1e-12)
+    # the fused kernel does exactly what composing the separate kernels does
+    sep_a = _kernels._sosfilt_fb(_kernels._norm3(x), band, n_pad) * 9.80665
+    sep_v = _kernels._sosfilt_fb(np.cumsum(sep_a) * 0.04, hp, n_pad)
+    sep_z = _kernels._sosfilt_fb(np.cumsum(sep_v) * 0.04, hp, n_pad)
+    assert np.array_equal(a_up, sep_a) and np.array_equal(z, sep_z)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 120), n_pad=st.integers(0, 100))
+def test_filtfilt_axes_matches_naive(naive, seed, n, n_pad):
+    from repsense.dsp import _filtfilt_axes
+
+    x = np.random.default_rng(seed).normal(0, 1, (n, 5))
+    band, hp = bandpass_sos(0.2, 1.5, 25.0), highpass1_sos(0.2, 25.0)
+    for sos, cols in ((band, 3), (hp, 1), (band, 5), (np.vstack([band, hp]), 3)):  # lanes, and the general path
+        got = _filtfilt_axes(x[:, :cols], sos, n_pad)
+        assert got.shape == (cols, n) and got.flags.c_contiguous
+        for j in range(cols):
+            np.testing.assert_allclose(got[j], naive.sosfilt_fb(x[:, j], sos, n_pad), rtol=1e-9, atol=1e-9)
+            assert np.array_equal(got[j], _kernels._sosfilt_fb(x[:, j].copy(), sos, n_pad))
 
 
 def test_first_nonfinite_row():
@@ -155,3 +198,103 @@ def test_first_nonfinite_row():
     x[5, 0] = np.nan
     assert _kernels._first_nonfinite_row(x) == 4
     assert _kernels._first_nonfinite_row(x[:, :2]) == 5  # strided view
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_resample_checks_extra_in_the_same_pass(dtype):
+    t = np.arange(40) * 0.01
+    x = np.zeros((40, 3), dtype)
+    g = np.zeros((40, 6), dtype)[:, 3:]  # a strided view, as the gyro half of 6-axis rows
+    r = Resampler(25.0, 5.0, 0.0)
+    ref = Resampler(25.0, 5.0, 0.0).update(t, x)
+    got = r.update(t, x, extra=g, extra_name="gyro")
+    assert all(np.array_equal(u, v) for u, v in zip(got, ref))
+    for bad_row, extra_row, match in [(None, 17, "gyro: sample 17"), (5, 17, "gyro: sample 17"),
+                                      (17, None, "accel: sample 17"), (20, 17, "gyro: sample 17")]:
+        xb, gb = x.copy(), g.copy()
+        if bad_row is not None:
+            xb[bad_row, 1] = np.nan
+        if extra_row is not None:
+            gb[extra_row, 2] = -np.inf
+        r = Resampler(25.0, 5.0, 0.0)
+        with pytest.raises(InputError, match=match):
+            r.update(t, xb, "accel", extra=gb, extra_name="gyro")
+        assert not r._state[0]  # not consumed
+    with pytest.raises(InputError, match="gyro: want"):
+        Resampler(25.0, 5.0, 0.0).update(t, x, extra=g[:5], extra_name="gyro")
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 80), with_extra=st.booleans(), f32=st.booleans(),
+       faults=st.lists(st.tuples(st.sampled_from(["t", "x", "extra", "order", "gap"]), st.integers(0, 79),
+                                 st.sampled_from([np.nan, np.inf, -np.inf])), max_size=3))
+def test_resample_reports_the_first_bad_sample(naive, seed, n, with_extra, f32, faults):
+    t, x = _irregular_times(seed, n, 100.0)
+    dtype = np.float32 if f32 else np.float64
+    x = x.astype(dtype)
+    extra = np.random.default_rng(seed).normal(0, 50, (n, 3)).astype(dtype) if with_extra else None
+    for kind, row, value in faults:
+        row %= n
+        if kind == "t":
+            t[row] = value
+        elif kind == "x":
+            x[row, row % 3] = value
+        elif kind == "extra" and extra is not None:
+            extra[row, (row + 1) % 3] = value
+        elif kind == "order" and row > 0:
+            t[row] = t[row - 1]
+        elif kind == "gap":
+            t[row:] += 6.0
+    bad, code = naive.first_bad_sample(t, x, extra)
+    r = Resampler(25.0, 5.0, 0.032)
+    if bad < 0:
+        gt, gx, br = r.update(t, x, "accel", extra=extra, extra_name="gyro")
+        nt, nx, nb = naive.resample_linear(t, x, 1 / 25.0, 5.0, 0.032)
+        assert np.array_equal(gt, nt) and list(br) == nb
+        np.testing.assert_allclose(gx, np.asarray(nx), rtol=1e-12, atol=1e-12)
+        return
+    match = {4: f"gyro: sample {bad} is not finite", 1: f"accel: timestamp {bad} is not finite",
+             3: f"accel: sample {bad} is not finite", 2: f"accel: timestamps must strictly increase \\(sample {bad}:"}[code]
+    with pytest.raises(InputError, match=match):
+        r.update(t, x, "accel", extra=extra, extra_name="gyro")
+    assert not r._state.any()  # nothing consumed
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 300), min_size=0, max_size=11))
+def test_vertical_displacements_of_many_stretches(seed, lengths):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.2, (sum(lengths) + 5, 3)) + np.array([0.0, 0.0, 1.0])
+    starts = np.cumsum([0, *lengths[:-1]]).astype(np.int64) if lengths else np.zeros(0, np.int64)
+    stops = starts + np.array(lengths, np.int64)
+    band, hp = bandpass_sos(0.2, 1.5, 25.0), highpass1_sos(0.2, 25.0)
+    order = np.argsort(stops - starts, kind="stable").astype(np.int64)
+    a_up, z, offs = _kernels._vertical_displacements(x, starts, stops, order, band, hp, 125, 0.04, 9.80665)
+    assert offs[-1] == sum(lengths)
+    for j, (lo, hi) in enumerate(zip(starts, stops)):
+        ra, rz = _kernels._vertical_displacement(x[lo:hi], band, hp, 125, 0.04, 9.80665)
+        assert np.array_equal(a_up[offs[j]:offs[j + 1]], ra) and np.array_equal(z[offs[j]:offs[j + 1]], rz)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 400), min_size=4, max_size=4),
+       n_pad=st.integers(0, 140), backward=st.booleans())
+def test_four_lane_passes_are_four_single_ones(seed, lengths, n_pad, backward):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.2, (sum(lengths), 3)) + np.array([0.0, 0.0, 1.0])
+    starts = np.cumsum([0, *lengths[:-1]]).astype(np.int64)
+    stops = starts + np.array(lengths, np.int64)
+    band, hp = bandpass_sos(0.2, 1.5, 25.0), highpass1_sos(0.2, 25.0)
+    a_up, z = np.full(len(x), np.nan), np.full(len(x), np.nan)
+    _kernels._vertical_displacement4(x, starts, stops, band, hp, n_pad, 0.04, 9.80665, a_up, z, starts.copy())
+    for lo, hi in zip(starts, stops):
+        ra, rz = _kernels._vertical_displacement(x[lo:hi], band, hp, n_pad, 0.04, 9.80665)
+        assert np.array_equal(a_up[lo:hi], ra) and np.array_equal(z[lo:hi], rz)  # bit-identical
+    y = rng.normal(0, 1, (max(lengths), 4))
+    for sos in (band, hp):
+        got = y.copy()
+        _kernels._sos_pass4(got, sos, backward)
+        for lane in range(4):
+            ref = y[:, lane].copy()
+            _kernels._sos_pass(ref, sos, backward)
+            assert np.array_equal(got[:, lane], ref)

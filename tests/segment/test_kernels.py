@@ -156,6 +156,139 @@ def test_median_matches_statistics(xs):
     assert _kernels._median(np.array(xs)) == pytest.approx(median(xs), rel=1e-12, abs=1e-12)
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_reps=st.integers(0, 7), rate_noise=st.floats(0.0, 0.05),
+       amp_floor=st.sampled_from([0.0, 0.05, 0.5]), rot=st.sampled_from([0.0, 2.5]))
+def test_analyse_displacement_matches_the_naive_steps(naive, seed, n_reps, rate_noise, amp_floor, rot):
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import SetAnalyzer
+
+    rng = np.random.default_rng(seed)
+    period = rng.uniform(1.5, 4.0)
+    n = int((4.0 + n_reps * period) * 25) + 10
+    t = 3.0 + np.arange(n) * 0.04
+    u = np.clip((t - 5.0) / period, 0, n_reps)
+    a_up = -0.2 * (2 * np.pi / period) ** 2 * np.cos(2 * np.pi * u) * ((u > 0) & (u < n_reps)) / 9.80665
+    tilt = np.radians(rng.uniform(0, 60))
+    x = (1.0 + a_up)[:, None] * np.array([np.sin(tilt), 0.0, np.cos(tilt)]) + rng.normal(0, rate_noise, (n, 3))
+    an = SetAnalyzer(DetectorConfig(edge_rotation_ratio=rot))
+    from repsense.dsp import _kernels as dsp_kernels
+
+    a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
+    got = _kernels._analyse_displacement(t, x, a_up, z, an._prm, amp_floor)
+    ref = naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, amp_floor)
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-9, atol=1e-12)
+    assert got[1] == pytest.approx(ref[1], rel=1e-6, abs=1e-12)
+    assert got[2] == ref[2]
+    assert got[3].shape == (len(ref[3]), 7)
+    if ref[3]:
+        np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
+    assert list(got[4]) == list(ref[4])
+
+
+def test_rep_rotation_ties_and_opposite_directions():
+    # equal angles on either side of the reference, and a full reversal (180 deg)
+    ang = np.radians([0.0, 30.0, -30.0, 30.0, 10.0, 180.0, 90.0])
+    x = np.stack([np.sin(ang), np.zeros(7), np.cos(ang)], axis=1)
+    got = _kernels._rep_rotation_deg(x, np.array([0, 0, 1]), np.array([5, 7, 4]), 0)
+    np.testing.assert_allclose(got, [30.0, 180.0, 60.0], atol=1e-9)
+
+
+def test_analyse_with_displacements_computed_at_once():
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import SetAnalyzer
+    from repsense.simulate import simulate_session
+    from repsense.dsp import Resampler
+
+    rec, _ = simulate_session(7, sample_rate_hz=50.0, n_sets=3)
+    t, x, _ = Resampler(25.0, 5.0, 0.032).update(rec.accel.t_s, rec.accel.values)
+    an = SetAnalyzer(DetectorConfig())
+    bounds = [(0, 900), (900, 2500), (2500, x.shape[0]), (10, 12)]  # the last too short: left out
+    pre = an.displacements(x, bounds)
+    assert set(pre) == set(bounds[:3])
+    n_sets = 0
+    for lo, hi in bounds[:3]:
+        ref = an.analyse(t[lo:hi], x[lo:hi])
+        assert an.analyse(t[lo:hi], x[lo:hi], 0.0, pre[(lo, hi)]) == ref
+        n_sets += len(ref)
+    assert n_sets > 0
+
+
+def test_vertical_fraction_is_the_per_axis_variance_share(rng):
+    from repsense.dsp import _kernels as dsp_kernels
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import G_M_S2, SetAnalyzer
+
+    an = SetAnalyzer(DetectorConfig())
+    x = rng.normal(0, 0.1, (700, 3)) + np.array([0.0, 0.0, 1.0])
+    a_up = an.vertical_accel_m_s2(x)
+    for lo, hi in [(0, 700), (37, 512), (100, 101)]:
+        total = 0.0
+        for j in range(3):
+            total += float(np.var(dsp_kernels._sosfilt_fb(x[:, j].copy(), an.band_sos, an.n_pad)[lo:hi]))
+        ref = float(np.var(a_up[lo:hi] / G_M_S2)) / total if total > 0 else 0.0
+        assert an.vertical_fraction(x, a_up, lo, hi) == ref
+
+
+def test_displacements_without_the_four_lane_layout(rng):
+    from repsense.dsp import _kernels as dsp_kernels
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import SetAnalyzer
+
+    an = SetAnalyzer(DetectorConfig())
+    an.band_sos = np.vstack([an.band_sos, an.hp_sos])  # three sections: the one-by-one path
+    an._lanes = False
+    x = rng.normal(0, 0.1, (500, 3)) + np.array([0.0, 0.0, 1.0])
+    pre = an.displacements(x, [(0, 200), (200, 500)])
+    for (lo, hi), (a_up, z) in pre.items():
+        ra, rz = dsp_kernels._vertical_displacement(x[lo:hi], an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
+        assert np.array_equal(a_up, ra) and np.array_equal(z, rz)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), m=st.integers(1, 200), r=st.integers(0, 8), h=st.integers(0, 12),
+       turn=st.sampled_from([0.0, 0.01, 1.0, 3.0]))
+def test_rep_rotation_is_the_exact_maximum_of_the_angles(seed, m, r, h, turn):
+    """The kernel skips most square roots and atan2 calls; its result must still be exactly
+    the largest of the per-sample atan2 values computed by the same formula."""
+    import math
+
+    rng = np.random.default_rng(seed)
+    ang = np.cumsum(rng.normal(0, turn / max(m, 1), m)) if turn else np.zeros(m)
+    x = np.stack([np.sin(ang), 0.05 * rng.normal(0, 1, m), np.cos(ang)], axis=1) + rng.normal(0, 0.02, (m, 3))
+    if seed % 7 == 0 and m > 3:
+        x[m // 3] = -x[m // 3]  # a sample beyond 90 degrees
+    lo = rng.integers(0, m, r).astype(np.int64)
+    hi = lo + rng.integers(1, 60, r)
+    got = _kernels._rep_rotation_deg(x, lo, hi, h)
+    cs = np.zeros((m + 1, 3))
+    cs[1:] = np.cumsum(x, axis=0)  # sequential sums, as the kernel's
+    for i in range(r):
+        k0 = min(max(int(lo[i]), 0), m - 1)
+        ref = cs[min(k0 + h + 1, m)] - cs[max(k0 - h, 0)]
+        best = 0.0
+        if math.sqrt(ref[0] * ref[0] + ref[1] * ref[1] + ref[2] * ref[2]) > 0.0:
+            for k in range(k0, min(int(hi[i]), m)):
+                g = cs[min(k + h + 1, m)] - cs[max(k - h, 0)]
+                if g[0] == 0.0 and g[1] == 0.0 and g[2] == 0.0:
+                    continue
+                c0 = ref[1] * g[2] - ref[2] * g[1]
+                c1 = ref[2] * g[0] - ref[0] * g[2]
+                c2 = ref[0] * g[1] - ref[1] * g[0]
+                a = math.atan2(math.sqrt(c0 * c0 + c1 * c1 + c2 * c2), ref[0] * g[0] + ref[1] * g[1] + ref[2] * g[2])
+                best = max(best, a)
+        assert got[i] == (math.degrees(best) if best > 0.0 else 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(xs=st.lists(st.floats(-1e3, 1e3), min_size=0, max_size=40), v=st.floats(-2e3, 2e3))
+def test_search_left_matches_numpy(xs, v):
+    a = np.sort(np.array(xs, dtype=np.float64))
+    assert _kernels._search_left(a, v) == np.searchsorted(a, v)
+    for x in a[:5]:  # ties: the first of equal values
+        assert _kernels._search_left(a, x) == np.searchsorted(a, x)
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(0, 200), prev=st.sampled_from([math.nan, -1.0, 0.0]),
        lo=st.floats(0.0, 2.0), span=st.floats(0.0, 3.0))

@@ -64,27 +64,40 @@ class Resampler:
         self.anti_alias_tau_s = float(anti_alias_tau_s)
         self._state = np.zeros(4 + 2 * 3)
 
-    def update(self, t_s: np.ndarray, x: np.ndarray, name: str = "samples") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def update(self, t_s: np.ndarray, x: np.ndarray, name: str = "samples", extra: np.ndarray | None = None,
+               extra_name: str = "extra") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resample one block; returns ``(t_grid_s, x_grid, breaks)``.
 
         ``breaks`` are indices into this block's output where a new grid segment starts.
         Timestamps must be finite and strictly increasing (also across blocks), values
         finite; otherwise :class:`~repsense.errors.InputError` names the sample and the block
-        is not consumed.
+        is not consumed. ``extra`` (optional, (n, c) on the same timestamps, e.g. the gyro)
+        is checked to be finite in the same pass, as :func:`check_finite` (named
+        ``extra_name``) would before the block: its error comes first.
         """
         t, a = check_shapes(t_s, x, name)
         if t.shape[0] == 0:
             return np.empty(0), np.empty((0, 3)), np.empty(0, np.int64)
+        if extra is not None and (extra.ndim != 2 or extra.shape[0] != t.shape[0] or extra.dtype.kind != "f"):
+            raise InputError(f"{extra_name}: want ({t.shape[0]}, c) float samples, got {extra.shape} {extra.dtype}")
         t_prev = self._state[3] if self._state[0] else t[0]
-        span = max(0.0, float(t[-1] - t_prev))
+        span = max(0.0, float(t[-1]) - float(t_prev))  # Python floats: no warning for inf - inf
         m = int(min(span, self.max_gap_s * t.shape[0]) / self.dt_grid_s) + t.shape[0] + 2
         out_t = np.empty(m)
         out_x = np.empty((m, 3))
         saved = self._state.copy()
-        n, breaks, bad, code = _kernels._resample_linear(t, a, self._state, out_t, out_x, self.dt_grid_s,
-                                                         self.max_gap_s, self.anti_alias_tau_s)
+        # no extra: the samples stand in, unchecked (the same array type as a gyro view of the
+        # same rows, so the kernel is not compiled once more)
+        n, breaks, bad, code = _kernels._resample_linear(t, a, a if extra is None else extra,
+                                                         0 if extra is None else extra.shape[1], self._state,
+                                                         out_t, out_x, self.dt_grid_s, self.max_gap_s,
+                                                         self.anti_alias_tau_s)
         if code:
             self._state[:] = saved
+            if code == 4:
+                raise InputError(f"{extra_name}: sample {bad} is not finite (NaN or inf)")
+            if extra is not None:
+                check_finite(extra, extra_name)
             raise_bad_sample(name, t, bad, code)
         return out_t[:n], out_x[:n], breaks
 
@@ -121,6 +134,27 @@ def check_shapes(t_s: np.ndarray, x: np.ndarray, name: str, *, allow_empty: bool
     if a.dtype not in (np.float32, np.float64):  # float32/64 views (even strided) go to the kernels as they are
         a = np.ascontiguousarray(a, dtype=np.float64)
     return t, a
+
+
+def _filtfilt_axes(x: np.ndarray, sos: np.ndarray, n_pad: int) -> np.ndarray:
+    """``_kernels._sosfilt_fb`` of each column of float64 ``x`` (n, c), n >= 2: C-contiguous
+    (c, n), bit-identical. Up to 4 columns with the analyser's sections go through the
+    four-lane pass that its displacement kernel has compiled already (no other kernel to
+    compile, e.g. inside a timed run); the padding here does the kernel's arithmetic."""
+    n, c = x.shape
+    if c > 4 or not _kernels._sos_fast(sos):
+        return np.stack([_kernels._sosfilt_fb(np.ascontiguousarray(x[:, j], dtype=np.float64), sos, n_pad)
+                         for j in range(c)])
+    p = min(int(n_pad), n - 1)
+    m = n + 2 * p
+    y = np.empty((m, 4))
+    y[p:p + n, :c] = x
+    y[p:p + n, c:] = x[:, :1]  # spare lanes
+    y[:p] = 2.0 * y[p] - y[2 * p:p:-1]  # odd reflection, as _kernels._pad_odd
+    y[p + n:] = 2.0 * y[p + n - 1] - y[p + n - 2:n - 2:-1]
+    y2 = np.empty((m, 4))
+    _kernels._fb4(y, y2, np.full(4, m, np.int64), np.ascontiguousarray(sos, dtype=np.float64))
+    return np.ascontiguousarray(y2[p:p + n, :c].T)
 
 
 def bandpass_sos(low_hz: float, high_hz: float, sample_rate_hz: float) -> np.ndarray:

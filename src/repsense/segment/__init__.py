@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dsp import check_finite, check_samples, check_shapes
-from ..errors import InputError
+from ..errors import InputError, SamplingRateError
 from ..types import Detection, Recording
 from .config import DetectorConfig
 from .reps import SetAnalyzer, build_set
@@ -19,6 +19,9 @@ from .streaming import RepSegmenter
 
 #: Bump whenever the detector's output on the same input changes.
 DETECTOR_VERSION = "1.6.0"
+
+#: Rows per block that :func:`detect` feeds its :class:`RepSegmenter` (a speed setting only).
+BLOCK_ROWS = 1 << 18
 
 __all__ = ["DETECTOR_VERSION", "DetectorConfig", "RepSegmenter", "SetAnalyzer", "build_set", "detect"]
 
@@ -60,15 +63,32 @@ def detect(t_s: np.ndarray | Recording, accel_g: np.ndarray | None = None, gyro_
     if accel_g is None:
         raise InputError("detect: accel_g is required")
     t, a = check_shapes(t_s, accel_g, "accel", allow_empty=False)
+    gyro = None
     if gyro_dps is not None:
         if gyro_t_s is None:
-            check_finite(check_shapes(t, gyro_dps, "gyro")[1], "gyro")
+            gyro = check_shapes(t, gyro_dps, "gyro")[1]  # finite check: in the resampler's pass
         else:
             check_samples(gyro_t_s, gyro_dps, "gyro")
     # nominal rate: median interval of the first 100 000 samples (the detector runs on timestamps)
     head = np.diff(t[:100_001])
     rate = float(1.0 / np.median(head)) if head.shape[0] and np.median(head) > 0 else float("nan")
-    seg = RepSegmenter(sample_rate_hz=rate if rate == rate else None, config=config)
-    sets = seg.update(t, a)
+    try:
+        seg = RepSegmenter(sample_rate_hz=rate if rate == rate else None, config=config)
+    except SamplingRateError:
+        if gyro is not None:
+            check_finite(gyro, "gyro")  # a bad gyro sample is reported first
+        raise
+    # Fed in blocks (the result does not depend on the chunking): the grid of a block stays in
+    # cache between the resampler, the set finder and the analyser, and its buffers are reused
+    # instead of page-faulting fresh memory for the whole recording's grid.
+    sets = []
+    try:
+        for lo in range(0, t.shape[0], BLOCK_ROWS):
+            hi = lo + BLOCK_ROWS
+            sets += seg.update(t[lo:hi], a[lo:hi], gyro[lo:hi] if gyro is not None else None)
+    except InputError:
+        # name the bad sample by its index in the whole input: the same check in one block
+        RepSegmenter(config=config).update(t, a, gyro)
+        raise
     sets += seg.finish()
     return Detection(sets=tuple(sets), sample_rate_hz=rate, detector_version=DETECTOR_VERSION)

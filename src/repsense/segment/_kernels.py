@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from .._jit import JIT
+from ..dsp import _kernels as _dsp
 
 # Layout of the activity state vector (float64), shared with the naive twin.
 S_INIT, S_G0, S_G1, S_G2, S_MS, S_ACTIVE, S_KSTART, S_BELOW, S_SEGSTART, S_NEXTFIRST, S_K = range(11)
@@ -48,76 +49,103 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
     ev = np.empty((2 * (m // max(min(n_rest, n_max), 1)) + m // max(n_check, 1) + breaks.shape[0] + 4, 3), np.int64)
     ne = 0
     bi = 0
+    # the state in locals (registers) during the loop, written back at the end
+    s_init = state[S_INIT]
+    s_g0 = state[S_G0]
+    s_g1 = state[S_G1]
+    s_g2 = state[S_G2]
+    s_ms = state[S_MS]
+    s_active = state[S_ACTIVE]
+    s_kstart = state[S_KSTART]
+    s_below = state[S_BELOW]
+    s_segstart = state[S_SEGSTART]
+    s_nextfirst = state[S_NEXTFIRST]
+    s_k = state[S_K]
     for i in range(m):
         k = k0 + i
         if bi < breaks.shape[0] and breaks[bi] == i:
             bi += 1
-            if state[S_ACTIVE] == 1.0 and state[S_INIT] == 1.0:
-                first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST])
-                last = state[S_K]
-                if state[S_BELOW] >= 0.0:
-                    last = min(last, state[S_BELOW] + n_post)
+            if s_active == 1.0 and s_init == 1.0:
+                first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
+                last = s_k
+                if s_below >= 0.0:
+                    last = min(last, s_below + n_post)
                 if first <= last:
                     ev[ne, 0] = np.int64(first)
                     ev[ne, 1] = np.int64(last)
                     ev[ne, 2] = 0
                     ne += 1
-                    state[S_NEXTFIRST] = last + 1.0
-            state[S_INIT] = 0.0
-            state[S_ACTIVE] = 0.0
-        if state[S_INIT] == 0.0:
-            state[S_INIT] = 1.0
-            state[S_G0] = x[i, 0]
-            state[S_G1] = x[i, 1]
-            state[S_G2] = x[i, 2]
-            state[S_MS] = 0.0
-            state[S_ACTIVE] = 0.0
-            state[S_BELOW] = -1.0
-            state[S_SEGSTART] = k
-        state[S_G0] += alpha_g * (x[i, 0] - state[S_G0])
-        state[S_G1] += alpha_g * (x[i, 1] - state[S_G1])
-        state[S_G2] += alpha_g * (x[i, 2] - state[S_G2])
-        d0 = x[i, 0] - state[S_G0]
-        d1 = x[i, 1] - state[S_G1]
-        d2 = x[i, 2] - state[S_G2]
-        state[S_MS] += alpha_ms * (d0 * d0 + d1 * d1 + d2 * d2 - state[S_MS])
-        ms = state[S_MS]
-        state[S_K] = k
-        if state[S_ACTIVE] == 0.0:
+                    s_nextfirst = last + 1.0
+            s_init = 0.0
+            s_active = 0.0
+        x0 = x[i, 0]
+        x1 = x[i, 1]
+        x2 = x[i, 2]
+        if s_init == 0.0:
+            s_init = 1.0
+            s_g0 = x0
+            s_g1 = x1
+            s_g2 = x2
+            s_ms = 0.0
+            s_active = 0.0
+            s_below = -1.0
+            s_segstart = k
+        s_g0 += alpha_g * (x0 - s_g0)
+        s_g1 += alpha_g * (x1 - s_g1)
+        s_g2 += alpha_g * (x2 - s_g2)
+        d0 = x0 - s_g0
+        d1 = x1 - s_g1
+        d2 = x2 - s_g2
+        s_ms += alpha_ms * (d0 * d0 + d1 * d1 + d2 * d2 - s_ms)
+        ms = s_ms
+        s_k = k
+        if s_active == 0.0:
             if ms > enter_ms:
-                state[S_ACTIVE] = 1.0
-                state[S_KSTART] = k
-                state[S_BELOW] = -1.0
+                s_active = 1.0
+                s_kstart = k
+                s_below = -1.0
         else:
             if ms < exit_ms:
-                if state[S_BELOW] < 0.0:
-                    state[S_BELOW] = k
-                if k - state[S_BELOW] >= n_rest:
-                    first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST])
-                    last = state[S_BELOW] + n_post
+                if s_below < 0.0:
+                    s_below = k
+                if k - s_below >= n_rest:
+                    first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
+                    last = s_below + n_post
                     ev[ne, 0] = np.int64(first)
                     ev[ne, 1] = np.int64(last)
                     ev[ne, 2] = 0
                     ne += 1
-                    state[S_NEXTFIRST] = last + 1.0
-                    state[S_ACTIVE] = 0.0
-                    state[S_BELOW] = -1.0
+                    s_nextfirst = last + 1.0
+                    s_active = 0.0
+                    s_below = -1.0
             else:
-                state[S_BELOW] = -1.0
-            if state[S_ACTIVE] == 1.0 and k > state[S_KSTART] and (k - state[S_KSTART]) % n_check == 0:
-                ev[ne, 0] = np.int64(max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST]))
+                s_below = -1.0
+            # (a multiple of n_check is >= n_check: the costly modulo only from there on)
+            if s_active == 1.0 and k - s_kstart >= n_check and (k - s_kstart) % n_check == 0:
+                ev[ne, 0] = np.int64(max(s_kstart - n_pre, s_segstart, s_nextfirst))
                 ev[ne, 1] = k
                 ev[ne, 2] = 1
                 ne += 1
-            if state[S_ACTIVE] == 1.0 and k - state[S_KSTART] >= n_max:
-                first = max(state[S_KSTART] - n_pre, state[S_SEGSTART], state[S_NEXTFIRST])
+            if s_active == 1.0 and k - s_kstart >= n_max:
+                first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
                 ev[ne, 0] = np.int64(first)
                 ev[ne, 1] = k
                 ev[ne, 2] = 0
                 ne += 1
-                state[S_NEXTFIRST] = k + 1.0
-                state[S_KSTART] = k + 1
-                state[S_BELOW] = -1.0
+                s_nextfirst = k + 1.0
+                s_kstart = k + 1
+                s_below = -1.0
+    state[S_INIT] = s_init
+    state[S_G0] = s_g0
+    state[S_G1] = s_g1
+    state[S_G2] = s_g2
+    state[S_MS] = s_ms
+    state[S_ACTIVE] = s_active
+    state[S_KSTART] = s_kstart
+    state[S_BELOW] = s_below
+    state[S_SEGSTART] = s_segstart
+    state[S_NEXTFIRST] = s_nextfirst
+    state[S_K] = s_k
     return ev[:ne].copy()
 
 
@@ -140,33 +168,40 @@ def _turning_points(y, threshold):
     p = 0
     st = 0
     ext = 0
+    y_ext = 0.0  # y[ext], kept in a register
     for i in range(n):
         v = y[i]
         if st == 0:
             if v > threshold:
                 st = 1
                 ext = i
+                y_ext = v
             elif v < -threshold:
                 st = -1
                 ext = i
+                y_ext = v
         elif st == 1:
-            if v > y[ext]:
+            if v > y_ext:
                 ext = i
+                y_ext = v
             if v < -threshold:
                 idx[p] = ext
                 kind[p] = 1
                 p += 1
                 st = -1
                 ext = i
+                y_ext = v
         else:
-            if v < y[ext]:
+            if v < y_ext:
                 ext = i
+                y_ext = v
             if v > threshold:
                 idx[p] = ext
                 kind[p] = -1
                 p += 1
                 st = 1
                 ext = i
+                y_ext = v
     if st != 0:
         idx[p] = ext
         kind[p] = st
@@ -351,11 +386,26 @@ def _rep_rotation_deg(x, lo, hi, half_window):
     float64 (r,)
     """
     m = x.shape[0]
-    cs = np.zeros((m + 1, 3))
-    for k in range(m):
-        for j in range(3):
-            cs[k + 1, j] = cs[k, j] + x[k, j]
     r = lo.shape[0]
+    # running sums (in registers), only as far as the last rep's windows reach
+    top = 0
+    for i in range(r):
+        top = max(top, min(hi[i], m) + half_window + 1)
+    top = min(top, m)
+    cs = np.empty((top + 1, 3))
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    cs[0, 0] = 0.0
+    cs[0, 1] = 0.0
+    cs[0, 2] = 0.0
+    for k in range(top):
+        s0 += x[k, 0]
+        s1 += x[k, 1]
+        s2 += x[k, 2]
+        cs[k + 1, 0] = s0
+        cs[k + 1, 1] = s1
+        cs[k + 1, 2] = s2
     out = np.zeros(r)
     for i in range(r):
         if m == 0:
@@ -369,7 +419,16 @@ def _rep_rotation_deg(x, lo, hi, half_window):
         nr = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
         if nr == 0.0:
             continue
-        worst = 0.0
+        # the largest angle atan2(|r x g|, r . g) over the rep's samples, the same maximum of
+        # the same atan2 values, with few square roots and atan2 calls: a sample is ordered
+        # against the running maximum by tan^2 = |r x g|^2 / (r . g)^2 when both are below
+        # ~89.9 degrees and their tan^2 differ by far more than rounding, else by the sign of
+        # the cross product of the (r . g, |r x g|) vectors (same margin), else by atan2 itself
+        has = False
+        ssb = 0.0  # |r x g|^2 of the maximum so far
+        db = 0.0  # its r . g
+        quick_b = False  # its angle is below ~89.9 degrees (tan^2 < 1e6)
+        ab = -1.0  # atan2 of the maximum once computed, -1 when not yet
         for k in range(k0, min(hi[i], m)):
             b0 = max(k - half_window, 0)
             b1 = min(k + half_window + 1, m)
@@ -378,17 +437,139 @@ def _rep_rotation_deg(x, lo, hi, half_window):
             g2 = cs[b1, 2] - cs[b0, 2]
             if g0 == 0.0 and g1 == 0.0 and g2 == 0.0:
                 continue
-            # atan2(|r x g|, r . g): well conditioned at small angles, where acos of a rounded
-            # cosine near 1 is off by ~1e-6 degrees
             c0 = r1 * g2 - r2 * g1
             c1 = r2 * g0 - r0 * g2
             c2 = r0 * g1 - r1 * g0
-            angle = math.atan2(math.sqrt(c0 * c0 + c1 * c1 + c2 * c2), r0 * g0 + r1 * g1 + r2 * g2)
-            if angle > worst:
-                worst = angle
-        out[i] = math.degrees(worst)
+            ss = c0 * c0 + c1 * c1 + c2 * c2
+            dn = r0 * g0 + r1 * g1 + r2 * g2
+            if not has:
+                has = True
+                ssb = ss
+                db = dn
+                quick_b = dn > 0.0 and 1e-6 * ss < dn * dn
+                ab = -1.0
+                continue
+            if quick_b and dn > 0.0 and 1e-6 * ss < dn * dn:
+                lhs = ss * (db * db)
+                rhs = ssb * (dn * dn)
+                if lhs < (1.0 - 1e-9) * rhs:
+                    continue  # clearly smaller
+                if lhs > (1.0 + 1e-9) * rhs:
+                    ssb = ss  # clearly larger
+                    db = dn
+                    ab = -1.0
+                    continue
+            sn = math.sqrt(ss)
+            sb = math.sqrt(ssb)
+            # |u_b| |u_n| sin(angle_n - angle_b), with a margin far above its rounding error
+            crs = db * sn - sb * dn
+            margin = 1e-12 * (abs(db) + sb) * (abs(dn) + sn)
+            if crs < -margin:
+                continue
+            if crs <= margin:
+                if ab < 0.0:
+                    ab = math.atan2(sb, db)
+                an = math.atan2(sn, dn)
+                if an <= ab:
+                    continue
+                ab = an
+            else:
+                ab = -1.0
+            ssb = ss
+            db = dn
+            quick_b = dn > 0.0 and 1e-6 * ss < dn * dn
+        if has:
+            worst = math.atan2(math.sqrt(ssb), db) if ab < 0.0 else ab
+            if worst > 0.0:
+                out[i] = math.degrees(worst)
     return out
 
+
+@njit(**JIT)
+def _search_left(a, v):
+    """``np.searchsorted(a, v)`` (side 'left') for sorted, NaN-free ``a``: the first index
+    with ``a[i] >= v`` (bisection; cheaper to compile than numba's searchsorted)."""
+    lo = 0
+    hi = a.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(**JIT)
+def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
+    """Everything :meth:`repsense.segment.reps.SetAnalyzer.analyse` computes on one active
+    stretch after its vertical displacement, in one call: amplitude, turning points, rep
+    table, rotation of the kept reps, grouping.
+
+    Parameters
+    ----------
+    t_s : float64 (m,) uniform grid times; x : float64 (m, 3) grid acceleration (g), m >= 2.
+    a_up, z : float64 (m,) vertical acceleration (m/s^2) and displacement (m) of ``x``, from
+        ``repsense.dsp._kernels._vertical_displacement(s)``.
+    prm : float64 (17,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
+        min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
+        max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
+        edge_rotation_min_deg`` (and one spare).
+    amp_floor_m : float, smallest amplitude to scale the hysteresis by.
+
+    Returns
+    -------
+    a_up : float64 (m,) the input ``a_up``.
+    amp_m : float, amplitude used.
+    boundary : int, +1 / -1 kind of the rep-boundary turning points; 0 when fewer than two
+        turning points (no reps).
+    table : float64 (r, 7) from :func:`_rep_table`.
+    gid : int64 (r,) from :func:`_group_reps`.
+    """
+    dt_s = prm[1]
+    amp = _dsp._abs_percentile(z, prm[3])
+    if amp_floor_m > amp:
+        amp = amp_floor_m
+    threshold = prm[4] * amp
+    if prm[5] / 2 > threshold:
+        threshold = prm[5] / 2
+    idx, kind = _turning_points(z, threshold)
+    if idx.shape[0] < 2:
+        return a_up, amp, 0, np.zeros((0, 7)), np.zeros(0, np.int64)
+    n_max = 0
+    for j in range(kind.shape[0]):
+        if kind[j] == 1:
+            n_max += 1
+    n_min = idx.shape[0] - n_max
+    boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
+    table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7])
+    r = table.shape[0]
+    keep = np.zeros(r, np.int64)
+    n_keep = 0
+    for i in range(r):
+        dur = table[i, 1] - table[i, 0]
+        if table[i, 6] > 0 and dur >= prm[8] and dur <= prm[9]:
+            keep[i] = 1
+            n_keep += 1
+    # rotation of the kept reps only (the grouping reads no other)
+    lo_i = np.empty(n_keep, np.int64)
+    hi_i = np.empty(n_keep, np.int64)
+    q = 0
+    for i in range(r):
+        if keep[i]:
+            lo_i[q] = _search_left(t_s, table[i, 0])
+            hi_i[q] = max(_search_left(t_s, table[i, 1]), lo_i[q] + 1)
+            q += 1
+    rot_kept = _rep_rotation_deg(x, lo_i, hi_i, int(prm[10]))
+    rotation_deg = np.zeros(r)
+    q = 0
+    for i in range(r):
+        if keep[i]:
+            rotation_deg[i] = rot_kept[q]
+            q += 1
+    gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
+                      rotation_deg, prm[14], prm[15])
+    return a_up, amp, boundary, table, gid
 
 
 @njit(**JIT)

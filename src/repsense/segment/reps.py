@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from ..dsp import _kernels as _dsp
-from ..dsp import bandpass_sos, highpass1_sos
+from ..dsp import _filtfilt_axes, bandpass_sos, highpass1_sos
 from ..types import Rep, RepSet
 from . import _kernels
 from .config import DetectorConfig
@@ -45,6 +45,32 @@ class SetAnalyzer:
         self.hp_sos = highpass1_sos(c.displacement_highpass_hz, c.grid_rate_hz)
         self.n_pad = int(round(c.grid_rate_hz / c.band_low_hz))
         self.n_half_gravity = int(round(c.rotation_window_s * c.grid_rate_hz / 2))
+        self._lanes = bool(_dsp._sos_fast(self.band_sos) and _dsp._sos_fast(self.hp_sos))  # four-lane kernels apply
+        self._prm = np.array([self.n_pad, self.dt_s, G_M_S2, c.amplitude_percentile, c.hysteresis_rel, c.min_travel_m,
+                              c.still_rel, c.edge_open_ratio, c.min_rep_s, c.max_rep_s, self.n_half_gravity,
+                              c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio, c.edge_rotation_ratio,
+                              c.edge_rotation_min_deg, 0.0], dtype=np.float64)  # see _kernels._analyse_displacement
+
+    def displacements(self, x_g: np.ndarray, bounds: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
+        """``{(lo, hi): (a_up, z)}``: the vertical acceleration and displacement of several
+        stretches ``x_g[lo:hi]`` (those long enough to analyse), for :meth:`analyse`'s
+        ``displacement`` argument. The same values, faster: the filter recursions of four
+        stretches run side by side."""
+        n_min = max(8, int(self.config.min_rep_s * self.fs))
+        bounds = [(lo, hi) for lo, hi in bounds if 0 <= lo and hi - lo >= n_min and hi <= x_g.shape[0]]
+        if not bounds:
+            return {}
+        x_g = np.ascontiguousarray(x_g, dtype=np.float64)
+        if not self._lanes:  # other filter layouts (not the default ones): one by one
+            return {(lo, hi): _dsp._vertical_displacement(x_g[lo:hi], self.band_sos, self.hp_sos, self.n_pad,
+                                                          self.dt_s, G_M_S2) for lo, hi in bounds}
+        lo_i = np.array([b[0] for b in bounds], np.int64)
+        hi_i = np.array([b[1] for b in bounds], np.int64)
+        order = np.argsort(hi_i - lo_i, kind="stable").astype(np.int64)
+        a_up, z, offs = _dsp._vertical_displacements(x_g, lo_i, hi_i, order, self.band_sos, self.hp_sos, self.n_pad,
+                                                     self.dt_s, G_M_S2)
+        offs = offs.tolist()
+        return {b: (a_up[offs[j]:offs[j + 1]], z[offs[j]:offs[j + 1]]) for j, b in enumerate(bounds)}
 
     def vertical_accel_m_s2(self, x_g: np.ndarray) -> np.ndarray:
         """Band-passed vertical acceleration proxy (m/s^2): band-passed ``|accel|``."""
@@ -58,12 +84,13 @@ class SetAnalyzer:
     def vertical_fraction(self, x_g: np.ndarray, a_up: np.ndarray, lo: int, hi: int) -> float:
         """Share of the band-limited acceleration variance in ``[lo, hi)`` that is vertical."""
         total = 0.0
-        for j in range(3):
-            total += float(np.var(_dsp._sosfilt_fb(np.ascontiguousarray(x_g[:, j]), self.band_sos,
-                                                   self.n_pad)[lo:hi]))
+        band = _filtfilt_axes(x_g, self.band_sos, self.n_pad)
+        for v in np.var(band[:, lo:hi], axis=1).tolist():  # per row as np.var of each row
+            total += v
         return float(np.var(a_up[lo:hi] / G_M_S2)) / total if total > 0 else 0.0
 
     def analyse(self, t_s: np.ndarray, x_g: np.ndarray, amp_floor_m: float = 0.0,
+                displacement: tuple[np.ndarray, np.ndarray] | None = None,
                 holes_s: np.ndarray | None = None) -> list[RepSet]:
         """Sets of one active stretch of grid samples (``t_s`` uniform, ``x_g`` (m, 3) in g).
 
@@ -74,54 +101,45 @@ class SetAnalyzer:
         ``amp_floor_m``: smallest displacement amplitude to scale the hysteresis by (the
         amplitude of sets already emitted from this stretch, so that the movements after
         them are judged as they would be with those sets in view). ``self.last_amp_m`` holds
-        the amplitude used.
+        the amplitude used. ``displacement``: ``(a_up, z)`` of these samples from
+        :meth:`displacements` (else computed here).
         """
         c = self.config
         self.last_amp_m = amp_floor_m
         if t_s.shape[0] < max(8, int(c.min_rep_s * self.fs)):
             return []
-        a_up, z = _dsp._vertical_displacement(x_g, self.band_sos, self.hp_sos, self.n_pad, self.dt_s, G_M_S2)
-        amp = max(float(_dsp._abs_percentile(z, c.amplitude_percentile)), amp_floor_m)
+        if displacement is None:
+            displacement = self.displacements(x_g, [(0, t_s.shape[0])])[(0, t_s.shape[0])]
+        a_up, amp, boundary, table, gid = _kernels._analyse_displacement(t_s, x_g, displacement[0], displacement[1],
+                                                                         self._prm, amp_floor_m)
         self.last_amp_m = amp
-        threshold = max(c.hysteresis_rel * amp, c.min_travel_m / 2)
-        idx, kind = _kernels._turning_points(z, threshold)
-        if idx.shape[0] < 2:
+        if boundary == 0:
             return []
-        n_max = int((kind == 1).sum())
-        n_min = idx.shape[0] - n_max
-        boundary = 1 if n_max > n_min else -1 if n_min > n_max else int(kind[-1])
-        table = _kernels._rep_table(t_s, z, idx, kind, boundary, c.still_rel, self.dt_s, c.edge_open_ratio)
-        dur = table[:, 1] - table[:, 0]
-        keep = ((table[:, 6] > 0) & (dur >= c.min_rep_s) & (dur <= c.max_rep_s)).astype(np.int64)
-        lo_i = np.searchsorted(t_s, table[:, 0]).astype(np.int64)
-        hi_i = np.maximum(np.searchsorted(t_s, table[:, 1]), lo_i + 1).astype(np.int64)
-        rotation_deg = _kernels._rep_rotation_deg(np.ascontiguousarray(x_g, dtype=np.float64), lo_i, hi_i,
-                                                  self.n_half_gravity)
-        gid = _kernels._group_reps(table[:, 0].copy(), table[:, 1].copy(), table[:, 5].copy(), keep,
-                                   c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio,
-                                   rotation_deg, c.edge_rotation_ratio, c.edge_rotation_min_deg)
         concentric_first = boundary == -1
         out = []
-        for g in range(int(gid.max()) + 1 if gid.shape[0] else 0):
-            rows = table[gid == g]
-            if rows.shape[0] < c.min_reps:
+        groups: list[list] = [[] for _ in range(max(gid.max(initial=-1) + 1, 0))]
+        for row, g in zip(table.tolist(), gid.tolist()):  # rows by group, in time order (lists: cheap)
+            if g >= 0:
+                groups[g].append(row)
+        for rows in groups:
+            if len(rows) < c.min_reps:
                 continue
-            if rows.shape[0] < c.rhythm_reps:
-                dur = rows[:, 1] - rows[:, 0]
-                if dur.max() > c.short_set_duration_ratio * dur.min():
+            if len(rows) < c.rhythm_reps:
+                dur = [row[1] - row[0] for row in rows]
+                if max(dur) > c.short_set_duration_ratio * min(dur):
                     continue  # no rhythm: a few unrelated movements
-                lo = int(np.searchsorted(t_s, rows[0, 0]))
-                hi = int(np.searchsorted(t_s, rows[-1, 1]))
+                lo = int(np.searchsorted(t_s, rows[0][0]))
+                hi = int(np.searchsorted(t_s, rows[-1][1]))
                 if self.vertical_fraction(x_g, a_up, lo, hi) < c.min_vertical_fraction:
                     continue
             reps = []
-            for start, end, first, second, pause, _tr, _ok in rows.tolist():
+            for start, end, first, second, pause, _tr, _ok in rows:
                 ecc, con = (second, first) if concentric_first else (first, second)
                 reps.append(Rep(start_s=start, end_s=end, eccentric_s=ecc, concentric_s=con, pause_s=pause,
                                 concentric_first=concentric_first))
             n_hidden = 0
             if holes_s is not None and holes_s.shape[0]:
-                n_hidden, used = reps_in_holes(rows[:, 0], rows[-1, 1], holes_s)
+                n_hidden, used = reps_in_holes(np.array([row[0] for row in rows]), rows[-1][1], holes_s)
                 holes_s = holes_s[~used]  # a hole's reps belong to one set only
             out.append(build_set(reps, c.slowdown_frac, n_hidden))
         return out

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..dsp import Resampler, check_finite, check_shapes
+from ..dsp import Resampler, check_shapes
 from ..errors import InputError, SamplingRateError
 from ..types import RepSet
 from . import _kernels
@@ -85,11 +85,11 @@ class RepSegmenter:
         if self._finished:
             raise InputError("RepSegmenter.update after finish()")
         t, a = check_shapes(t_s, accel_g, "accel")
-        if gyro_dps is not None:
-            check_finite(check_shapes(t, gyro_dps, "gyro")[1], "gyro")
+        gyro = check_shapes(t, gyro_dps, "gyro")[1] if gyro_dps is not None else None
         if t.shape[0] == 0:
             return []
-        t_grid, x_grid, breaks = self._resampler.update(t, a, "accel")
+        # the gyro's finite check runs in the resampler's pass over the rows (its error first)
+        t_grid, x_grid, breaks = self._resampler.update(t, a, "accel", extra=gyro, extra_name="gyro")
         if self.config.hole_min_s > 0:
             holes = _kernels._signal_holes(t, self._t_last, self.config.hole_min_s, self.config.max_gap_s)
             if holes.shape[0]:
@@ -123,6 +123,7 @@ class RepSegmenter:
                 self._buf_x = np.concatenate([self._buf_x, x_grid])
         else:
             self._buf_t, self._buf_x = t_grid, x_grid
+        pre = self._displacements(events)
         out = []
         shift = c.anti_alias_tau_s  # the anti-alias low-pass delays the signal by its tau
         # a rep that could still join a set starts within max_inter_rep_s of its end and lasts
@@ -141,7 +142,7 @@ class RepSegmenter:
             holes = self._holes_s
             if holes.shape[0]:
                 holes = holes[(holes[:, 1] > self._buf_t[lo]) & (holes[:, 0] < self._buf_t[hi - 1])] - shift
-            sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, holes)
+            sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, pre.get((lo, hi)), holes)
             if kind == 1:
                 # checkpoint: emit only sets no later rep can join any more
                 sets = [rs for rs in sets if rs.end_s + shift <= now_s - settle_s]
@@ -167,3 +168,17 @@ class RepSegmenter:
         if self._holes_s.shape[0] and self._buf_t.shape[0]:
             self._holes_s = self._holes_s[self._holes_s[:, 1] > self._buf_t[0]]
         return out
+
+    def _displacements(self, events: np.ndarray) -> dict:
+        """The analyser's displacements of this block's closed sets, all computed in one call
+        (four side by side is faster), keyed by the buffer slice the loop in ``_advance`` takes."""
+        if events.shape[0] == 0 or (events[:, 2] != 0).any():
+            return {}
+        bounds, consumed, n = [], self._consumed_k, self._buf_t.shape[0]
+        for first, last, _kind in events.tolist():
+            last = min(last, self._buf_k0 + n - 1)
+            first = max(first, consumed)
+            if first <= last:
+                bounds.append((first - self._buf_k0, last - self._buf_k0 + 1))
+                consumed = last + 1
+        return self._analyzer.displacements(self._buf_x, bounds)

@@ -585,18 +585,23 @@ def _signal_holes(t_s, t_prev_s, min_hole_s, max_hole_s):
     float64 (n_holes, 2): start and end time of each hole, in time order.
     """
     n = t_s.shape[0]
-    out = np.empty((16, 2))
+    # count first (a branch-free loop the compiler vectorises: ~0.5 ns/row), fill only if any
     m = 0
     prev = t_prev_s
     for i in range(n):
         gap = t_s[i] - prev
-        if gap >= min_hole_s and gap <= max_hole_s:  # False for a NaN prev
-            if m == out.shape[0]:
-                bigger = np.empty((2 * m, 2))
-                bigger[:m] = out
-                out = bigger
-            out[m, 0] = prev
-            out[m, 1] = t_s[i]
-            m += 1
+        m += (gap >= min_hole_s) & (gap <= max_hole_s)  # False for a NaN prev
         prev = t_s[i]
-    return out[:m].copy()
+    out = np.empty((m, 2))
+    if m == 0:
+        return out
+    k = 0
+    prev = t_prev_s
+    for i in range(n):
+        gap = t_s[i] - prev
+        if gap >= min_hole_s and gap <= max_hole_s:
+            out[k, 0] = prev
+            out[k, 1] = t_s[i]
+            k += 1
+        prev = t_s[i]
+    return out

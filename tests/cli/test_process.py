@@ -63,6 +63,14 @@ def test_process_folder_then_rerun_changes_nothing(inputs: Path, tmp_path: Path)
     assert _tree(out) == first
 
 
+def test_streaming_every_input_stores_the_same_bytes(inputs: Path, tmp_path: Path) -> None:
+    whole, streamed = tmp_path / "whole", tmp_path / "streamed"
+    assert _process(str(inputs), "--out", str(whole), "--workers", "1").returncode == 0
+    r = _process(str(inputs), "--out", str(streamed), "--workers", "1", "--stream-above", "0.001")  # 1 KiB
+    assert r.returncode == 0, r.stderr
+    assert _tree(streamed) == _tree(whole) and len(_tree(whole)) > 4
+
+
 def test_dask_local_cluster_gives_the_same_dataset(inputs: Path, tmp_path: Path) -> None:
     pytest.importorskip("distributed", reason="repsense[dask] not installed")
     r1 = _process(str(inputs), "--out", str(tmp_path / "seq"), "--workers", "1")
@@ -107,6 +115,7 @@ def test_rate_for_files_without_time_column(tmp_path: Path) -> None:
     (("IN", "--out", "O", "--scheduler", "local:0"), "local:N"),
     (("IN", "--out", "O", "--scheduler", "nowhere.json"), "scheduler file"),
     (("IN", "--out", "O", "--key-file", "k"), "--pseudonymise"),
+    (("IN", "--out", "O", "--stream-above", "0"), "must be > 0"),
 ])
 def test_usage_errors_exit_2(inputs: Path, tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     (tmp_path / "FILE").write_text("x")

@@ -50,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key-file", metavar="F", help="pseudonymisation key (created 0600 if absent; default "
                    "$REPSENSE_KEY_FILE or ~/.config/repsense/pseudonym.key)")
     p.add_argument("--force", action="store_true", help="reprocess inputs whose output is already stored")
+    p.add_argument("--stream-above", type=_positive_float, default=256.0, metavar="MIB",
+                   help="read inputs larger than this many MiB block by block, in bounded memory (default 256; "
+                        "the stored files are the same either way)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         err.print("error: no recording found in " + ", ".join(args.inputs))
         return 2
     opts = BatchOptions(out_dir=str(out_dir), participant=participant, sample_rate_hz=args.rate,
-                        resume=not args.force)
+                        resume=not args.force, stream_above_bytes=int(args.stream_above * (1 << 20)))
     view = ProgressView(err, len(tasks))
     t0 = time.perf_counter()
     try:

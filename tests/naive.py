@@ -210,7 +210,7 @@ def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
 
 
 def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
-               rotation_deg, rotation_ratio, rotation_min_deg):
+               rotation_deg, rotation_ratio, rotation_min_deg, ref_frac=0.0):
     """Twin of ``_group_reps`` with Python lists and ``statistics.median``."""
     from statistics import median
 
@@ -238,10 +238,12 @@ def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dura
 
     for g, members in enumerate(groups):
         members = list(members)
+        cut = int(len(members) * ref_frac)
+        reference = members[cut:len(members) - cut] if ref_frac > 0 and len(members) >= 6 else None
         while len(members) >= 3:
-            if unlike(members[0], members):
+            if unlike(members[0], reference or members):
                 members.pop(0)
-            elif unlike(members[-1], members):
+            elif unlike(members[-1], reference or members):
                 members.pop()
             else:
                 break
@@ -311,7 +313,7 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     after the other, as the analyser used to call the separate kernels. Returns (a_up, amp,
     boundary, table rows, gid)."""
     (n_pad, dt_s, g, pct, hyst, min_travel, still, open_ratio, min_rep, max_rep, n_half, max_gap,
-     travel_ratio, dur_ratio, rot_ratio, rot_min, _spare) = [float(v) for v in prm]
+     travel_ratio, dur_ratio, rot_ratio, rot_min, ref_frac) = [float(v) for v in prm]
     a_up, z = vertical_displacement(x, band_sos, hp_sos, int(n_pad), dt_s, g)
     amp = max(abs_percentile(z, pct), amp_floor_m)
     idx, kind = turning_points(z, max(hyst * amp, min_travel / 2))
@@ -326,7 +328,7 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     hi = [max(int(np.searchsorted(t_s, r[1])), a + 1) for r, a in zip(rows, lo)]
     rot = rep_rotation_deg(np.asarray(x).tolist(), lo, hi, int(n_half))
     gid = group_reps([r[0] for r in rows], [r[1] for r in rows], [r[5] for r in rows], keep, max_gap,
-                     travel_ratio, dur_ratio, rot, rot_ratio, rot_min)
+                     travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac)
     return a_up, amp, boundary, rows, gid
 
 

@@ -95,8 +95,9 @@ def test_rep_table_matches_naive(naive, seed, n, th, still, open_ratio):
 
 @settings(max_examples=80, deadline=None)
 @given(seed=st.integers(0, 10_000), r=st.integers(0, 30), gap=st.floats(0.5, 6.0), tr=st.floats(1.1, 3.0),
-       dr=st.floats(1.1, 3.0), rr=st.sampled_from([0.0, 1.5, 2.5]), rmin=st.floats(0.0, 40.0))
-def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin):
+       dr=st.floats(1.1, 3.0), rr=st.sampled_from([0.0, 1.5, 2.5]), rmin=st.floats(0.0, 40.0),
+       ref=st.sampled_from([0.0, 0.25, 0.4]))
+def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref):
     rng = np.random.default_rng(seed)
     dur = rng.uniform(0.5, 4.0, r)
     pause = rng.choice([0.2, 0.5, 5.0, 9.0], r)
@@ -105,9 +106,26 @@ def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin):
     travel = rng.uniform(0.05, 0.5, r)
     keep = (rng.random(r) > 0.1).astype(np.int64)
     rot = np.where(rng.random(r) < 0.2, rng.uniform(20.0, 90.0, r), rng.uniform(0.0, 10.0, r))
-    got = _kernels._group_reps(start, end, travel, keep, gap, tr, dr, rot, rr, rmin)
-    ref = naive.group_reps(list(start), list(end), list(travel), list(keep), gap, tr, dr, list(rot), rr, rmin)
-    assert list(got) == ref
+    got = _kernels._group_reps(start, end, travel, keep, gap, tr, dr, rot, rr, rmin, ref)
+    want = naive.group_reps(list(start), list(end), list(travel), list(keep), gap, tr, dr, list(rot), rr, rmin, ref)
+    assert list(got) == want
+
+
+def test_group_reps_trims_a_run_of_handling_moves_against_the_middle_reps():
+    # a simulated set (seed 1000): a short set-up move and a 7 s un-rack before 12 reps whose
+    # travel shrinks with fatigue. The whole group's medians (travel 0.34 m) let the set-up
+    # move (0.22 m) pass, and trimming stops there; the middle reps' (0.37 m) do not, and the
+    # 7 s move then fails the duration test
+    travel = np.array([0.22, 0.34, 0.34, 0.46, 0.45, 0.31, 0.33, 0.36, 0.41, 0.39, 0.34, 0.34, 0.28, 0.29])
+    dur = np.array([2.1, 7.1, 2.0, 2.4, 1.6, 1.9, 2.8, 2.9, 2.7, 2.7, 3.1, 2.9, 2.2, 3.0])
+    start = np.cumsum(dur + 0.4) - dur
+    end = start + dur
+    keep = np.ones(14, np.int64)
+    rot = np.zeros(14)
+    whole = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0)
+    middle = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.25)
+    assert list(whole) == [0] * 14
+    assert list(middle) == [-1, -1] + [0] * 12
 
 
 def test_group_reps_trims_a_rotating_edge_rep_only():
@@ -117,13 +135,13 @@ def test_group_reps_trims_a_rotating_edge_rep_only():
     travel = np.full(5, 0.4)
     keep = np.ones(5, np.int64)
     rot = np.array([8.0, 4.0, 5.0, 4.0, 60.0])
-    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0)
+    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.0)
     assert list(gid) == [0, 0, 0, 0, -1]
     # the same rotation in the middle of the set is not an edge: nothing trimmed
-    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0)
+    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0, 0.0)
     assert list(gid) == [0] * 5
     # off (ratio 0): nothing trimmed
-    assert list(_kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0)) == [0] * 5
+    assert list(_kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0)) == [0] * 5
 
 
 @settings(max_examples=40, deadline=None)

@@ -318,15 +318,17 @@ def _median(x):
 
 @njit(**JIT)
 def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
-                rotation_deg, rotation_ratio, rotation_min_deg):
+                rotation_deg, rotation_ratio, rotation_min_deg, ref_frac):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
 
     Consecutive kept reps belong to one group while the still gap between them is at most
     ``max_inter_rep_s``. In each group of >= 3 reps, repeatedly, the first (else the last)
-    rep is dropped while its travel is off the group's median travel by more than
-    ``travel_ratio``, its duration off the median duration by more than ``duration_ratio``,
+    rep is dropped while its travel is off the reference travel by more than
+    ``travel_ratio``, its duration off the reference duration by more than ``duration_ratio``,
     or (``rotation_ratio`` > 0) its ``rotation_deg`` exceeds both ``rotation_ratio`` x the
-    group's median rotation and ``rotation_min_deg``.
+    reference rotation and ``rotation_min_deg``. The references are the medians over the
+    reps still in the group; for a group of >= 6 reps with ``ref_frac`` > 0, the medians of
+    its middle reps instead (``int(n * ref_frac)`` dropped at each end), fixed while trimming.
 
     Returns
     -------
@@ -347,13 +349,23 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
         members = np.flatnonzero(gid == k)
         lo = 0
         hi = members.shape[0]
-        while hi - lo >= 3:
-            sel = members[lo:hi]
-            med_tr = _median(travel[sel])
-            med_d = _median(end_s[sel] - start_s[sel])
+        fixed = ref_frac > 0.0 and hi >= 6
+        if fixed:
+            cut = int(hi * ref_frac)
+            core = members[cut:hi - cut]
+            med_tr = _median(travel[core])
+            med_d = _median(end_s[core] - start_s[core])
             rot_lim = math.inf
             if rotation_ratio > 0.0:
-                rot_lim = max(rotation_ratio * _median(rotation_deg[sel]), rotation_min_deg)
+                rot_lim = max(rotation_ratio * _median(rotation_deg[core]), rotation_min_deg)
+        while hi - lo >= 3:
+            if not fixed:
+                sel = members[lo:hi]
+                med_tr = _median(travel[sel])
+                med_d = _median(end_s[sel] - start_s[sel])
+                rot_lim = math.inf
+                if rotation_ratio > 0.0:
+                    rot_lim = max(rotation_ratio * _median(rotation_deg[sel]), rotation_min_deg)
             a = members[lo]
             d = end_s[a] - start_s[a]
             if not (med_tr / travel_ratio <= travel[a] <= med_tr * travel_ratio
@@ -514,7 +526,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     prm : float64 (17,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
         min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
         max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
-        edge_rotation_min_deg`` (and one spare).
+        edge_rotation_min_deg, edge_reference_frac``.
     amp_floor_m : float, smallest amplitude to scale the hysteresis by.
 
     Returns
@@ -568,7 +580,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             rotation_deg[i] = rot_kept[q]
             q += 1
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
-                      rotation_deg, prm[14], prm[15])
+                      rotation_deg, prm[14], prm[15], prm[16])
     return a_up, amp, boundary, table, gid
 
 

@@ -3,10 +3,17 @@
 Dask is imported here only, lazily. Each input is one Dask task calling the same
 :func:`~repsense.batch.work.process_input` as the local pool, so workers need repsense
 installed and the input and output folders at the same paths (a shared file system).
+
+Before the tasks go out, a worker plugin warms every worker up (imports and numba kernels,
+:func:`~repsense.batch.work.warm_up`; ~2.5 s of CPU once per worker process, then never again
+on a long-lived cluster). ``local:N`` clusters run with Dask's statistical profiler off: it
+samples the running task's stack every 10 ms, which costs the single task thread CPU time and
+GIL hand-overs for a profile nobody reads (``docs/BATCH.md``, scaling).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,7 +22,10 @@ from typing import Any
 from .runner import SchedulerError
 from .work import BatchOptions, FileResult, Task, process_input
 
-__all__ = ["check_scheduler", "connect", "run_on_dask"]
+__all__ = ["LOCAL_CLUSTER_CONFIG", "check_scheduler", "connect", "run_on_dask", "warm_up_workers"]
+
+#: Dask settings of the ``local:N`` cluster: no per-task stack sampling on the workers.
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {"distributed.worker.profile.enabled": False}
 
 
 def _import_distributed() -> Any:
@@ -61,8 +71,12 @@ def connect(scheduler: str, timeout_s: float = 20.0) -> tuple[Any, Any]:
             n = 0
         if n < 1:
             raise SchedulerError(f"--scheduler {scheduler!r}: want local:N with N >= 1")
-        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address="127.0.0.1:0")
+        import dask
+
+        # The config is read by the scheduler made here and handed by each nanny to its worker.
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):
+            cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                               host="127.0.0.1", dashboard_address="127.0.0.1:0")
         return distributed.Client(cluster), cluster
     if "://" in scheduler:
         try:
@@ -80,6 +94,20 @@ def connect(scheduler: str, timeout_s: float = 20.0) -> tuple[Any, Any]:
         raise SchedulerError(f"cannot use scheduler file {scheduler}: {exc}") from None
 
 
+def warm_up_workers(client: Any) -> None:
+    """Register the warm-up plugin: returns once every current worker is warm; later workers
+    warm up as they join. Cheap when they already are (registering again replaces the plugin).
+
+    Only a speed-up: when it fails (a worker that just died and is still listed, a worker
+    without a writable temporary folder) the batch goes on, and a cold worker pays the
+    warm-up in its first task as it would without the plugin.
+    """
+    from ._dask_plugin import WARM_UP_PLUGIN, WarmUp
+
+    with contextlib.suppress(Exception):
+        client.register_plugin(WarmUp(), name=WARM_UP_PLUGIN)
+
+
 def run_on_dask(scheduler: str, tasks: Sequence[Task], opts: BatchOptions,
                 done: Callable[[int, FileResult], None], *, client: Any = None) -> None:
     """Run every task on the cluster; call ``done(k, result)`` as task ``k`` completes.
@@ -93,6 +121,7 @@ def run_on_dask(scheduler: str, tasks: Sequence[Task], opts: BatchOptions,
     if own:
         client, cluster = connect(scheduler)
     try:
+        warm_up_workers(client)
         futures = client.map(process_input, list(tasks), opts=opts, pure=False)
         index = {f.key: k for k, f in enumerate(futures)}
         for fut in distributed.as_completed(futures):

@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import InputError, RepsenseError
 from ..types import SCHEMA_VERSION, Detection, Recording
 
-__all__ = ["BatchOptions", "FileResult", "Task", "detect_in_chunks", "detector_version", "process_input"]
+__all__ = ["BatchOptions", "FileResult", "Task", "detect_in_chunks", "detector_version", "process_input", "warm_up"]
 
 _DEFAULT_DETECTOR = "repsense.segment:detect"
 
@@ -138,7 +138,7 @@ def _remember_input(task: Task, opts: BatchOptions, sid: str) -> str:
     import json
 
     from ..store import delete_session
-    from ..store.parquet import MANIFEST_DIR, _atomic_write_bytes
+    from ..store import MANIFEST_DIR, atomic_write_bytes
 
     index = Path(opts.out_dir) / MANIFEST_DIR / _INPUTS_DIR
     key = _input_key(task)
@@ -164,7 +164,7 @@ def _remember_input(task: Task, opts: BatchOptions, sid: str) -> str:
         if not shared:
             delete_session(opts.out_dir, old)  # before the index moves on: a kill here is redone
             removed = old
-    _atomic_write_bytes((json.dumps({"session_id": sid}) + "\n").encode(), entry)
+    atomic_write_bytes((json.dumps({"session_id": sid}) + "\n").encode(), entry)
     return removed
 
 
@@ -277,6 +277,53 @@ def process_input(task: Task, opts: BatchOptions) -> FileResult:
         return fail("out of memory")
     except Exception as exc:  # a bug must not take the other files down; report it plainly
         return fail(f"internal error {type(exc).__name__}: {exc}")
+
+
+_WARM = False
+
+
+def warm_up() -> float:
+    """Make this process ready for :func:`process_input`: imports and numba kernels loaded.
+
+    A fresh worker process pays ~1 s of imports and ~1.5 s for its first input (numba loads
+    every kernel from its on-disk cache on first call, and with it numba's own typing
+    registries). This does it once, ahead of the real work, by processing a small generated
+    generic CSV (reps in noise, 50 Hz) into a private temporary folder that is removed again:
+    the same read, detect and store path a real input takes. Later calls return at once.
+
+    Returns
+    -------
+    Seconds taken (0.0 when the process was already warm).
+    """
+    global _WARM
+    if _WARM:
+        return 0.0
+    import shutil
+    import tempfile
+
+    import numpy as np
+
+    t_start = time.perf_counter()
+    rate_hz, n = 50.0, 4_500
+    t_s = np.arange(n) / rate_hz
+    accel_g = np.random.default_rng(0).normal(0.0, 0.02, (n, 3))
+    accel_g[:, 2] += 1.0
+    reps = (t_s >= 20.0) & (t_s < 60.0)  # ten 2.5 s reps of 0.5 g, then rest
+    accel_g[reps, 2] += 0.5 * np.sin(2 * np.pi * 0.4 * t_s[reps])
+    t_ns = 1_700_000_000_000_000_000 + np.round(t_s * 1e9).astype(np.int64)
+    folder = tempfile.mkdtemp(prefix="repsense-warm-up-")
+    try:
+        path = os.path.join(folder, "warm_up.csv")
+        with open(path, "w") as fh:
+            fh.write("time_ns,ax,ay,az\n")
+            fh.writelines(f"{t},{x:.5f},{y:.5f},{z:.5f}\n" for t, (x, y, z) in zip(t_ns.tolist(), accel_g.tolist()))
+        result = process_input(Task(path=path, files=(path,)), BatchOptions(out_dir=os.path.join(folder, "out")))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if result.status != "written":  # pragma: no cover - would be a bug in the generated input
+        raise RuntimeError(f"warm-up input was not processed: {result.status} {result.error}")
+    _WARM = True
+    return time.perf_counter() - t_start
 
 
 def _notes(reports: Any, meta: Any, input_path: str) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from ..store import atomic_write_table, schema_for
 from ..store.paths import UNKNOWN_PARTICIPANT, partition_dir
-from ..store.parquet import _pid_alive  # the store's liveness check (zombies count as dead)
+from ..store import pid_alive  # the store's liveness check (zombies count as dead)
 from ..store.schema import STREAM_UNITS
 from ..types import SCHEMA_VERSION, Detection, RepSet
 
@@ -115,7 +115,7 @@ class SessionInfo:
         """True when the process that wrote this marker still runs on this host."""
         if self.pid <= 0 or self.host != socket.gethostname() or self.pid == os.getpid():
             return False
-        return _pid_alive(self.pid)
+        return pid_alive(self.pid)
 
 
 class LiveSessionWriter:

@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError, SchemaError
 from ..store import atomic_write_table, sanitize_partition_value
-from ..store.parquet import _atomic_write_bytes, _pid_alive  # the store's one atomic writer / stale-tmp cleanup
+from ..store import atomic_write_bytes as _store_write_bytes  # the store's one atomic writer
+from ..store import pid_alive
 from ..store.parquet import find_damaged_file
 from ..store.schema import _f as store_field
 
@@ -125,7 +126,7 @@ def _remove_legacy_tmp(path: Path) -> None:
     """
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
         pid = tmp.name[len(path.name) + 2:-4]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
 
@@ -146,7 +147,7 @@ def atomic_write_bytes(data: bytes, path: str | Path) -> Path:
     with writing(path):
         if path.parent.is_dir():
             _remove_legacy_tmp(path)
-        _atomic_write_bytes(data, path)
+        _store_write_bytes(data, path)
     return path
 
 

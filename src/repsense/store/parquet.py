@@ -127,7 +127,7 @@ def _host() -> str:
     return "".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname())[:64] or "host"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """True when process ``pid`` runs on this host (a zombie, exited but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
@@ -155,7 +155,7 @@ def _remove_stale_tmp(path: Path) -> None:
         parts = tmp.name[len(path.name) + 2:-4].rsplit(".", 2)
         if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
             continue
-        if int(parts[1]) != os.getpid() and _pid_alive(int(parts[1])):
+        if int(parts[1]) != os.getpid() and pid_alive(int(parts[1])):
             continue
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -214,7 +214,7 @@ def atomic_write_table(table: pa.Table, path: str | os.PathLike, *, row_group_ro
     return path
 
 
-def _atomic_write_bytes(data: bytes, path: Path) -> None:
+def atomic_write_bytes(data: bytes, path: Path) -> None:
     with _atomic_target(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
 
@@ -632,7 +632,7 @@ def _write_session(out: Path, meta: RecordingMeta, reports: tuple[ReadReport, ..
             if out.resolve() in p.parents and p.suffix == ".parquet":
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
-    _atomic_write_bytes((json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode(), manifest_path)
+    atomic_write_bytes((json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode(), manifest_path)
 
     return SessionPaths(session_id, participant, date, sessions_path, sets_path, reps_path,
                         tuple(sample_paths), manifest_path)

@@ -177,7 +177,9 @@ def test_input_that_keeps_killing_workers_is_isolated(
                                                                     detector="crashing_detector:detect"), workers=2))
     assert results["rec001_poison.csv"].status == "failed"
     assert "died 3 times" in results["rec001_poison.csv"].error
-    assert [results[f"rec{k:03d}.csv"].status for k in range(4)] == ["written"] * 4
+    # an input in flight on the other worker when the pool broke is retried; if its first
+    # attempt had already stored it, the retry finds it there ("unchanged"): stored either way
+    assert all(results[f"rec{k:03d}.csv"].status in ("written", "unchanged") for k in range(4))
     assert read_sessions(tmp_path / "out").num_rows == 4
 
 

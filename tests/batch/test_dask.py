@@ -19,9 +19,9 @@ distributed = pytest.importorskip("distributed", reason="repsense[dask] not inst
 
 @pytest.fixture(scope="module")
 def client():  # type: ignore[no-untyped-def]
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address="127.0.0.1:0")
-    c = distributed.Client(cluster)
+    from repsense.batch.dask import connect
+
+    c, cluster = connect("local:2")  # the cluster of --scheduler local:2
     yield c
     c.close()
     cluster.close()
@@ -92,3 +92,23 @@ def test_scheduler_spec_errors(tmp_path: Path) -> None:
             check_scheduler(bad)
     check_scheduler("local:2")
     check_scheduler("tcp://127.0.0.1:8786")  # form only; nothing is contacted
+
+
+def test_local_cluster_settings_and_workers_warm_after_a_batch(
+        client, recordings: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """local:N workers: no malloc trim threshold, no profiler; warmed up by run_batch (and again
+    when a worker restarts: the plugin stays registered)."""
+
+    def _worker_state() -> tuple[object, object, bool]:  # nested: pickled by value for the workers
+        import dask
+
+        from repsense.batch import work
+
+        return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get("distributed.worker.profile.enabled"),
+                work._WARM)
+
+    run_batch(make_tasks([recordings]), BatchOptions(out_dir=str(tmp_path)), client=client)
+    states = client.run(_worker_state)
+    assert len(states) == 2
+    assert all(s == (None, False, True) for s in states.values()), states
+    assert "repsense-warm-up" in client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))

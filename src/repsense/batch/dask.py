@@ -74,8 +74,10 @@ def connect(scheduler: str, timeout_s: float = 20.0) -> tuple[Any, Any]:
     """Return ``(client, cluster_or_None)`` for a scheduler spec.
 
     ``local:N`` starts a LocalCluster of N single-threaded worker processes; every socket it
-    opens (scheduler, workers, status page) listens on 127.0.0.1 only, on free ports; ``tcp://HOST:PORT`` / ``tls://...`` connects to a running scheduler; any other
-    value is read as a scheduler file (``dask scheduler --scheduler-file F``).
+    opens (scheduler, workers, status page) listens on 127.0.0.1 only, on free ports, and its
+    workers run with :func:`local_cluster_config` (also after a restart);
+    ``tcp://HOST:PORT`` / ``tls://...`` connects to a running scheduler; any other value is read
+    as a scheduler file (``dask scheduler --scheduler-file F``).
     """
     distributed = _import_distributed()
     if scheduler.startswith("local:"):

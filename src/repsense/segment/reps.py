@@ -132,16 +132,11 @@ class SetAnalyzer:
                 hi = int(np.searchsorted(t_s, rows[-1][1]))
                 if self.vertical_fraction(x_g, a_up, lo, hi) < c.min_vertical_fraction:
                     continue
-            reps = []
-            for start, end, first, second, pause, _tr, _ok in rows:
-                ecc, con = (second, first) if concentric_first else (first, second)
-                reps.append(Rep(start_s=start, end_s=end, eccentric_s=ecc, concentric_s=con, pause_s=pause,
-                                concentric_first=concentric_first))
             n_hidden = 0
             if holes_s is not None and holes_s.shape[0]:
                 n_hidden, used = reps_in_holes(np.array([row[0] for row in rows]), rows[-1][1], holes_s)
                 holes_s = holes_s[~used]  # a hole's reps belong to one set only
-            out.append(build_set(reps, c.slowdown_frac, n_hidden))
+            out.append(_set_of_rows(rows, concentric_first, c.slowdown_frac, n_hidden))
         return out
 
 
@@ -168,6 +163,30 @@ def reps_in_holes(starts_s: np.ndarray, end_s: float, holes_s: np.ndarray) -> tu
         return 0, overlapping
     n = sum(int(math.floor((h1 - h0) / cycle_s + 0.5)) for h0, h1 in holes_s[overlapping].tolist())
     return n, overlapping
+
+
+def _set_of_rows(rows: list, concentric_first: bool, slowdown_frac: float, n_reps_in_gaps: int) -> RepSet:
+    """:func:`build_set` of the reps of ``_kernels._rep_table`` rows (lists), with the same
+    arithmetic in the same order (so bit-identical), without reading back the Rep objects."""
+    n = len(rows)
+    if concentric_first:  # columns 2, 3: first and second phase
+        reps = [Rep(s, e, sec, fst, p, True) for s, e, fst, sec, p, _tr, _ok in rows]
+        i_con = 2
+    else:
+        reps = [Rep(s, e, fst, sec, p, False) for s, e, fst, sec, p, _tr, _ok in rows]
+        i_con = 3
+    tut = ecc = con = pause = 0  # int start, as sum()
+    for row in rows:
+        tut += row[1] - row[0]
+        pause += row[4]
+    for row in rows:
+        ecc += row[5 - i_con]
+        con += row[i_con]
+    k = max(1, int(round(n * slowdown_frac)))
+    first = sum(row[i_con] for row in rows[:k]) / k
+    last = sum(row[i_con] for row in rows[-k:]) / k
+    slowdown = last / first if n >= 2 and first > 0 else math.nan
+    return RepSet(rows[0][0], rows[-1][1], tuple(reps), tut, ecc, con, pause, tut / n, slowdown, int(n_reps_in_gaps))
 
 
 def build_set(reps: list[Rep], slowdown_frac: float, n_reps_in_gaps: int = 0) -> RepSet:

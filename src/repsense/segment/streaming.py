@@ -63,8 +63,10 @@ class RepSegmenter:
         self._consumed_k = 0  # grid samples before this index belong to emitted sets
         self._amp_floor_m = 0.0  # amplitude of the sets already emitted from the open stretch
         self._keep = self._n_pre + self._n_max + self._n_rest + 2
-        self._buf_t = np.empty(0)
-        self._buf_x = np.empty((0, 3))
+        self._store_t = np.empty(0)  # the lookback buffer's memory: _buf_t, _buf_x are its first rows
+        self._store_x = np.empty((0, 3))
+        self._buf_t = self._store_t
+        self._buf_x = self._store_x
         self._buf_k0 = 0  # global grid index of _buf_t[0]
         self._finished = False
         self.sets_: list[RepSet] = []
@@ -89,23 +91,42 @@ class RepSegmenter:
         if t.shape[0] == 0:
             return []
         # the gyro's finite check runs in the resampler's pass over the rows (its error first)
-        t_grid, x_grid, breaks = self._resampler.update(t, a, "accel", extra=gyro, extra_name="gyro")
+        # one buffer, reused: the lookback moves to its front, the resampler writes the block's
+        # grid right after it (no joining copy, no fresh memory to page-fault per block)
+        n_old = self._buf_t.shape[0]
+        need = n_old + self._resampler.max_grid_rows(t)
+        cap = self._store_t.shape[0]
+        if cap < need or cap > 4 * need:  # grow, or shrink after a much larger block
+            store_t, store_x = np.empty(2 * need), np.empty((2 * need, 3))
+            store_t[:n_old], store_x[:n_old] = self._buf_t, self._buf_x
+            self._store_t, self._store_x = store_t, store_x
+        elif n_old and self._buf_t.ctypes.data != self._store_t.ctypes.data:
+            self._store_t[:n_old] = self._buf_t  # overlapping copy: numpy copies as if through a temporary
+            self._store_x[:n_old] = self._buf_x
+        self._buf_t, self._buf_x = self._store_t[:n_old], self._store_x[:n_old]
+        t_new, _x_new, breaks = self._resampler.update(t, a, "accel", extra=gyro, extra_name="gyro",
+                                                       out_t=self._store_t[n_old:], out_x=self._store_x[n_old:])
+        n_all = n_old + t_new.shape[0]
+        buf_t, buf_x = self._store_t[:n_all], self._store_x[:n_all]
         if self.config.hole_min_s > 0:
             holes = _kernels._signal_holes(t, self._t_last, self.config.hole_min_s, self.config.max_gap_s)
             if holes.shape[0]:
                 self._holes_s = np.concatenate([self._holes_s, holes])
         self._t_last = float(t[-1])
-        return self._advance(t_grid, x_grid, breaks, final=False)
+        self._buf_t, self._buf_x = buf_t, buf_x
+        return self._advance(buf_x[n_old:], breaks, final=False)
 
     def finish(self) -> list[RepSet]:
         """Close the open set (if any) at the end of the data and return what it completes."""
         if self._finished:
             return []
         self._finished = True
-        return self._advance(np.empty(0), np.empty((0, 3)), np.zeros(1, np.int64), final=True)
+        return self._advance(np.empty((0, 3)), np.zeros(1, np.int64), final=True)
 
-    def _advance(self, t_grid, x_grid, breaks, final: bool) -> list[RepSet]:
-        k_block = self._buf_k0 + self._buf_t.shape[0]
+    def _advance(self, x_grid, breaks, final: bool) -> list[RepSet]:
+        """Find and analyse the sets closed by the new grid samples ``x_grid`` (the tail of
+        the lookback buffer, already joined to it; none when ``final``)."""
+        k_block = self._buf_k0 + self._buf_t.shape[0] - x_grid.shape[0]
         c = self.config
         if final:
             # a break at the end closes the open set: feed a one-sample block with a break at 0
@@ -117,12 +138,6 @@ class RepSegmenter:
             events = _kernels._activity_sets(x_grid, breaks, k_block, self._state, self._alpha_g, self._alpha_ms,
                                              c.enter_g ** 2, c.exit_g ** 2, self._n_rest,
                                              self._n_pre, self._n_post, self._n_max, self._n_check)
-        if self._buf_t.shape[0]:
-            if t_grid.shape[0]:
-                self._buf_t = np.concatenate([self._buf_t, t_grid])
-                self._buf_x = np.concatenate([self._buf_x, x_grid])
-        else:
-            self._buf_t, self._buf_x = t_grid, x_grid
         pre = self._displacements(events)
         out = []
         shift = c.anti_alias_tau_s  # the anti-alias low-pass delays the signal by its tau
@@ -161,9 +176,9 @@ class RepSegmenter:
             elif sets:
                 self._consumed_k = first + int(np.searchsorted(t_slice, sets[-1].end_s, side="right"))
         drop = self._buf_t.shape[0] - self._keep
-        if drop > 0:
-            self._buf_t = self._buf_t[drop:].copy()
-            self._buf_x = self._buf_x[drop:].copy()
+        if drop > 0:  # views: the next update moves them to the buffer's front
+            self._buf_t = self._buf_t[drop:]
+            self._buf_x = self._buf_x[drop:]
             self._buf_k0 += drop
         if self._holes_s.shape[0] and self._buf_t.shape[0]:
             self._holes_s = self._holes_s[self._holes_s[:, 1] > self._buf_t[0]]

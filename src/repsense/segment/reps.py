@@ -116,11 +116,11 @@ class SetAnalyzer:
         if boundary == 0:
             return []
         concentric_first = boundary == -1
-        out = []
         groups: list[list] = [[] for _ in range(max(gid.max(initial=-1) + 1, 0))]
         for row, g in zip(table.tolist(), gid.tolist()):  # rows by group, in time order (lists: cheap)
             if g >= 0:
                 groups[g].append(row)
+        kept = []
         for rows in groups:
             if len(rows) < c.min_reps:
                 continue
@@ -128,15 +128,66 @@ class SetAnalyzer:
                 dur = [row[1] - row[0] for row in rows]
                 if max(dur) > c.short_set_duration_ratio * min(dur):
                     continue  # no rhythm: a few unrelated movements
-                lo = int(np.searchsorted(t_s, rows[0][0]))
-                hi = int(np.searchsorted(t_s, rows[-1][1]))
-                if self.vertical_fraction(x_g, a_up, lo, hi) < c.min_vertical_fraction:
+                if not self._vertical_enough(t_s, x_g, a_up, rows):
                     continue
+            kept.append(rows)
+        return self.sets_of_groups(kept, concentric_first, holes_s)
+
+    def _vertical_enough(self, t_s: np.ndarray, x_g: np.ndarray, a_up: np.ndarray, rows: list) -> bool:
+        """A short group's movement is vertical enough (``min_vertical_fraction``) to count."""
+        lo = int(np.searchsorted(t_s, rows[0][0]))
+        hi = int(np.searchsorted(t_s, rows[-1][1]))
+        return not self.vertical_fraction(x_g, a_up, lo, hi) < self.config.min_vertical_fraction
+
+    def sets_of_groups(self, groups: list[list], concentric_first: bool, holes_s: np.ndarray | None) -> list[RepSet]:
+        """The sets of a stretch's kept groups of rep-table rows (the end of :meth:`analyse`):
+        reps estimated in the holes ``holes_s``, phases, aggregates."""
+        out = []
+        for rows in groups:
             n_hidden = 0
             if holes_s is not None and holes_s.shape[0]:
                 n_hidden, used = reps_in_holes(np.array([row[0] for row in rows]), rows[-1][1], holes_s)
                 holes_s = holes_s[~used]  # a hole's reps belong to one set only
-            out.append(_set_of_rows(rows, concentric_first, c.slowdown_frac, n_hidden))
+            out.append(_set_of_rows(rows, concentric_first, self.config.slowdown_frac, n_hidden))
+        return out
+
+    def analyse_many(self, buf_t: np.ndarray, buf_x: np.ndarray, bounds: list[tuple[int, int]],
+                     shift_s: float) -> dict[tuple[int, int], list[list]] | None:
+        """What :meth:`analyse` finds in each stretch ``(lo, hi)`` of ``bounds`` (with ``t_s =
+        buf_t[lo:hi] - shift_s``, ``x_g = buf_x[lo:hi]``, no amplitude floor), up to the
+        groups it keeps, in one kernel call: ``{(lo, hi): groups}`` (stretches too short to
+        analyse have none), each group a list of rep-table rows, for :meth:`sets_of_groups`
+        (the boundary kind is ``self.concentric_first_[(lo, hi)]``). None when the filter
+        layout has no four-lane kernels (then call :meth:`analyse` on each stretch).
+        """
+        c = self.config
+        if not self._lanes:
+            return None
+        n_min = max(8, int(c.min_rep_s * self.fs))
+        bounds = [(lo, hi) for lo, hi in bounds if 0 <= lo and hi - lo >= n_min and hi <= buf_x.shape[0]]
+        self.concentric_first_ = {}
+        if not bounds:
+            return {}
+        buf_x = np.ascontiguousarray(buf_x, dtype=np.float64)
+        lo_i = np.array([b[0] for b in bounds], np.int64)
+        hi_i = np.array([b[1] for b in bounds], np.int64)
+        order = np.argsort(hi_i - lo_i, kind="stable").astype(np.int64)
+        a_up, z, offs = _dsp._vertical_displacements(buf_x, lo_i, hi_i, order, self.band_sos, self.hp_sos, self.n_pad,
+                                                     self.dt_s, G_M_S2)
+        rows, groups = _kernels._analyse_stretches(buf_t, buf_x, lo_i, hi_i, a_up, z, offs, shift_s, self._prm,
+                                                   c.min_reps, c.rhythm_reps, c.short_set_duration_ratio)
+        rows = rows.tolist()
+        out: dict[tuple[int, int], list[list]] = {b: [] for b in bounds}
+        for j, r0, r1, check, boundary in groups.tolist():
+            b = bounds[j]
+            self.concentric_first_[b] = boundary == -1
+            grp = rows[r0:r1]
+            if check:
+                lo, hi = b
+                o0, o1 = int(offs[j]), int(offs[j + 1])
+                if not self._vertical_enough(buf_t[lo:hi] - shift_s, buf_x[lo:hi], a_up[o0:o1], grp):
+                    continue
+            out[b].append(grp)
         return out
 
 

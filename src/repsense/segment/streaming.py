@@ -138,7 +138,7 @@ class RepSegmenter:
             events = _kernels._activity_sets(x_grid, breaks, k_block, self._state, self._alpha_g, self._alpha_ms,
                                              c.enter_g ** 2, c.exit_g ** 2, self._n_rest,
                                              self._n_pre, self._n_post, self._n_max, self._n_check)
-        pre = self._displacements(events)
+        many = self._analyse_many(events)
         out = []
         shift = c.anti_alias_tau_s  # the anti-alias low-pass delays the signal by its tau
         # a rep that could still join a set starts within max_inter_rep_s of its end and lasts
@@ -152,12 +152,16 @@ class RepSegmenter:
             lo, hi = first - self._buf_k0, last - self._buf_k0 + 1
             if lo < 0:
                 raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
-            t_slice = self._buf_t[lo:hi] - shift
             now_s = float(self._buf_t[hi - 1])
             holes = self._holes_s
             if holes.shape[0]:
                 holes = holes[(holes[:, 1] > self._buf_t[lo]) & (holes[:, 0] < self._buf_t[hi - 1])] - shift
-            sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, pre.get((lo, hi)), holes)
+            if many is None:
+                t_slice = self._buf_t[lo:hi] - shift
+                sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, None, holes)
+            else:  # kind 0 (amp_floor_m 0): analysed already, up to the holes
+                sets = self._analyzer.sets_of_groups(many.get((lo, hi), []),
+                                                     self._analyzer.concentric_first_.get((lo, hi), False), holes)
             if kind == 1:
                 # checkpoint: emit only sets no later rep can join any more
                 sets = [rs for rs in sets if rs.end_s + shift <= now_s - settle_s]
@@ -184,11 +188,13 @@ class RepSegmenter:
             self._holes_s = self._holes_s[self._holes_s[:, 1] > self._buf_t[0]]
         return out
 
-    def _displacements(self, events: np.ndarray) -> dict:
-        """The analyser's displacements of this block's closed sets, all computed in one call
-        (four side by side is faster), keyed by the buffer slice the loop in ``_advance`` takes."""
-        if events.shape[0] == 0 or (events[:, 2] != 0).any():
-            return {}
+    def _analyse_many(self, events: np.ndarray) -> dict | None:
+        """The analyser's groups of this block's closed stretches, all found in one call
+        (:meth:`SetAnalyzer.analyse_many`), keyed by the buffer slice the loop in ``_advance``
+        takes; None when some event is a checkpoint, or the open stretch had sets emitted at a
+        checkpoint (its amplitude floor), i.e. when each is to be analysed on its own."""
+        if events.shape[0] == 0 or (events[:, 2] != 0).any() or self._amp_floor_m != 0.0:
+            return None
         bounds, consumed, n = [], self._consumed_k, self._buf_t.shape[0]
         for first, last, _kind in events.tolist():
             last = min(last, self._buf_k0 + n - 1)
@@ -196,4 +202,4 @@ class RepSegmenter:
             if first <= last:
                 bounds.append((first - self._buf_k0, last - self._buf_k0 + 1))
                 consumed = last + 1
-        return self._analyzer.displacements(self._buf_x, bounds)
+        return self._analyzer.analyse_many(self._buf_t, self._buf_x, bounds, self.config.anti_alias_tau_s)

@@ -32,3 +32,24 @@ def test_set_of_rows_is_build_set(rng, n, concentric_first):
         assert np.isnan(got.concentric_slowdown) and np.isnan(want.concentric_slowdown)
         got, want = replace(got, concentric_slowdown=0.0), replace(want, concentric_slowdown=0.0)
     assert got == want  # every field, bit for bit
+
+
+def test_fast_constructors_make_the_dataclass_objects():
+    """``_rep`` / ``_repset`` set the slots directly: valid only while the dataclasses have
+    no ``__post_init__`` and these fields; the objects equal, hash and pickle as the real ones."""
+    import pickle
+
+    from repsense.segment.reps import _rep, _repset
+    from repsense.types import RepSet
+
+    assert not hasattr(Rep, "__post_init__") and not hasattr(RepSet, "__post_init__")
+    args = (1.0, 3.5, 1.25, 0.75, 0.5, True)
+    fast, real = _rep(*args), Rep(*args)
+    assert type(fast) is Rep and fast == real and hash(fast) == hash(real)
+    assert pickle.loads(pickle.dumps(fast)) == real
+    with pytest.raises(AttributeError):
+        fast.end_s = 4.0  # still frozen
+    sargs = (1.0, 3.5, (real,), 2.5, 1.25, 0.75, 0.5, 2.5, 1.1, 2)
+    fs, rs = _repset(*sargs), RepSet(*sargs)
+    assert type(fs) is RepSet and fs == rs and fs.n_reps == 3
+    assert pickle.loads(pickle.dumps(fs)) == rs

@@ -17,6 +17,7 @@ top starts with the eccentric phase (load going down); at the bottom, with the c
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -216,15 +217,45 @@ def reps_in_holes(starts_s: np.ndarray, end_s: float, holes_s: np.ndarray) -> tu
     return n, overlapping
 
 
+# Rep and RepSet are frozen slotted dataclasses; their generated __init__ sets each field
+# through object.__setattr__. Setting the slots through their descriptors makes the same
+# objects (no __post_init__ to run; tests/segment/test_fast_paths.py) in half the time, which
+# counts at thousands of reps per day of data.
+_new = object.__new__
+_set_rep = tuple(Rep.__dict__[f.name].__set__ for f in dataclasses.fields(Rep))
+_set_repset = tuple(RepSet.__dict__[f.name].__set__ for f in dataclasses.fields(RepSet))
+
+
+def _rep(start_s: float, end_s: float, eccentric_s: float, concentric_s: float, pause_s: float,
+         concentric_first: bool, _s=_set_rep) -> Rep:
+    """``Rep(start_s, end_s, eccentric_s, concentric_s, pause_s, concentric_first)``, faster."""
+    r = _new(Rep)
+    _s[0](r, start_s)
+    _s[1](r, end_s)
+    _s[2](r, eccentric_s)
+    _s[3](r, concentric_s)
+    _s[4](r, pause_s)
+    _s[5](r, concentric_first)
+    return r
+
+
+def _repset(*values) -> RepSet:
+    """``RepSet(*values)`` with every field given, faster."""
+    r = _new(RepSet)
+    for setter, v in zip(_set_repset, values):
+        setter(r, v)
+    return r
+
+
 def _set_of_rows(rows: list, concentric_first: bool, slowdown_frac: float, n_reps_in_gaps: int) -> RepSet:
     """:func:`build_set` of the reps of ``_kernels._rep_table`` rows (lists), with the same
     arithmetic in the same order (so bit-identical), without reading back the Rep objects."""
     n = len(rows)
     if concentric_first:  # columns 2, 3: first and second phase
-        reps = [Rep(s, e, sec, fst, p, True) for s, e, fst, sec, p, _tr, _ok in rows]
+        reps = [_rep(s, e, sec, fst, p, True) for s, e, fst, sec, p, _tr, _ok in rows]
         i_con = 2
     else:
-        reps = [Rep(s, e, fst, sec, p, False) for s, e, fst, sec, p, _tr, _ok in rows]
+        reps = [_rep(s, e, fst, sec, p, False) for s, e, fst, sec, p, _tr, _ok in rows]
         i_con = 3
     tut = ecc = con = pause = 0  # int start, as sum()
     for row in rows:
@@ -237,7 +268,7 @@ def _set_of_rows(rows: list, concentric_first: bool, slowdown_frac: float, n_rep
     first = sum(row[i_con] for row in rows[:k]) / k
     last = sum(row[i_con] for row in rows[-k:]) / k
     slowdown = last / first if n >= 2 and first > 0 else math.nan
-    return RepSet(rows[0][0], rows[-1][1], tuple(reps), tut, ecc, con, pause, tut / n, slowdown, int(n_reps_in_gaps))
+    return _repset(rows[0][0], rows[-1][1], tuple(reps), tut, ecc, con, pause, tut / n, slowdown, int(n_reps_in_gaps))
 
 
 def build_set(reps: list[Rep], slowdown_frac: float, n_reps_in_gaps: int = 0) -> RepSet:

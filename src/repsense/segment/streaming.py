@@ -63,10 +63,11 @@ class RepSegmenter:
         self._consumed_k = 0  # grid samples before this index belong to emitted sets
         self._amp_floor_m = 0.0  # amplitude of the sets already emitted from the open stretch
         self._keep = self._n_pre + self._n_max + self._n_rest + 2
-        self._store_t = np.empty(0)  # the lookback buffer's memory: _buf_t, _buf_x are its first rows
+        self._store_t = np.empty(0)  # the lookback buffer's memory: _buf_t, _buf_x are rows of it
         self._store_x = np.empty((0, 3))
         self._buf_t = self._store_t
         self._buf_x = self._store_x
+        self._buf_at = 0  # row of the store where _buf_t starts
         self._buf_k0 = 0  # global grid index of _buf_t[0]
         self._finished = False
         self.sets_: list[RepSet] = []
@@ -91,23 +92,27 @@ class RepSegmenter:
         if t.shape[0] == 0:
             return []
         # the gyro's finite check runs in the resampler's pass over the rows (its error first)
-        # one buffer, reused: the lookback moves to its front, the resampler writes the block's
-        # grid right after it (no joining copy, no fresh memory to page-fault per block)
-        n_old = self._buf_t.shape[0]
+        # one buffer, reused: the resampler writes the block's grid right after the lookback
+        # (no joining copy, no fresh memory to page-fault per block); the lookback moves to
+        # the front only when the space after it runs out
+        n_old, at = self._buf_t.shape[0], self._buf_at
         need = n_old + self._resampler.max_grid_rows(t)
         cap = self._store_t.shape[0]
         if cap < need or cap > 4 * need:  # grow, or shrink after a much larger block
             store_t, store_x = np.empty(2 * need), np.empty((2 * need, 3))
             store_t[:n_old], store_x[:n_old] = self._buf_t, self._buf_x
             self._store_t, self._store_x = store_t, store_x
-        elif n_old and self._buf_t.ctypes.data != self._store_t.ctypes.data:
+            at = 0
+        elif at + need > cap:
             self._store_t[:n_old] = self._buf_t  # overlapping copy: numpy copies as if through a temporary
             self._store_x[:n_old] = self._buf_x
-        self._buf_t, self._buf_x = self._store_t[:n_old], self._store_x[:n_old]
+            at = 0
+        self._buf_t, self._buf_x, self._buf_at = self._store_t[at:at + n_old], self._store_x[at:at + n_old], at
         t_new, _x_new, breaks = self._resampler.update(t, a, "accel", extra=gyro, extra_name="gyro",
-                                                       out_t=self._store_t[n_old:], out_x=self._store_x[n_old:])
+                                                       out_t=self._store_t[at + n_old:],
+                                                       out_x=self._store_x[at + n_old:])
         n_all = n_old + t_new.shape[0]
-        buf_t, buf_x = self._store_t[:n_all], self._store_x[:n_all]
+        buf_t, buf_x = self._store_t[at:at + n_all], self._store_x[at:at + n_all]
         if self.config.hole_min_s > 0:
             holes = _kernels._signal_holes(t, self._t_last, self.config.hole_min_s, self.config.max_gap_s)
             if holes.shape[0]:
@@ -182,6 +187,7 @@ class RepSegmenter:
         drop = self._buf_t.shape[0] - self._keep
         if drop > 0:  # views: the next update moves them to the buffer's front
             self._buf_t = self._buf_t[drop:]
+            self._buf_at += drop
             self._buf_x = self._buf_x[drop:]
             self._buf_k0 += drop
         if self._holes_s.shape[0] and self._buf_t.shape[0]:

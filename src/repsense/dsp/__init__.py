@@ -54,14 +54,21 @@ class Resampler:
         Holes longer than this restart the grid at the next sample (reported as a break).
     anti_alias_tau_s : float
         Time constant of the one-pole anti-alias low-pass applied before interpolation.
+    hole_min_s : float, optional
+        After each :meth:`update`, ``n_holes_`` is the number of intervals between
+        consecutive samples (from the previous block's last one on) of ``hole_min_s`` to
+        ``max_gap_s`` seconds: holes the grid bridges by interpolation. Default: none counted.
     """
 
-    def __init__(self, grid_rate_hz: float, max_gap_s: float, anti_alias_tau_s: float) -> None:
+    def __init__(self, grid_rate_hz: float, max_gap_s: float, anti_alias_tau_s: float,
+                 hole_min_s: float = math.inf) -> None:
         if not (grid_rate_hz > 0 and math.isfinite(grid_rate_hz)):
             raise SamplingRateError(f"grid_rate_hz must be > 0, got {grid_rate_hz!r}")
         self.dt_grid_s = 1.0 / grid_rate_hz
         self.max_gap_s = float(max_gap_s)
         self.anti_alias_tau_s = float(anti_alias_tau_s)
+        self.hole_min_s = float(hole_min_s)
+        self.n_holes_ = 0
         self._state = np.zeros(4 + 2 * 3)
 
     def max_grid_rows(self, t_s: np.ndarray) -> int:
@@ -89,6 +96,7 @@ class Resampler:
         rows), e.g. right after a lookback kept in the same buffer, which saves a copy and
         reuses memory that is already mapped.
         """
+        self.n_holes_ = 0
         t, a = check_shapes(t_s, x, name)
         if t.shape[0] == 0:
             return np.empty(0), np.empty((0, 3)), np.empty(0, np.int64)
@@ -106,10 +114,10 @@ class Resampler:
         saved = self._state.copy()
         # no extra: the samples stand in, unchecked (the same array type as a gyro view of the
         # same rows, so the kernel is not compiled once more)
-        n, breaks, bad, code = _kernels._resample_linear(t, a, a if extra is None else extra,
+        n, breaks, bad, code, n_holes = _kernels._resample_linear(t, a, a if extra is None else extra,
                                                          0 if extra is None else extra.shape[1], self._state,
                                                          out_t, out_x, self.dt_grid_s, self.max_gap_s,
-                                                         self.anti_alias_tau_s)
+                                                         self.anti_alias_tau_s, self.hole_min_s)
         if code:
             self._state[:] = saved
             if code == 4:
@@ -117,6 +125,7 @@ class Resampler:
             if extra is not None:
                 check_finite(extra, extra_name)
             raise_bad_sample(name, t, bad, code)
+        self.n_holes_ = int(n_holes)
         return out_t[:n], out_x[:n], breaks
 
 

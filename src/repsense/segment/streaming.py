@@ -49,7 +49,8 @@ class RepSegmenter:
         self.config = c = config or DetectorConfig()
         self.sample_rate_hz = sample_rate_hz
         fs = c.grid_rate_hz
-        self._resampler = Resampler(fs, c.max_gap_s, c.anti_alias_tau_s)
+        # the resampler counts the holes in its pass; _signal_holes lists them only when there are some
+        self._resampler = Resampler(fs, c.max_gap_s, c.anti_alias_tau_s, c.hole_min_s if c.hole_min_s > 0 else math.inf)
         self._analyzer = SetAnalyzer(c)
         self._state = np.zeros(_kernels.N_STATE)
         self._alpha_g = 1.0 - math.exp(-1.0 / (c.gravity_tau_s * fs))
@@ -113,7 +114,7 @@ class RepSegmenter:
                                                        out_x=self._store_x[at + n_old:])
         n_all = n_old + t_new.shape[0]
         buf_t, buf_x = self._store_t[at:at + n_all], self._store_x[at:at + n_all]
-        if self.config.hole_min_s > 0:
+        if self.config.hole_min_s > 0 and self._resampler.n_holes_:
             holes = _kernels._signal_holes(t, self._t_last, self.config.hole_min_s, self.config.max_gap_s)
             if holes.shape[0]:
                 self._holes_s = np.concatenate([self._holes_s, holes])

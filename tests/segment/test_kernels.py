@@ -332,8 +332,8 @@ def _stretches(seed, n_stretch):
 
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10_000), n_stretch=st.integers(1, 5), min_reps=st.sampled_from([1, 2]),
-       rhythm_reps=st.sampled_from([2, 4]))
-def test_analyse_stretches_matches_the_naive_steps(naive, seed, n_stretch, min_reps, rhythm_reps):
+       rhythm_reps=st.sampled_from([2, 4]), frac=st.sampled_from([0.25, 0.3, 0.5]))
+def test_analyse_stretches_matches_the_naive_steps(naive, seed, n_stretch, min_reps, rhythm_reps, frac):
     from repsense.dsp import _kernels as dsp_kernels
     from repsense.segment import DetectorConfig
     from repsense.segment.reps import SetAnalyzer
@@ -345,14 +345,31 @@ def test_analyse_stretches_matches_the_naive_steps(naive, seed, n_stretch, min_r
     order = np.argsort(hi_i - lo_i, kind="stable").astype(np.int64)
     a_up, z, offs = dsp_kernels._vertical_displacements(x, lo_i, hi_i, order, an.band_sos, an.hp_sos, an.n_pad,
                                                         an.dt_s, 9.80665)
-    rows, groups = _kernels._analyse_stretches(t, x, lo_i, hi_i, a_up, z, offs, 0.032, an._prm, min_reps,
-                                               rhythm_reps, 1.7)
-    ref_rows, ref_groups = naive.analyse_stretches(t, x, bounds, an.band_sos, an.hp_sos, an._prm, 0.032, min_reps,
-                                                   rhythm_reps, 1.7)
+    rows, groups, sums = _kernels._analyse_stretches(t, x, lo_i, hi_i, a_up, z, offs, 0.032, an._prm, min_reps,
+                                                     rhythm_reps, 1.7, frac)
+    ref_rows, ref_groups, ref_sums = naive.analyse_stretches(t, x, bounds, an.band_sos, an.hp_sos, an._prm, 0.032,
+                                                             min_reps, rhythm_reps, 1.7, frac)
     assert groups.tolist() == ref_groups
-    assert rows.shape == (len(ref_rows), 7)
+    assert rows.shape == (len(ref_rows), 7) and sums.shape == (len(ref_sums), 6)
     if ref_rows:
         np.testing.assert_allclose(rows, np.array(ref_rows), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(sums, np.array(ref_sums), rtol=1e-9, atol=1e-9)  # NaN == NaN here
+    # the sums of the kernel's own rows: exactly Python's
+    for (_j, r0, r1, _c, boundary), s in zip(groups.tolist(), sums.tolist()):
+        want = naive.set_sums(rows[r0:r1].tolist(), boundary == -1, frac)
+        assert [v if v == v else "nan" for v in s] == [v if v == v else "nan" for v in want]
+
+
+@pytest.mark.parametrize("frac", [0.1, 0.125, 0.25, 0.3, 0.5])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 8, 10, 12, 20])
+def test_set_sums_round_half_to_even_as_python(naive, rng, n, frac):
+    rows = rng.uniform(0.1, 2.0, (n, 7))
+    rows[:, 1] += rows[:, 0] + 1.0
+    for cf in (False, True):
+        got = np.empty(6)
+        _kernels._set_sums(rows, cf, frac, got)
+        want = naive.set_sums(rows.tolist(), cf, frac)
+        assert [v if v == v else "nan" for v in got.tolist()] == [v if v == v else "nan" for v in want]
 
 
 def test_analyse_many_is_analyse_of_each_stretch():

@@ -608,7 +608,8 @@ def _signal_holes(t_s, t_prev_s, min_hole_s, max_hole_s):
 
 
 @njit(**JIT)
-def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min_reps, rhythm_reps, short_ratio):
+def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min_reps, rhythm_reps, short_ratio,
+                       slowdown_frac):
     """:func:`_analyse_displacement` of many stretches in one call, and the rep-count and
     rhythm filters of their groups (what ``SetAnalyzer.analyse`` does next, minus the checks
     that need the stretch's samples again).
@@ -621,8 +622,8 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         ``a_up[offsets[j]:offsets[j + 1]]``, ``z[...]`` (from ``_vertical_displacements``).
     shift_s : float, subtracted from ``buf_t`` (the stretch's ``t_s`` is ``buf_t[lo:hi] - shift_s``).
     prm : float64 (17,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
-    min_reps, rhythm_reps : int; short_ratio : float, as ``DetectorConfig``'s ``min_reps``,
-        ``rhythm_reps``, ``short_set_duration_ratio``.
+    min_reps, rhythm_reps : int; short_ratio, slowdown_frac : float, as ``DetectorConfig``'s
+        ``min_reps``, ``rhythm_reps``, ``short_set_duration_ratio``, ``slowdown_frac``.
 
     Returns
     -------
@@ -630,6 +631,9 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     groups : int64 (G, 5) per group, in stretch then time order: stretch ``j``, first and
         end row in ``rows``, 1 when the group has fewer than ``rhythm_reps`` reps (its
         vertical fraction is still to check), the stretch's ``boundary`` (+1 / -1).
+    aggs : float64 (G, 6) per group, what ``reps.build_set`` sums from its reps, with the same
+        operations in the same order: TUT, eccentric, concentric and pause time, mean tempo,
+        concentric slow-down (NaN for one rep or a zero first mean).
     """
     s = lo_i.shape[0]
     n_rows = 0
@@ -649,6 +653,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         n_rows += table.shape[0]
     rows = np.empty((n_rows, 7))
     groups = np.empty((n_rows, 5), np.int64)
+    aggs = np.empty((n_rows, 6))
     q = 0
     n_g = 0
     for j in range(s):
@@ -694,6 +699,45 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                 groups[n_g, 2] = q
                 groups[n_g, 3] = check
                 groups[n_g, 4] = bounds[j]
+                _set_sums(rows[q0:q], bounds[j] == -1, slowdown_frac, aggs[n_g])
                 n_g += 1
             i = last + 1
-    return rows[:q], groups[:n_g]
+    return rows[:q], groups[:n_g], aggs[:n_g]
+
+
+@njit(**JIT)
+def _set_sums(rows, concentric_first, slowdown_frac, out):
+    """``reps.build_set``'s sums over a group's rep-table rows (n >= 1) into ``out`` (6,):
+    each a running sum from 0 in rep order, as Python's ``sum``; ``k = round(n * frac)``
+    rounds half to even, as Python's ``round``."""
+    n = rows.shape[0]
+    i_con = 2 if concentric_first else 3
+    i_ecc = 5 - i_con
+    tut = 0.0
+    ecc = 0.0
+    con = 0.0
+    pause = 0.0
+    for i in range(n):
+        tut += rows[i, 1] - rows[i, 0]
+        ecc += rows[i, i_ecc]
+        con += rows[i, i_con]
+        pause += rows[i, 4]
+    y = n * slowdown_frac
+    k = math.floor(y)
+    if y - k > 0.5 or (y - k == 0.5 and k % 2 == 1):
+        k += 1
+    k = max(1, int(k))
+    first = 0.0
+    for i in range(min(k, n)):
+        first += rows[i, i_con]
+    last = 0.0
+    for i in range(max(n - k, 0), n):
+        last += rows[i, i_con]
+    first = first / k
+    last = last / k
+    out[0] = tut
+    out[1] = ecc
+    out[2] = con
+    out[3] = pause
+    out[4] = tut / n
+    out[5] = last / first if n >= 2 and first > 0 else np.nan

@@ -131,7 +131,7 @@ class SetAnalyzer:
                     continue  # no rhythm: a few unrelated movements
                 if not self._vertical_enough(t_s, x_g, a_up, rows):
                     continue
-            kept.append(rows)
+            kept.append((rows, None))
         return self.sets_of_groups(kept, concentric_first, holes_s)
 
     def _vertical_enough(self, t_s: np.ndarray, x_g: np.ndarray, a_up: np.ndarray, rows: list) -> bool:
@@ -140,24 +140,30 @@ class SetAnalyzer:
         hi = int(np.searchsorted(t_s, rows[-1][1]))
         return not self.vertical_fraction(x_g, a_up, lo, hi) < self.config.min_vertical_fraction
 
-    def sets_of_groups(self, groups: list[list], concentric_first: bool, holes_s: np.ndarray | None) -> list[RepSet]:
-        """The sets of a stretch's kept groups of rep-table rows (the end of :meth:`analyse`):
-        reps estimated in the holes ``holes_s``, phases, aggregates."""
+    def sets_of_groups(self, groups: list[tuple[list, list | None]], concentric_first: bool,
+                       holes_s: np.ndarray | None) -> list[RepSet]:
+        """The sets of a stretch's kept groups (the end of :meth:`analyse`): reps estimated in
+        the holes ``holes_s``, phases, aggregates. Each group is ``(rows, sums)``: its
+        rep-table rows, and the sums of ``_kernels._set_sums`` or None (then summed here)."""
         out = []
-        for rows in groups:
+        for rows, sums in groups:
             n_hidden = 0
             if holes_s is not None and holes_s.shape[0]:
                 n_hidden, used = reps_in_holes(np.array([row[0] for row in rows]), rows[-1][1], holes_s)
                 holes_s = holes_s[~used]  # a hole's reps belong to one set only
-            out.append(_set_of_rows(rows, concentric_first, self.config.slowdown_frac, n_hidden))
+            if sums is None:
+                out.append(_set_of_rows(rows, concentric_first, self.config.slowdown_frac, n_hidden))
+            else:
+                out.append(_repset(rows[0][0], rows[-1][1], _reps_of_rows(rows, concentric_first), *sums,
+                                   int(n_hidden)))
         return out
 
     def analyse_many(self, buf_t: np.ndarray, buf_x: np.ndarray, bounds: list[tuple[int, int]],
-                     shift_s: float) -> dict[tuple[int, int], list[list]] | None:
+                     shift_s: float) -> dict[tuple[int, int], list[tuple[list, list]]] | None:
         """What :meth:`analyse` finds in each stretch ``(lo, hi)`` of ``bounds`` (with ``t_s =
         buf_t[lo:hi] - shift_s``, ``x_g = buf_x[lo:hi]``, no amplitude floor), up to the
         groups it keeps, in one kernel call: ``{(lo, hi): groups}`` (stretches too short to
-        analyse have none), each group a list of rep-table rows, for :meth:`sets_of_groups`
+        analyse have none), each group its rep-table rows and their sums, for :meth:`sets_of_groups`
         (the boundary kind is ``self.concentric_first_[(lo, hi)]``). None when the filter
         layout has no four-lane kernels (then call :meth:`analyse` on each stretch).
         """
@@ -175,11 +181,12 @@ class SetAnalyzer:
         order = np.argsort(hi_i - lo_i, kind="stable").astype(np.int64)
         a_up, z, offs = _dsp._vertical_displacements(buf_x, lo_i, hi_i, order, self.band_sos, self.hp_sos, self.n_pad,
                                                      self.dt_s, G_M_S2)
-        rows, groups = _kernels._analyse_stretches(buf_t, buf_x, lo_i, hi_i, a_up, z, offs, shift_s, self._prm,
-                                                   c.min_reps, c.rhythm_reps, c.short_set_duration_ratio)
+        rows, groups, sums = _kernels._analyse_stretches(buf_t, buf_x, lo_i, hi_i, a_up, z, offs, shift_s, self._prm,
+                                                         c.min_reps, c.rhythm_reps, c.short_set_duration_ratio,
+                                                         c.slowdown_frac)
         rows = rows.tolist()
-        out: dict[tuple[int, int], list[list]] = {b: [] for b in bounds}
-        for j, r0, r1, check, boundary in groups.tolist():
+        out: dict[tuple[int, int], list[tuple[list, list]]] = {b: [] for b in bounds}
+        for (j, r0, r1, check, boundary), s in zip(groups.tolist(), sums.tolist()):
             b = bounds[j]
             self.concentric_first_[b] = boundary == -1
             grp = rows[r0:r1]
@@ -188,7 +195,7 @@ class SetAnalyzer:
                 o0, o1 = int(offs[j]), int(offs[j + 1])
                 if not self._vertical_enough(buf_t[lo:hi] - shift_s, buf_x[lo:hi], a_up[o0:o1], grp):
                     continue
-            out[b].append(grp)
+            out[b].append((grp, s))
         return out
 
 
@@ -247,17 +254,20 @@ def _repset(*values) -> RepSet:
     return r
 
 
+def _reps_of_rows(rows: list, concentric_first: bool) -> tuple[Rep, ...]:
+    """The reps of ``_kernels._rep_table`` rows (lists; columns 2, 3: first and second phase)."""
+    if concentric_first:
+        return tuple([_rep(s, e, sec, fst, p, True) for s, e, fst, sec, p, _tr, _ok in rows])
+    return tuple([_rep(s, e, fst, sec, p, False) for s, e, fst, sec, p, _tr, _ok in rows])
+
+
 def _set_of_rows(rows: list, concentric_first: bool, slowdown_frac: float, n_reps_in_gaps: int) -> RepSet:
     """:func:`build_set` of the reps of ``_kernels._rep_table`` rows (lists), with the same
     arithmetic in the same order (so bit-identical), without reading back the Rep objects."""
     n = len(rows)
-    if concentric_first:  # columns 2, 3: first and second phase
-        reps = [_rep(s, e, sec, fst, p, True) for s, e, fst, sec, p, _tr, _ok in rows]
-        i_con = 2
-    else:
-        reps = [_rep(s, e, fst, sec, p, False) for s, e, fst, sec, p, _tr, _ok in rows]
-        i_con = 3
-    tut = ecc = con = pause = 0  # int start, as sum()
+    reps = _reps_of_rows(rows, concentric_first)
+    i_con = 2 if concentric_first else 3
+    tut = ecc = con = pause = 0.0  # left to right, as _seq_sum
     for row in rows:
         tut += row[1] - row[0]
         pause += row[4]
@@ -265,10 +275,19 @@ def _set_of_rows(rows: list, concentric_first: bool, slowdown_frac: float, n_rep
         ecc += row[5 - i_con]
         con += row[i_con]
     k = max(1, int(round(n * slowdown_frac)))
-    first = sum(row[i_con] for row in rows[:k]) / k
-    last = sum(row[i_con] for row in rows[-k:]) / k
+    first = _seq_sum(row[i_con] for row in rows[:k]) / k
+    last = _seq_sum(row[i_con] for row in rows[-k:]) / k
     slowdown = last / first if n >= 2 and first > 0 else math.nan
-    return _repset(rows[0][0], rows[-1][1], tuple(reps), tut, ecc, con, pause, tut / n, slowdown, int(n_reps_in_gaps))
+    return _repset(rows[0][0], rows[-1][1], reps, tut, ecc, con, pause, tut / n, slowdown, int(n_reps_in_gaps))
+
+
+def _seq_sum(values) -> float:
+    """Left-to-right float sum from 0: what ``sum`` does up to Python 3.11 (3.12 compensates
+    the rounding), so that this module and ``_kernels._set_sums`` agree on every version."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total
 
 
 def build_set(reps: list[Rep], slowdown_frac: float, n_reps_in_gaps: int = 0) -> RepSet:
@@ -277,12 +296,12 @@ def build_set(reps: list[Rep], slowdown_frac: float, n_reps_in_gaps: int = 0) ->
     ``n_reps_in_gaps``: reps estimated in signal holes (counted, not timed).
     """
     n = len(reps)
-    tut = sum(r.duration_s for r in reps)
+    tut = _seq_sum(r.duration_s for r in reps)
     k = max(1, int(round(n * slowdown_frac)))
-    first = sum(r.concentric_s for r in reps[:k]) / k
-    last = sum(r.concentric_s for r in reps[-k:]) / k
+    first = _seq_sum(r.concentric_s for r in reps[:k]) / k
+    last = _seq_sum(r.concentric_s for r in reps[-k:]) / k
     slowdown = last / first if n >= 2 and first > 0 else math.nan
     return RepSet(start_s=reps[0].start_s, end_s=reps[-1].end_s, reps=tuple(reps), tut_s=tut,
-                  eccentric_s=sum(r.eccentric_s for r in reps), concentric_s=sum(r.concentric_s for r in reps),
-                  pause_s=sum(r.pause_s for r in reps), mean_tempo_s=tut / n, concentric_slowdown=slowdown,
+                  eccentric_s=_seq_sum(r.eccentric_s for r in reps), concentric_s=_seq_sum(r.concentric_s for r in reps),
+                  pause_s=_seq_sum(r.pause_s for r in reps), mean_tempo_s=tut / n, concentric_slowdown=slowdown,
                   n_reps_in_gaps=int(n_reps_in_gaps))

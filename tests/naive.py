@@ -356,3 +356,47 @@ def signal_holes(t_s, t_prev_s, min_hole_s, max_hole_s):
     times = ([t_prev_s] if t_prev_s == t_prev_s else []) + [float(x) for x in t_s]
     rows = [(a, b) for a, b in zip(times, times[1:]) if min_hole_s <= b - a <= max_hole_s]
     return np.array(rows, dtype=float).reshape(-1, 2)
+
+
+def seq_sum(values):
+    """Left-to-right sum from 0.0 (Python's ``sum`` up to 3.11; 3.12 compensates)."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total
+
+
+def set_sums(rows, concentric_first, slowdown_frac):
+    """Twin of ``_set_sums``: ``build_set``'s sums (left to right) and Python's round."""
+    con = [r[2] if concentric_first else r[3] for r in rows]
+    ecc = [r[3] if concentric_first else r[2] for r in rows]
+    n = len(rows)
+    tut = seq_sum(r[1] - r[0] for r in rows)
+    k = max(1, int(round(n * slowdown_frac)))
+    first, last = seq_sum(con[:k]) / k, seq_sum(con[-k:]) / k
+    return [tut, seq_sum(ecc), seq_sum(con), seq_sum(r[4] for r in rows), tut / n,
+            last / first if n >= 2 and first > 0 else math.nan]
+
+
+def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps, rhythm_reps, short_ratio,
+                      slowdown_frac):
+    """Twin of ``_vertical_displacements`` then ``_analyse_stretches``: each stretch through
+    :func:`analyse_stretch`, its reps grouped by group number, the groups with too few reps
+    or (fewer than ``rhythm_reps``) too unlike durations dropped. Returns (rows, groups, sums) as lists."""
+    rows, groups, sums = [], [], []
+    for j, (lo, hi) in enumerate(bounds):
+        _a, _amp, boundary, table, gid = analyse_stretch(np.asarray(buf_t[lo:hi]) - shift_s, x[lo:hi], band_sos,
+                                                         hp_sos, prm, 0.0)
+        if boundary == 0:
+            continue
+        for g in sorted(set(v for v in gid if v >= 0)):
+            members = [row for row, v in zip(table, gid) if v == g]
+            dur = [row[1] - row[0] for row in members]
+            if len(members) < min_reps:
+                continue
+            if len(members) < rhythm_reps and max(dur) > short_ratio * min(dur):
+                continue
+            groups.append([j, len(rows), len(rows) + len(members), int(len(members) < rhythm_reps), boundary])
+            sums.append(set_sums(members, boundary == -1, slowdown_frac))
+            rows += [list(row) for row in members]
+    return rows, groups, sums

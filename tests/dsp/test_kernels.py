@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -298,3 +300,50 @@ def test_four_lane_passes_are_four_single_ones(seed, lengths, n_pad, backward):
             ref = y[:, lane].copy()
             _kernels._sos_pass(ref, sos, backward)
             assert np.array_equal(got[:, lane], ref)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 150), cuts=st.lists(st.integers(1, 149), max_size=6))
+def test_resample_into_one_reused_buffer_is_exact(seed, n, cuts):
+    """Blocks written one after another into a caller's buffer (``out_t``/``out_x``) give
+    the same grid as fresh arrays, and every row beyond the grid is left untouched."""
+    t, x = _irregular_times(seed, n, 12.5, n // 2, 6.0)
+    whole = Resampler(25.0, 5.0, 0.032).update(t, x)
+    r = Resampler(25.0, 5.0, 0.032)
+    cap = 4 * n + 1000
+    buf_t, buf_x = np.full(cap, -7.0), np.full((cap, 3), -7.0)
+    edges, k = [0, *sorted(set(c for c in cuts if c < n)), n], 0
+    for a, b in zip(edges[:-1], edges[1:]):
+        assert r.max_grid_rows(t[a:b]) <= cap - k
+        gt, gx, _ = r.update(t[a:b], x[a:b], out_t=buf_t[k:], out_x=buf_x[k:])
+        assert gt.base is buf_t and gx.base is buf_x  # written in place
+        k += gt.shape[0]
+    assert np.array_equal(buf_t[:k], whole[0]) and np.array_equal(buf_x[:k], whole[1])
+    assert (buf_t[k:] == -7.0).all() and (buf_x[k:] == -7.0).all()
+
+
+def test_resample_rejects_an_output_buffer_too_small():
+    t = np.arange(0, 10, 0.04)
+    x = np.zeros((t.shape[0], 3))
+    r = Resampler(25.0, 5.0, 0.0)
+    m = r.max_grid_rows(t)
+    with pytest.raises(InputError, match="cannot hold"):
+        r.update(t, x, out_t=np.empty(m - 1), out_x=np.empty((m - 1, 3)))
+    gt, _, _ = r.update(t, x, out_t=np.empty(m), out_x=np.empty((m, 3)))  # state untouched by the refusal
+    assert np.array_equal(gt, Resampler(25.0, 5.0, 0.0).update(t, x)[0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 150), cuts=st.lists(st.integers(1, 149), max_size=6),
+       hole_min_s=st.sampled_from([0.05, 0.3, 1.0, math.inf]))
+def test_resampler_counts_the_holes_signal_holes_lists(naive, seed, n, cuts, hole_min_s):
+    """Per block, ``n_holes_`` is the number of holes the naive hole finder lists (intervals
+    of ``hole_min_s`` to ``max_gap_s``, across block boundaries too): the detector lists them
+    only for the blocks with some."""
+    t, x = _irregular_times(seed, n, 12.5, n // 2, 6.0)
+    r = Resampler(25.0, 5.0, 0.032, hole_min_s)
+    edges, t_prev = [0, *sorted(set(c for c in cuts if c < n)), n], math.nan
+    for a, b in zip(edges[:-1], edges[1:]):
+        r.update(t[a:b], x[a:b])
+        assert r.n_holes_ == len(naive.signal_holes(t[a:b], t_prev, hole_min_s, 5.0))
+        t_prev = float(t[b - 1])

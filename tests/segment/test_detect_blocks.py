@@ -79,3 +79,22 @@ def test_streaming_gyro_check_leaves_the_block_unconsumed():
         seg.update(t[100:500], a[100:500], bad[100:500])
     rest = seg.update(t[100:], a[100:], g[100:]) + seg.finish()
     assert rest == _one_block(t, a, g)
+
+
+def test_a_large_block_then_small_ones_gives_the_one_block_result():
+    """The lookback buffer is reused across blocks, grown for a large block and shrunk
+    again after it; neither changes the result, nor does a refused (bad) block."""
+    t, a, g = _session(100.0)
+    ref = _one_block(t, a, g)
+    seg = RepSegmenter()
+    cut = (2 * t.shape[0]) // 3
+    got = seg.update(t[:cut], a[:cut], g[:cut])
+    cap_large = seg._store_t.shape[0]
+    bad = a[cut:cut + 50].copy()
+    bad[10, 1] = np.nan
+    with pytest.raises(InputError, match="sample 10 is not finite"):
+        seg.update(t[cut:cut + 50], bad)
+    for lo in range(cut, t.shape[0], 100):
+        got += seg.update(t[lo:lo + 100], a[lo:lo + 100], g[lo:lo + 100])
+    assert seg._store_t.shape[0] < cap_large  # shrunk for the small blocks
+    assert got + seg.finish() == ref and sum(s.n_reps for s in ref) > 0

@@ -324,3 +324,91 @@ def test_signal_holes_across_a_block_boundary_are_found_once():
     assert whole.tolist() == [[0.2, 1.7], [1.8, 5.0]]  # 7 s is a break, not a hole
     parts = [_kernels._signal_holes(t[:3], math.nan, 0.4, 5.0), _kernels._signal_holes(t[3:], 0.2, 0.4, 5.0)]
     assert np.concatenate(parts).tolist() == whole.tolist()
+
+
+def _stretches(seed, n_stretch):
+    """A grid buffer with ``n_stretch`` stretches of synthetic reps (some short groups), and their bounds."""
+    rng = np.random.default_rng(seed)
+    xs, bounds, k = [], [], 0
+    for _ in range(n_stretch):
+        n_reps = int(rng.integers(0, 6))
+        period = rng.uniform(1.5, 3.5)
+        n = int((3.0 + n_reps * period) * 25) + 10
+        tt = np.arange(n) * 0.04
+        u = np.clip((tt - 1.5) / period, 0, n_reps)
+        sign = rng.choice([-1.0, 1.0])  # reps starting at the top or at the bottom
+        a_up = sign * 0.2 * (2 * np.pi / period) ** 2 * np.cos(2 * np.pi * u) * ((u > 0) & (u < n_reps)) / 9.80665
+        tilt = np.radians(rng.uniform(0, 60))
+        xs.append((1.0 + a_up)[:, None] * np.array([np.sin(tilt), 0.0, np.cos(tilt)]) + rng.normal(0, 0.02, (n, 3)))
+        gap = int(rng.integers(0, 30))
+        bounds.append((k + gap, k + n))
+        k += n
+    x = np.concatenate(xs)
+    t = 100.0 + np.arange(k) * 0.04
+    return t, x, bounds
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), n_stretch=st.integers(1, 5), min_reps=st.sampled_from([1, 2]),
+       rhythm_reps=st.sampled_from([2, 4]), frac=st.sampled_from([0.25, 0.3, 0.5]))
+def test_analyse_stretches_matches_the_naive_steps(naive, seed, n_stretch, min_reps, rhythm_reps, frac):
+    from repsense.dsp import _kernels as dsp_kernels
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import SetAnalyzer
+
+    t, x, bounds = _stretches(seed, n_stretch)
+    an = SetAnalyzer(DetectorConfig())
+    lo_i = np.array([b[0] for b in bounds], np.int64)
+    hi_i = np.array([b[1] for b in bounds], np.int64)
+    order = np.argsort(hi_i - lo_i, kind="stable").astype(np.int64)
+    a_up, z, offs = dsp_kernels._vertical_displacements(x, lo_i, hi_i, order, an.band_sos, an.hp_sos, an.n_pad,
+                                                        an.dt_s, 9.80665)
+    rows, groups, sums = _kernels._analyse_stretches(t, x, lo_i, hi_i, a_up, z, offs, 0.032, an._prm, min_reps,
+                                                     rhythm_reps, 1.7, frac)
+    ref_rows, ref_groups, ref_sums = naive.analyse_stretches(t, x, bounds, an.band_sos, an.hp_sos, an._prm, 0.032,
+                                                             min_reps, rhythm_reps, 1.7, frac)
+    assert groups.tolist() == ref_groups
+    assert rows.shape == (len(ref_rows), 7) and sums.shape == (len(ref_sums), 6)
+    if ref_rows:
+        np.testing.assert_allclose(rows, np.array(ref_rows), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(sums, np.array(ref_sums), rtol=1e-9, atol=1e-9)  # NaN == NaN here
+    # the sums of the kernel's own rows: exactly Python's
+    for (_j, r0, r1, _c, boundary), s in zip(groups.tolist(), sums.tolist()):
+        want = naive.set_sums(rows[r0:r1].tolist(), boundary == -1, frac)
+        assert [v if v == v else "nan" for v in s] == [v if v == v else "nan" for v in want]
+
+
+@pytest.mark.parametrize("frac", [0.1, 0.125, 0.25, 0.3, 0.5])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 8, 10, 12, 20])
+def test_set_sums_round_half_to_even_as_python(naive, rng, n, frac):
+    rows = rng.uniform(0.1, 2.0, (n, 7))
+    rows[:, 1] += rows[:, 0] + 1.0
+    for cf in (False, True):
+        got = np.empty(6)
+        _kernels._set_sums(rows, cf, frac, got)
+        want = naive.set_sums(rows.tolist(), cf, frac)
+        assert [v if v == v else "nan" for v in got.tolist()] == [v if v == v else "nan" for v in want]
+
+
+def test_analyse_many_is_analyse_of_each_stretch():
+    """The one-call path of the batch detector gives bit for bit the sets of ``analyse``."""
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import SetAnalyzer
+    from repsense.simulate import simulate_session
+
+    an = SetAnalyzer(DetectorConfig())
+    n_sets = 0
+    for seed in range(3):
+        t, x, bounds = _stretches(seed, 6)
+        rec, _ = simulate_session(seed, sample_rate_hz=25.0, n_sets=3)
+        xs = np.asarray(rec.accel.values, np.float64)
+        t = np.r_[t, t[-1] + 0.04 * (1 + np.arange(xs.shape[0]))]
+        bounds += [(x.shape[0] + 200, x.shape[0] + xs.shape[0] - 100), (x.shape[0], x.shape[0] + 4)]  # and a short one
+        x = np.concatenate([x, xs])
+        many = an.analyse_many(t, x, bounds, 0.032)
+        for lo, hi in bounds:
+            want = an.analyse(t[lo:hi] - 0.032, x[lo:hi])
+            got = an.sets_of_groups(many.get((lo, hi), []), an.concentric_first_.get((lo, hi), False), None)
+            assert got == want
+            n_sets += len(want)
+    assert n_sets >= 3

@@ -54,18 +54,34 @@ class Resampler:
         Holes longer than this restart the grid at the next sample (reported as a break).
     anti_alias_tau_s : float
         Time constant of the one-pole anti-alias low-pass applied before interpolation.
+    hole_min_s : float, optional
+        After each :meth:`update`, ``n_holes_`` is the number of intervals between
+        consecutive samples (from the previous block's last one on) of ``hole_min_s`` to
+        ``max_gap_s`` seconds: holes the grid bridges by interpolation. Default: none counted.
     """
 
-    def __init__(self, grid_rate_hz: float, max_gap_s: float, anti_alias_tau_s: float) -> None:
+    def __init__(self, grid_rate_hz: float, max_gap_s: float, anti_alias_tau_s: float,
+                 hole_min_s: float = math.inf) -> None:
         if not (grid_rate_hz > 0 and math.isfinite(grid_rate_hz)):
             raise SamplingRateError(f"grid_rate_hz must be > 0, got {grid_rate_hz!r}")
         self.dt_grid_s = 1.0 / grid_rate_hz
         self.max_gap_s = float(max_gap_s)
         self.anti_alias_tau_s = float(anti_alias_tau_s)
+        self.hole_min_s = float(hole_min_s)
+        self.n_holes_ = 0
         self._state = np.zeros(4 + 2 * 3)
 
+    def max_grid_rows(self, t_s: np.ndarray) -> int:
+        """Most grid samples :meth:`update` can write for the block of timestamps ``t_s``."""
+        if t_s.shape[0] == 0:
+            return 0
+        t_prev = self._state[3] if self._state[0] else t_s[0]
+        span = max(0.0, float(t_s[-1]) - float(t_prev))  # Python floats: no warning for inf - inf
+        return int(min(span, self.max_gap_s * t_s.shape[0]) / self.dt_grid_s) + t_s.shape[0] + 2
+
     def update(self, t_s: np.ndarray, x: np.ndarray, name: str = "samples", extra: np.ndarray | None = None,
-               extra_name: str = "extra") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               extra_name: str = "extra", out_t: np.ndarray | None = None,
+               out_x: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resample one block; returns ``(t_grid_s, x_grid, breaks)``.
 
         ``breaks`` are indices into this block's output where a new grid segment starts.
@@ -74,24 +90,34 @@ class Resampler:
         is not consumed. ``extra`` (optional, (n, c) on the same timestamps, e.g. the gyro)
         is checked to be finite in the same pass, as :func:`check_finite` (named
         ``extra_name``) would before the block: its error comes first.
+
+        ``out_t``, ``out_x`` (optional, C-contiguous float64 (m,) and (m, 3) with ``m >=
+        max_grid_rows(t_s)``): write the grid there (the returned arrays are their first
+        rows), e.g. right after a lookback kept in the same buffer, which saves a copy and
+        reuses memory that is already mapped.
         """
+        self.n_holes_ = 0
         t, a = check_shapes(t_s, x, name)
         if t.shape[0] == 0:
             return np.empty(0), np.empty((0, 3)), np.empty(0, np.int64)
         if extra is not None and (extra.ndim != 2 or extra.shape[0] != t.shape[0] or extra.dtype.kind != "f"):
             raise InputError(f"{extra_name}: want ({t.shape[0]}, c) float samples, got {extra.shape} {extra.dtype}")
-        t_prev = self._state[3] if self._state[0] else t[0]
-        span = max(0.0, float(t[-1]) - float(t_prev))  # Python floats: no warning for inf - inf
-        m = int(min(span, self.max_gap_s * t.shape[0]) / self.dt_grid_s) + t.shape[0] + 2
-        out_t = np.empty(m)
-        out_x = np.empty((m, 3))
+        m = self.max_grid_rows(t)
+        if out_t is None or out_x is None:
+            out_t = np.empty(m)
+            out_x = np.empty((m, 3))
+        elif not (out_t.shape[0] >= m and out_x.shape[0] >= m and out_x.shape[1:] == (3,)
+                  and out_t.dtype == out_x.dtype == np.float64
+                  and out_t.flags.c_contiguous and out_x.flags.c_contiguous):
+            raise InputError(f"{name}: output buffers {out_t.shape} {out_x.shape} cannot hold {m} grid rows "
+                             "(C-contiguous float64 wanted)")
         saved = self._state.copy()
         # no extra: the samples stand in, unchecked (the same array type as a gyro view of the
         # same rows, so the kernel is not compiled once more)
-        n, breaks, bad, code = _kernels._resample_linear(t, a, a if extra is None else extra,
+        n, breaks, bad, code, n_holes = _kernels._resample_linear(t, a, a if extra is None else extra,
                                                          0 if extra is None else extra.shape[1], self._state,
                                                          out_t, out_x, self.dt_grid_s, self.max_gap_s,
-                                                         self.anti_alias_tau_s)
+                                                         self.anti_alias_tau_s, self.hole_min_s)
         if code:
             self._state[:] = saved
             if code == 4:
@@ -99,6 +125,7 @@ class Resampler:
             if extra is not None:
                 check_finite(extra, extra_name)
             raise_bad_sample(name, t, bad, code)
+        self.n_holes_ = int(n_holes)
         return out_t[:n], out_x[:n], breaks
 
 

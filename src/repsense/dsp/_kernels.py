@@ -14,7 +14,7 @@ from .._jit import JIT
 
 
 @njit(**JIT)
-def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s):
+def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max_gap_s, tau_aa_s, min_hole_s):
     """Stateful resampler: irregular samples -> uniform grid (linear interpolation), with checks.
 
     A one-pole anti-alias low-pass runs on the raw samples first (backward Euler,
@@ -39,6 +39,9 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     out_t : float64 (m,) grid times written here (m large enough, see wrapper).
     out_x : float64 (m, 3) grid values.
     dt_grid_s, max_gap_s, tau_aa_s : float
+    min_hole_s : float, intervals between consecutive samples (this block's and the one from
+        the previous block's last sample) with ``min_hole_s <= dt <= max_gap_s`` are counted
+        (holes the grid bridges; ``inf``: none).
 
     Returns
     -------
@@ -47,6 +50,7 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     bad_index : int, index of the first offending sample, or -1.
     bad_code : int, 0 ok, 1 non-finite time, 2 time not increasing, 3 non-finite value,
         4 non-finite ``extra`` value.
+    n_holes : int, the intervals counted (valid when ``bad_code`` is 0).
     """
     n = x.shape[0]
     n_out = 0
@@ -62,6 +66,7 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     ce = n_extra
     extra_sum = 0.0  # NaN or inf as soon as an extra value is (or, rarely, on overflow)
     tg = origin + k_next * dt_grid_s  # next grid time (kept, not recomputed per sample)
+    n_holes = 0
     for i in range(n):
         ti = t_s[i]
         x0 = float(x[i, 0])
@@ -74,6 +79,7 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
                 extra_sum += extra[i, j]
         dt = ti - t_prev
         if started != 0.0 and dt > 0.0 and dt <= max_gap_s:  # the common case: no per-value tests
+            n_holes += dt >= min_hole_s  # (a hole is always bridged here, never a restart)
             alpha = dt / (tau_aa_s + dt)
             g0 = f0 + alpha * (x0 - f0)
             g1 = f1 + alpha * (x1 - f1)
@@ -99,9 +105,9 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
                 and math.isfinite(x0 + x1 + x2)):
             bad, code = _first_bad_row(t_s, x, extra, ce, i + 1)
             if bad >= 0:
-                return n_out, breaks[:n_breaks].copy(), bad, code
+                return n_out, breaks[:n_breaks].copy(), bad, code, n_holes
         if started != 0.0 and ti <= t_prev:
-            return n_out, breaks[:n_breaks].copy(), i, 2
+            return n_out, breaks[:n_breaks].copy(), i, 2, n_holes
         # first sample, or after a gap: restart the grid here
         started = 1.0
         origin = ti
@@ -121,7 +127,7 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     if n and not (math.isfinite(f0 + f1 + f2) and math.isfinite(extra_sum)):
         bad, code = _first_bad_row(t_s, x, extra, ce, n)
         if bad >= 0:
-            return n_out, breaks[:n_breaks].copy(), bad, code
+            return n_out, breaks[:n_breaks].copy(), bad, code, n_holes
     state[0] = started
     state[1] = origin
     state[2] = k_next
@@ -129,7 +135,7 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     state[4] = f0
     state[5] = f1
     state[6] = f2
-    return n_out, breaks[:n_breaks].copy(), -1, 0
+    return n_out, breaks[:n_breaks].copy(), -1, 0, n_holes
 
 
 @njit(**JIT)

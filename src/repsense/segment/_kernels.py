@@ -617,3 +617,139 @@ def _signal_holes(t_s, t_prev_s, min_hole_s, max_hole_s):
             k += 1
         prev = t_s[i]
     return out
+
+
+@njit(**JIT)
+def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min_reps, rhythm_reps, short_ratio,
+                       slowdown_frac):
+    """:func:`_analyse_displacement` of many stretches in one call, and the rep-count and
+    rhythm filters of their groups (what ``SetAnalyzer.analyse`` does next, minus the checks
+    that need the stretch's samples again).
+
+    Parameters
+    ----------
+    buf_t : float64 (n,) grid times; x : float64 (n, 3) grid acceleration (g).
+    lo_i, hi_i : int64 (s,) stretch ``j`` is ``[lo_i[j], hi_i[j])``, of >= 2 samples.
+    a_up, z, offsets : the vertical acceleration and displacement of stretch ``j`` are
+        ``a_up[offsets[j]:offsets[j + 1]]``, ``z[...]`` (from ``_vertical_displacements``).
+    shift_s : float, subtracted from ``buf_t`` (the stretch's ``t_s`` is ``buf_t[lo:hi] - shift_s``).
+    prm : float64 (17,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
+    min_reps, rhythm_reps : int; short_ratio, slowdown_frac : float, as ``DetectorConfig``'s
+        ``min_reps``, ``rhythm_reps``, ``short_set_duration_ratio``, ``slowdown_frac``.
+
+    Returns
+    -------
+    rows : float64 (R, 7) the rep-table rows of the surviving groups, group after group.
+    groups : int64 (G, 5) per group, in stretch then time order: stretch ``j``, first and
+        end row in ``rows``, 1 when the group has fewer than ``rhythm_reps`` reps (its
+        vertical fraction is still to check), the stretch's ``boundary`` (+1 / -1).
+    aggs : float64 (G, 6) per group, what ``reps.build_set`` sums from its reps, with the same
+        operations in the same order: TUT, eccentric, concentric and pause time, mean tempo,
+        concentric slow-down (NaN for one rep or a zero first mean).
+    """
+    s = lo_i.shape[0]
+    n_rows = 0
+    tables = []
+    gids = []
+    bounds = np.zeros(s, np.int64)
+    for j in range(s):
+        lo = lo_i[j]
+        hi = hi_i[j]
+        t_s = buf_t[lo:hi] - shift_s
+        o0 = offsets[j]
+        o1 = offsets[j + 1]
+        _a, _amp, boundary, table, gid = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1], prm, 0.0)
+        bounds[j] = boundary
+        tables.append(table)
+        gids.append(gid)
+        n_rows += table.shape[0]
+    rows = np.empty((n_rows, 7))
+    groups = np.empty((n_rows, 5), np.int64)
+    aggs = np.empty((n_rows, 6))
+    q = 0
+    n_g = 0
+    for j in range(s):
+        if bounds[j] == 0:
+            continue
+        table = tables[j]
+        gid = gids[j]
+        r = table.shape[0]
+        i = 0
+        while i < r:
+            if gid[i] < 0:
+                i += 1
+                continue
+            g = gid[i]
+            # the group's rows (those with gid g, the dropped ones of -1 may sit between)
+            n = 0
+            d_min = np.inf
+            d_max = -np.inf
+            last = i
+            for k in range(i, r):
+                if gid[k] == g:
+                    n += 1
+                    d = table[k, 1] - table[k, 0]
+                    d_min = min(d_min, d)
+                    d_max = max(d_max, d)
+                    last = k
+                elif gid[k] > g:
+                    break
+            check = 0
+            keep = n >= min_reps
+            if keep and n < rhythm_reps:
+                keep = not (d_max > short_ratio * d_min)
+                check = 1
+            if keep:
+                q0 = q
+                for k in range(i, last + 1):
+                    if gid[k] == g:
+                        for c in range(7):
+                            rows[q, c] = table[k, c]
+                        q += 1
+                groups[n_g, 0] = j
+                groups[n_g, 1] = q0
+                groups[n_g, 2] = q
+                groups[n_g, 3] = check
+                groups[n_g, 4] = bounds[j]
+                _set_sums(rows[q0:q], bounds[j] == -1, slowdown_frac, aggs[n_g])
+                n_g += 1
+            i = last + 1
+    return rows[:q], groups[:n_g], aggs[:n_g]
+
+
+@njit(**JIT)
+def _set_sums(rows, concentric_first, slowdown_frac, out):
+    """``reps.build_set``'s sums over a group's rep-table rows (n >= 1) into ``out`` (6,):
+    each a running sum from 0 in rep order, as Python's ``sum``; ``k = round(n * frac)``
+    rounds half to even, as Python's ``round``."""
+    n = rows.shape[0]
+    i_con = 2 if concentric_first else 3
+    i_ecc = 5 - i_con
+    tut = 0.0
+    ecc = 0.0
+    con = 0.0
+    pause = 0.0
+    for i in range(n):
+        tut += rows[i, 1] - rows[i, 0]
+        ecc += rows[i, i_ecc]
+        con += rows[i, i_con]
+        pause += rows[i, 4]
+    y = n * slowdown_frac
+    k = math.floor(y)
+    if y - k > 0.5 or (y - k == 0.5 and k % 2 == 1):
+        k += 1
+    k = max(1, int(k))
+    first = 0.0
+    for i in range(min(k, n)):
+        first += rows[i, i_con]
+    last = 0.0
+    for i in range(max(n - k, 0), n):
+        last += rows[i, i_con]
+    first = first / k
+    last = last / k
+    out[0] = tut
+    out[1] = ecc
+    out[2] = con
+    out[3] = pause
+    out[4] = tut / n
+    out[5] = last / first if n >= 2 and first > 0 else np.nan

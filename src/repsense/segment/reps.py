@@ -17,6 +17,7 @@ top starts with the eccentric phase (load going down); at the bottom, with the c
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -116,11 +117,11 @@ class SetAnalyzer:
         if boundary == 0:
             return []
         concentric_first = boundary == -1
-        out = []
         groups: list[list] = [[] for _ in range(max(gid.max(initial=-1) + 1, 0))]
         for row, g in zip(table.tolist(), gid.tolist()):  # rows by group, in time order (lists: cheap)
             if g >= 0:
                 groups[g].append(row)
+        kept = []
         for rows in groups:
             if len(rows) < c.min_reps:
                 continue
@@ -128,20 +129,73 @@ class SetAnalyzer:
                 dur = [row[1] - row[0] for row in rows]
                 if max(dur) > c.short_set_duration_ratio * min(dur):
                     continue  # no rhythm: a few unrelated movements
-                lo = int(np.searchsorted(t_s, rows[0][0]))
-                hi = int(np.searchsorted(t_s, rows[-1][1]))
-                if self.vertical_fraction(x_g, a_up, lo, hi) < c.min_vertical_fraction:
+                if not self._vertical_enough(t_s, x_g, a_up, rows):
                     continue
-            reps = []
-            for start, end, first, second, pause, _tr, _ok in rows:
-                ecc, con = (second, first) if concentric_first else (first, second)
-                reps.append(Rep(start_s=start, end_s=end, eccentric_s=ecc, concentric_s=con, pause_s=pause,
-                                concentric_first=concentric_first))
+            kept.append((rows, None))
+        return self.sets_of_groups(kept, concentric_first, holes_s)
+
+    def _vertical_enough(self, t_s: np.ndarray, x_g: np.ndarray, a_up: np.ndarray, rows: list) -> bool:
+        """A short group's movement is vertical enough (``min_vertical_fraction``) to count."""
+        lo = int(np.searchsorted(t_s, rows[0][0]))
+        hi = int(np.searchsorted(t_s, rows[-1][1]))
+        return not self.vertical_fraction(x_g, a_up, lo, hi) < self.config.min_vertical_fraction
+
+    def sets_of_groups(self, groups: list[tuple[list, list | None]], concentric_first: bool,
+                       holes_s: np.ndarray | None) -> list[RepSet]:
+        """The sets of a stretch's kept groups (the end of :meth:`analyse`): reps estimated in
+        the holes ``holes_s``, phases, aggregates. Each group is ``(rows, sums)``: its
+        rep-table rows, and the sums of ``_kernels._set_sums`` or None (then summed here)."""
+        out = []
+        for rows, sums in groups:
             n_hidden = 0
             if holes_s is not None and holes_s.shape[0]:
                 n_hidden, used = reps_in_holes(np.array([row[0] for row in rows]), rows[-1][1], holes_s)
                 holes_s = holes_s[~used]  # a hole's reps belong to one set only
-            out.append(build_set(reps, c.slowdown_frac, n_hidden))
+            if sums is None:
+                out.append(_set_of_rows(rows, concentric_first, self.config.slowdown_frac, n_hidden))
+            else:
+                out.append(_repset(rows[0][0], rows[-1][1], _reps_of_rows(rows, concentric_first), *sums,
+                                   int(n_hidden)))
+        return out
+
+    def analyse_many(self, buf_t: np.ndarray, buf_x: np.ndarray, bounds: list[tuple[int, int]],
+                     shift_s: float) -> dict[tuple[int, int], list[tuple[list, list]]] | None:
+        """What :meth:`analyse` finds in each stretch ``(lo, hi)`` of ``bounds`` (with ``t_s =
+        buf_t[lo:hi] - shift_s``, ``x_g = buf_x[lo:hi]``, no amplitude floor), up to the
+        groups it keeps, in one kernel call: ``{(lo, hi): groups}`` (stretches too short to
+        analyse have none), each group its rep-table rows and their sums, for :meth:`sets_of_groups`
+        (the boundary kind is ``self.concentric_first_[(lo, hi)]``). None when the filter
+        layout has no four-lane kernels (then call :meth:`analyse` on each stretch).
+        """
+        c = self.config
+        if not self._lanes:
+            return None
+        n_min = max(8, int(c.min_rep_s * self.fs))
+        bounds = [(lo, hi) for lo, hi in bounds if 0 <= lo and hi - lo >= n_min and hi <= buf_x.shape[0]]
+        self.concentric_first_ = {}
+        if not bounds:
+            return {}
+        buf_x = np.ascontiguousarray(buf_x, dtype=np.float64)
+        lo_i = np.array([b[0] for b in bounds], np.int64)
+        hi_i = np.array([b[1] for b in bounds], np.int64)
+        order = np.argsort(hi_i - lo_i, kind="stable").astype(np.int64)
+        a_up, z, offs = _dsp._vertical_displacements(buf_x, lo_i, hi_i, order, self.band_sos, self.hp_sos, self.n_pad,
+                                                     self.dt_s, G_M_S2)
+        rows, groups, sums = _kernels._analyse_stretches(buf_t, buf_x, lo_i, hi_i, a_up, z, offs, shift_s, self._prm,
+                                                         c.min_reps, c.rhythm_reps, c.short_set_duration_ratio,
+                                                         c.slowdown_frac)
+        rows = rows.tolist()
+        out: dict[tuple[int, int], list[tuple[list, list]]] = {b: [] for b in bounds}
+        for (j, r0, r1, check, boundary), s in zip(groups.tolist(), sums.tolist()):
+            b = bounds[j]
+            self.concentric_first_[b] = boundary == -1
+            grp = rows[r0:r1]
+            if check:
+                lo, hi = b
+                o0, o1 = int(offs[j]), int(offs[j + 1])
+                if not self._vertical_enough(buf_t[lo:hi] - shift_s, buf_x[lo:hi], a_up[o0:o1], grp):
+                    continue
+            out[b].append((grp, s))
         return out
 
 
@@ -170,18 +224,84 @@ def reps_in_holes(starts_s: np.ndarray, end_s: float, holes_s: np.ndarray) -> tu
     return n, overlapping
 
 
+# Rep and RepSet are frozen slotted dataclasses; their generated __init__ sets each field
+# through object.__setattr__. Setting the slots through their descriptors makes the same
+# objects (no __post_init__ to run; tests/segment/test_fast_paths.py) in half the time, which
+# counts at thousands of reps per day of data.
+_new = object.__new__
+_set_rep = tuple(Rep.__dict__[f.name].__set__ for f in dataclasses.fields(Rep))
+_set_repset = tuple(RepSet.__dict__[f.name].__set__ for f in dataclasses.fields(RepSet))
+
+
+def _rep(start_s: float, end_s: float, eccentric_s: float, concentric_s: float, pause_s: float,
+         concentric_first: bool, _s=_set_rep) -> Rep:
+    """``Rep(start_s, end_s, eccentric_s, concentric_s, pause_s, concentric_first)``, faster."""
+    r = _new(Rep)
+    _s[0](r, start_s)
+    _s[1](r, end_s)
+    _s[2](r, eccentric_s)
+    _s[3](r, concentric_s)
+    _s[4](r, pause_s)
+    _s[5](r, concentric_first)
+    return r
+
+
+def _repset(*values) -> RepSet:
+    """``RepSet(*values)`` with every field given, faster."""
+    r = _new(RepSet)
+    for setter, v in zip(_set_repset, values):
+        setter(r, v)
+    return r
+
+
+def _reps_of_rows(rows: list, concentric_first: bool) -> tuple[Rep, ...]:
+    """The reps of ``_kernels._rep_table`` rows (lists; columns 2, 3: first and second phase)."""
+    if concentric_first:
+        return tuple([_rep(s, e, sec, fst, p, True) for s, e, fst, sec, p, _tr, _ok in rows])
+    return tuple([_rep(s, e, fst, sec, p, False) for s, e, fst, sec, p, _tr, _ok in rows])
+
+
+def _set_of_rows(rows: list, concentric_first: bool, slowdown_frac: float, n_reps_in_gaps: int) -> RepSet:
+    """:func:`build_set` of the reps of ``_kernels._rep_table`` rows (lists), with the same
+    arithmetic in the same order (so bit-identical), without reading back the Rep objects."""
+    n = len(rows)
+    reps = _reps_of_rows(rows, concentric_first)
+    i_con = 2 if concentric_first else 3
+    tut = ecc = con = pause = 0.0  # left to right, as _seq_sum
+    for row in rows:
+        tut += row[1] - row[0]
+        pause += row[4]
+    for row in rows:
+        ecc += row[5 - i_con]
+        con += row[i_con]
+    k = max(1, int(round(n * slowdown_frac)))
+    first = _seq_sum(row[i_con] for row in rows[:k]) / k
+    last = _seq_sum(row[i_con] for row in rows[-k:]) / k
+    slowdown = last / first if n >= 2 and first > 0 else math.nan
+    return _repset(rows[0][0], rows[-1][1], reps, tut, ecc, con, pause, tut / n, slowdown, int(n_reps_in_gaps))
+
+
+def _seq_sum(values) -> float:
+    """Left-to-right float sum from 0: what ``sum`` does up to Python 3.11 (3.12 compensates
+    the rounding), so that this module and ``_kernels._set_sums`` agree on every version."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total
+
+
 def build_set(reps: list[Rep], slowdown_frac: float, n_reps_in_gaps: int = 0) -> RepSet:
     """Aggregate reps into a :class:`RepSet` (TUT = sum of rep durations; see docs/TUT.md).
 
     ``n_reps_in_gaps``: reps estimated in signal holes (counted, not timed).
     """
     n = len(reps)
-    tut = sum(r.duration_s for r in reps)
+    tut = _seq_sum(r.duration_s for r in reps)
     k = max(1, int(round(n * slowdown_frac)))
-    first = sum(r.concentric_s for r in reps[:k]) / k
-    last = sum(r.concentric_s for r in reps[-k:]) / k
+    first = _seq_sum(r.concentric_s for r in reps[:k]) / k
+    last = _seq_sum(r.concentric_s for r in reps[-k:]) / k
     slowdown = last / first if n >= 2 and first > 0 else math.nan
     return RepSet(start_s=reps[0].start_s, end_s=reps[-1].end_s, reps=tuple(reps), tut_s=tut,
-                  eccentric_s=sum(r.eccentric_s for r in reps), concentric_s=sum(r.concentric_s for r in reps),
-                  pause_s=sum(r.pause_s for r in reps), mean_tempo_s=tut / n, concentric_slowdown=slowdown,
+                  eccentric_s=_seq_sum(r.eccentric_s for r in reps), concentric_s=_seq_sum(r.concentric_s for r in reps),
+                  pause_s=_seq_sum(r.pause_s for r in reps), mean_tempo_s=tut / n, concentric_slowdown=slowdown,
                   n_reps_in_gaps=int(n_reps_in_gaps))

@@ -49,7 +49,8 @@ class RepSegmenter:
         self.config = c = config or DetectorConfig()
         self.sample_rate_hz = sample_rate_hz
         fs = c.grid_rate_hz
-        self._resampler = Resampler(fs, c.max_gap_s, c.anti_alias_tau_s)
+        # the resampler counts the holes in its pass; _signal_holes lists them only when there are some
+        self._resampler = Resampler(fs, c.max_gap_s, c.anti_alias_tau_s, c.hole_min_s if c.hole_min_s > 0 else math.inf)
         self._analyzer = SetAnalyzer(c)
         self._state = np.zeros(_kernels.N_STATE)
         self._alpha_g = 1.0 - math.exp(-1.0 / (c.gravity_tau_s * fs))
@@ -63,8 +64,11 @@ class RepSegmenter:
         self._consumed_k = 0  # grid samples before this index belong to emitted sets
         self._amp_floor_m = 0.0  # amplitude of the sets already emitted from the open stretch
         self._keep = self._n_pre + self._n_max + self._n_rest + 2
-        self._buf_t = np.empty(0)
-        self._buf_x = np.empty((0, 3))
+        self._store_t = np.empty(0)  # the lookback buffer's memory: _buf_t, _buf_x are rows of it
+        self._store_x = np.empty((0, 3))
+        self._buf_t = self._store_t
+        self._buf_x = self._store_x
+        self._buf_at = 0  # row of the store where _buf_t starts
         self._buf_k0 = 0  # global grid index of _buf_t[0]
         self._finished = False
         self.sets_: list[RepSet] = []
@@ -89,23 +93,46 @@ class RepSegmenter:
         if t.shape[0] == 0:
             return []
         # the gyro's finite check runs in the resampler's pass over the rows (its error first)
-        t_grid, x_grid, breaks = self._resampler.update(t, a, "accel", extra=gyro, extra_name="gyro")
-        if self.config.hole_min_s > 0:
+        # one buffer, reused: the resampler writes the block's grid right after the lookback
+        # (no joining copy, no fresh memory to page-fault per block); the lookback moves to
+        # the front only when the space after it runs out
+        n_old, at = self._buf_t.shape[0], self._buf_at
+        need = n_old + self._resampler.max_grid_rows(t)
+        cap = self._store_t.shape[0]
+        if cap < need or cap > 4 * need:  # grow, or shrink after a much larger block
+            store_t, store_x = np.empty(2 * need), np.empty((2 * need, 3))
+            store_t[:n_old], store_x[:n_old] = self._buf_t, self._buf_x
+            self._store_t, self._store_x = store_t, store_x
+            at = 0
+        elif at + need > cap:
+            self._store_t[:n_old] = self._buf_t  # overlapping copy: numpy copies as if through a temporary
+            self._store_x[:n_old] = self._buf_x
+            at = 0
+        self._buf_t, self._buf_x, self._buf_at = self._store_t[at:at + n_old], self._store_x[at:at + n_old], at
+        t_new, _x_new, breaks = self._resampler.update(t, a, "accel", extra=gyro, extra_name="gyro",
+                                                       out_t=self._store_t[at + n_old:],
+                                                       out_x=self._store_x[at + n_old:])
+        n_all = n_old + t_new.shape[0]
+        buf_t, buf_x = self._store_t[at:at + n_all], self._store_x[at:at + n_all]
+        if self.config.hole_min_s > 0 and self._resampler.n_holes_:
             holes = _kernels._signal_holes(t, self._t_last, self.config.hole_min_s, self.config.max_gap_s)
             if holes.shape[0]:
                 self._holes_s = np.concatenate([self._holes_s, holes])
         self._t_last = float(t[-1])
-        return self._advance(t_grid, x_grid, breaks, final=False)
+        self._buf_t, self._buf_x = buf_t, buf_x
+        return self._advance(buf_x[n_old:], breaks, final=False)
 
     def finish(self) -> list[RepSet]:
         """Close the open set (if any) at the end of the data and return what it completes."""
         if self._finished:
             return []
         self._finished = True
-        return self._advance(np.empty(0), np.empty((0, 3)), np.zeros(1, np.int64), final=True)
+        return self._advance(np.empty((0, 3)), np.zeros(1, np.int64), final=True)
 
-    def _advance(self, t_grid, x_grid, breaks, final: bool) -> list[RepSet]:
-        k_block = self._buf_k0 + self._buf_t.shape[0]
+    def _advance(self, x_grid, breaks, final: bool) -> list[RepSet]:
+        """Find and analyse the sets closed by the new grid samples ``x_grid`` (the tail of
+        the lookback buffer, already joined to it; none when ``final``)."""
+        k_block = self._buf_k0 + self._buf_t.shape[0] - x_grid.shape[0]
         c = self.config
         if final:
             # a break at the end closes the open set: feed a one-sample block with a break at 0
@@ -117,13 +144,7 @@ class RepSegmenter:
             events = _kernels._activity_sets(x_grid, breaks, k_block, self._state, self._alpha_g, self._alpha_ms,
                                              c.enter_g ** 2, c.exit_g ** 2, self._n_rest,
                                              self._n_pre, self._n_post, self._n_max, self._n_check)
-        if self._buf_t.shape[0]:
-            if t_grid.shape[0]:
-                self._buf_t = np.concatenate([self._buf_t, t_grid])
-                self._buf_x = np.concatenate([self._buf_x, x_grid])
-        else:
-            self._buf_t, self._buf_x = t_grid, x_grid
-        pre = self._displacements(events)
+        many = self._analyse_many(events)
         out = []
         shift = c.anti_alias_tau_s  # the anti-alias low-pass delays the signal by its tau
         # a rep that could still join a set starts within max_inter_rep_s of its end and lasts
@@ -137,12 +158,16 @@ class RepSegmenter:
             lo, hi = first - self._buf_k0, last - self._buf_k0 + 1
             if lo < 0:
                 raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
-            t_slice = self._buf_t[lo:hi] - shift
             now_s = float(self._buf_t[hi - 1])
             holes = self._holes_s
             if holes.shape[0]:
                 holes = holes[(holes[:, 1] > self._buf_t[lo]) & (holes[:, 0] < self._buf_t[hi - 1])] - shift
-            sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, pre.get((lo, hi)), holes)
+            if many is None:
+                t_slice = self._buf_t[lo:hi] - shift
+                sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, None, holes)
+            else:  # kind 0 (amp_floor_m 0): analysed already, up to the holes
+                sets = self._analyzer.sets_of_groups(many.get((lo, hi), []),
+                                                     self._analyzer.concentric_first_.get((lo, hi), False), holes)
             if kind == 1:
                 # checkpoint: emit only sets no later rep can join any more
                 sets = [rs for rs in sets if rs.end_s + shift <= now_s - settle_s]
@@ -161,19 +186,22 @@ class RepSegmenter:
             elif sets:
                 self._consumed_k = first + int(np.searchsorted(t_slice, sets[-1].end_s, side="right"))
         drop = self._buf_t.shape[0] - self._keep
-        if drop > 0:
-            self._buf_t = self._buf_t[drop:].copy()
-            self._buf_x = self._buf_x[drop:].copy()
+        if drop > 0:  # views: the next update moves them to the buffer's front
+            self._buf_t = self._buf_t[drop:]
+            self._buf_at += drop
+            self._buf_x = self._buf_x[drop:]
             self._buf_k0 += drop
         if self._holes_s.shape[0] and self._buf_t.shape[0]:
             self._holes_s = self._holes_s[self._holes_s[:, 1] > self._buf_t[0]]
         return out
 
-    def _displacements(self, events: np.ndarray) -> dict:
-        """The analyser's displacements of this block's closed sets, all computed in one call
-        (four side by side is faster), keyed by the buffer slice the loop in ``_advance`` takes."""
-        if events.shape[0] == 0 or (events[:, 2] != 0).any():
-            return {}
+    def _analyse_many(self, events: np.ndarray) -> dict | None:
+        """The analyser's groups of this block's closed stretches, all found in one call
+        (:meth:`SetAnalyzer.analyse_many`), keyed by the buffer slice the loop in ``_advance``
+        takes; None when some event is a checkpoint, or the open stretch had sets emitted at a
+        checkpoint (its amplitude floor), i.e. when each is to be analysed on its own."""
+        if events.shape[0] == 0 or (events[:, 2] != 0).any() or self._amp_floor_m != 0.0:
+            return None
         bounds, consumed, n = [], self._consumed_k, self._buf_t.shape[0]
         for first, last, _kind in events.tolist():
             last = min(last, self._buf_k0 + n - 1)
@@ -181,4 +209,4 @@ class RepSegmenter:
             if first <= last:
                 bounds.append((first - self._buf_k0, last - self._buf_k0 + 1))
                 consumed = last + 1
-        return self._analyzer.displacements(self._buf_x, bounds)
+        return self._analyzer.analyse_many(self._buf_t, self._buf_x, bounds, self.config.anti_alias_tau_s)

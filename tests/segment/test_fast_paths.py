@@ -1,0 +1,55 @@
+"""The detector's fast paths give exactly what their plain versions give."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from repsense.segment.reps import _set_of_rows, build_set
+from repsense.types import Rep
+
+
+@pytest.mark.parametrize("concentric_first", [False, True])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 12])
+def test_set_of_rows_is_build_set(rng, n, concentric_first):
+    start = np.cumsum(rng.uniform(1.0, 3.0, n))
+    first = rng.uniform(0.3, 1.5, n)
+    second = rng.uniform(0.3, 1.5, n)
+    pause = rng.uniform(0.0, 0.4, n) * (rng.random(n) < 0.5)
+    end = start + first + second + pause
+    rows = [[s, e, f, c, p, 0.1, 1.0] for s, e, f, c, p in zip(start.tolist(), end.tolist(), first.tolist(),
+                                                                second.tolist(), pause.tolist())]
+    reps = []
+    for s, e, f, c, p, _tr, _ok in rows:
+        ecc, con = (c, f) if concentric_first else (f, c)
+        reps.append(Rep(start_s=s, end_s=e, eccentric_s=ecc, concentric_s=con, pause_s=p,
+                        concentric_first=concentric_first))
+    got = _set_of_rows(rows, concentric_first, 0.3, 2)
+    want = build_set(reps, 0.3, 2)
+    if n < 2:  # slow-down NaN (NaN != NaN): compare it apart
+        assert np.isnan(got.concentric_slowdown) and np.isnan(want.concentric_slowdown)
+        got, want = replace(got, concentric_slowdown=0.0), replace(want, concentric_slowdown=0.0)
+    assert got == want  # every field, bit for bit
+
+
+def test_fast_constructors_make_the_dataclass_objects():
+    """``_rep`` / ``_repset`` set the slots directly: valid only while the dataclasses have
+    no ``__post_init__`` and these fields; the objects equal, hash and pickle as the real ones."""
+    import pickle
+
+    from repsense.segment.reps import _rep, _repset
+    from repsense.types import RepSet
+
+    assert not hasattr(Rep, "__post_init__") and not hasattr(RepSet, "__post_init__")
+    args = (1.0, 3.5, 1.25, 0.75, 0.5, True)
+    fast, real = _rep(*args), Rep(*args)
+    assert type(fast) is Rep and fast == real and hash(fast) == hash(real)
+    assert pickle.loads(pickle.dumps(fast)) == real
+    with pytest.raises(AttributeError):
+        fast.end_s = 4.0  # still frozen
+    sargs = (1.0, 3.5, (real,), 2.5, 1.25, 0.75, 0.5, 2.5, 1.1, 2)
+    fs, rs = _repset(*sargs), RepSet(*sargs)
+    assert type(fs) is RepSet and fs == rs and fs.n_reps == 3
+    assert pickle.loads(pickle.dumps(fs)) == rs

@@ -39,8 +39,8 @@ from ._common import session_id_from
 from ._csvparse import ColumnKind, ColumnStream, DropLog, ParsedBlock
 from ._stream import GapTracker, NotStreamable, TimelineStream
 from .generic_csv import _EPOCH_MIN, _columns, _infer_time_unit, _time_kind, _unit_factor
-from .metabase import _sensor_of, dialect_of, find_pair, parse_name, time_column_residual_ms
-from .sniff import METABASE_FIRST, Sniff, sniff_file
+from .metabase import MetaBaseFile, epoch_ns, find_pair, metabase_file, parse_name, scaled_values
+from .sniff import Sniff, sniff_file
 from .units import TIME_TO_NS, normalise_unit
 
 __all__ = ["Block", "ChunkedRecording", "NotStreamable", "collect", "read_recording_chunked"]
@@ -360,36 +360,10 @@ def _generic_blocks(rec: ChunkedRecording, p: Path, sn: Sniff, columns: ColumnSt
 # ----------------------------------------------------------------------------- MetaBase
 
 
-@dataclass(slots=True)
-class _MetaBaseFile:
-    path: Path
-    sn: Sniff
-    kind: str
-    factor: float
-    dialect: str
-    extra: dict[str, Any]
-
-
-def _metabase_file(path: Path, sn: Sniff | None = None) -> _MetaBaseFile:
-    """Setup of one MetaBase file, as :func:`repsense.io.metabase.read_metabase_stream` does it."""
-    p = str(path)
-    sn = sn or sniff_file(path)
-    if sn.kind != "metabase":
-        raise FormatError(f"not a MetaBase export (first header field {sn.header[:1]})", path=p, line=sn.first_line - 1)
-    name = parse_name(path)
-    kind, factor = _sensor_of(p, sn, name)
-    dialect = dialect_of(sn)
-    extra: dict[str, Any] = {"dialect": dialect, "time_label": sn.header[1],
-                             "time_column_residual_ms": time_column_residual_ms(sn)}
-    if name is not None and name.rate_hz:
-        extra["nominal_rate_hz"] = name.rate_hz
-    return _MetaBaseFile(path, sn, kind, factor, dialect, extra)
-
-
 def _metabase(p: Path, participant: str | None, session_id: str | None, gyro: bool, block_bytes: int,
               opts: dict[str, int]) -> ChunkedRecording:
     accel_path, gyro_path = find_pair(p)
-    a_file = _metabase_file(accel_path, sniff_file(accel_path))
+    a_file = metabase_file(accel_path, sniff_file(accel_path))
     rec = ChunkedRecording(str(accel_path))
     rec.accel = _Out(GapTracker(None))
     rec._gen = _guard(_metabase_blocks(rec, a_file, gyro_path if gyro else None, participant, session_id,
@@ -397,14 +371,10 @@ def _metabase(p: Path, participant: str | None, session_id: str | None, gyro: bo
     return rec
 
 
-def _metabase_stream(rec: ChunkedRecording, f: _MetaBaseFile, out: _Out, name: str, t0: list[int],
+def _metabase_stream(rec: ChunkedRecording, f: MetaBaseFile, out: _Out, name: str, t0: list[int],
                      block_bytes: int, opts: dict[str, int]) -> Iterator[Block]:
     """Blocks of one file; sets ``f.extra['_columns']`` and ``['_cleaner']`` for the caller."""
-    sn = f.sn
-    n = len(sn.header)
-    epoch_kind: ColumnKind = "float" if METABASE_FIRST[sn.header[0].lower()] == "s" else "int"
-    columns = _columns_of(f.path, sn, [(0, epoch_kind), (n - 3, "float"), (n - 2, "float"), (n - 1, "float")],
-                          block_bytes)
+    columns = _columns_of(f.path, f.sn, f.columns, block_bytes)  # type: ignore[arg-type]
     cleaner = TimelineStream(columns.drops, 3, packed=f.dialect == "ios", **opts)
     f.extra["_columns"], f.extra["_cleaner"] = columns, cleaner
 
@@ -417,24 +387,15 @@ def _metabase_stream(rec: ChunkedRecording, f: _MetaBaseFile, out: _Out, name: s
             yield Block(name, t_s, vals)
 
     for blk in columns:
-        epoch = blk.arrays[0]
-        t_finite = None
-        if epoch_kind == "float":
-            t_finite = np.isfinite(epoch)
-            t_ns = np.round(np.where(t_finite, epoch, 0.0) * 1e6).astype(np.int64) * 1000
-        else:
-            t_ns = epoch * 1_000_000
-        values = np.empty((epoch.shape[0], 3), dtype=np.float32)
-        with np.errstate(over="ignore"):
-            for j, col in enumerate(blk.arrays[1:]):
-                values[:, j] = col * f.factor if f.factor != 1.0 else col
+        t_ns, t_finite = epoch_ns(blk.arrays[0])
+        values = scaled_values(blk.arrays[1:], f.factor)
         lines = blk.lines
-        del blk, epoch
+        del blk
         yield from emit(cleaner.push(t_ns, values, lines, t_finite=t_finite))
     yield from emit(cleaner.finish())
 
 
-def _metabase_blocks(rec: ChunkedRecording, a_file: _MetaBaseFile, gyro_path: Path | None,
+def _metabase_blocks(rec: ChunkedRecording, a_file: MetaBaseFile, gyro_path: Path | None,
                      participant: str | None, session_id: str | None, block_bytes: int,
                      opts: dict[str, int]) -> Iterator[Block]:
     accel_path = a_file.path
@@ -451,7 +412,7 @@ def _metabase_blocks(rec: ChunkedRecording, a_file: _MetaBaseFile, gyro_path: Pa
     g_file = None
     if gyro_path is not None:
         try:
-            g_file = _metabase_file(gyro_path)
+            g_file = metabase_file(gyro_path)
             if g_file.kind != "gyro":
                 raise FormatError("the gyroscope partner holds accelerations", path=str(gyro_path))
         except InputError as exc:

@@ -206,6 +206,71 @@ def dialect_of(sn: Sniff) -> str:
     return {"epoch (ms)": "android", "epoc (ms)": "ios", "epoch": "metabase5"}[first]
 
 
+@dataclass(slots=True)
+class MetaBaseFile:
+    """What the header and the name of one MetaBase file say (see :func:`metabase_file`).
+
+    ``extra`` becomes the stream's ``extra`` (the chunked reader also parks its per-file parser
+    state there under ``_``-keys while it streams).
+    """
+
+    path: Path
+    sn: Sniff
+    kind: str  # "accel" or "gyro"
+    factor: float  # file unit -> g or deg/s
+    dialect: str
+    epoch_kind: str  # parse kind of the epoch column: "float" (s) or "int" (ms)
+    extra: dict[str, Any]
+
+    @property
+    def columns(self) -> list[tuple[int, str]]:
+        """Parser spec: the epoch and the three value columns."""
+        n = len(self.sn.header)
+        return [(0, self.epoch_kind), (n - 3, "float"), (n - 2, "float"), (n - 1, "float")]
+
+
+def metabase_file(path: str | Path, sn: Sniff | None = None) -> MetaBaseFile:
+    """Check that ``path`` is a MetaBase export and read its sensor, unit, dialect and name facts.
+
+    Raises
+    ------
+    FormatError
+        Not a MetaBase export. ``UnitError`` from the unit in the header.
+    """
+    p = str(path)
+    sn = sn or sniff_file(path)
+    if sn.kind != "metabase":
+        raise FormatError(f"not a MetaBase export (first header field {sn.header[:1]})", path=p, line=sn.first_line - 1)
+    name = parse_name(path)
+    kind, factor = _sensor_of(p, sn, name)
+    dialect = dialect_of(sn)
+    epoch_kind = "float" if METABASE_FIRST[sn.header[0].lower()] == "s" else "int"
+    extra: dict[str, Any] = {"dialect": dialect, "time_label": sn.header[1],
+                             "time_column_residual_ms": time_column_residual_ms(sn)}
+    if name is not None and name.rate_hz:
+        extra["nominal_rate_hz"] = name.rate_hz
+    return MetaBaseFile(Path(path), sn, kind, factor, dialect, epoch_kind, extra)
+
+
+def epoch_ns(epoch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """int64 ns of an epoch column (float seconds or int milliseconds), and the finite mask of a
+    float column (None for int)."""
+    if epoch.dtype.kind == "f":
+        t_finite = np.isfinite(epoch)
+        return np.round(np.where(t_finite, epoch, 0.0) * 1e6).astype(np.int64) * 1000, t_finite
+    return epoch * 1_000_000, None
+
+
+def scaled_values(columns: list[np.ndarray], factor: float) -> np.ndarray:
+    """(n, 3) float32 of three value columns times ``factor`` (beyond float32 -> inf, dropped later
+    as non-finite, without a warning)."""
+    values = np.empty((columns[0].shape[0], 3), dtype=np.float32)  # the output dtype, built once
+    with np.errstate(over="ignore"):
+        for j, col in enumerate(columns):
+            values[:, j] = col * factor if factor != 1.0 else col
+    return values
+
+
 def read_metabase_stream(path: str | Path, sn: Sniff | None = None) -> tuple[str, StreamRead]:
     """Read one MetaBase CSV file.
 
@@ -220,35 +285,15 @@ def read_metabase_stream(path: str | Path, sn: Sniff | None = None) -> tuple[str
     (kind, StreamRead)
         ``kind`` is ``"accel"`` or ``"gyro"``; values are in g or deg/s.
     """
-    p = str(path)
-    sn = sn or sniff_file(path)
-    if sn.kind != "metabase":
-        raise FormatError(f"not a MetaBase export (first header field {sn.header[:1]})", path=p, line=sn.first_line - 1)
-    name = parse_name(path)
-    kind, factor = _sensor_of(p, sn, name)
-    dialect = dialect_of(sn)
-    n = len(sn.header)
-    epoch_kind = "float" if METABASE_FIRST[sn.header[0].lower()] == "s" else "int"
+    f = metabase_file(path, sn)
+    sn = f.sn
     parsed = parse_columns(path, data_offset=sn.data_offset, first_line=sn.first_line, delimiter=sn.delimiter,
                            decimal=sn.decimal, quoted=sn.quoted, newline=sn.newline,
-                           n_fields=n, columns=[(0, epoch_kind), (n - 3, "float"), (n - 2, "float"), (n - 1, "float")])
-    epoch = parsed.arrays[0]
-    t_finite = None
-    if epoch_kind == "float":
-        t_finite = np.isfinite(epoch)
-        t_ns = np.round(np.where(t_finite, epoch, 0.0) * 1e6).astype(np.int64) * 1000
-    else:
-        t_ns = epoch * 1_000_000
-    values = np.empty((epoch.shape[0], 3), dtype=np.float32)  # the output dtype, built once
-    with np.errstate(over="ignore"):  # beyond float32 -> inf, dropped as non-finite below
-        for j, col in enumerate(parsed.arrays[1:]):
-            values[:, j] = col * factor if factor != 1.0 else col
-    clean = clean_samples(t_ns, values, parsed.lines, parsed.drops, packed=dialect == "ios", t_finite=t_finite)
-    extra: dict[str, Any] = {"dialect": dialect, "time_label": sn.header[1],
-                             "time_column_residual_ms": time_column_residual_ms(sn)}
-    if name is not None and name.rate_hz:
-        extra["nominal_rate_hz"] = name.rate_hz
-    return kind, StreamRead(p, clean, parsed.n_rows, parsed.drops, parsed.sha256, extra=extra)
+                           n_fields=len(sn.header), columns=f.columns)
+    t_ns, t_finite = epoch_ns(parsed.arrays[0])
+    values = scaled_values(parsed.arrays[1:], f.factor)
+    clean = clean_samples(t_ns, values, parsed.lines, parsed.drops, packed=f.dialect == "ios", t_finite=t_finite)
+    return f.kind, StreamRead(str(path), clean, parsed.n_rows, parsed.drops, parsed.sha256, extra=f.extra)
 
 
 def read_metabase(path: str | Path, *, participant: str | None = None, session_id: str | None = None,

@@ -112,13 +112,7 @@ def read_recording(path: str | os.PathLike[str] | RecordingInput, sample_rate_hz
     unexpected pyarrow errors are re-raised as :class:`~repsense.errors.InputError` /
     :class:`~repsense.errors.FormatError` naming the file.
     """
-    if isinstance(path, RecordingInput):
-        if path.skip_reason:
-            raise FormatError(f"not a recording: {path.skip_reason}", path=str(path.path))
-        path = path.path
-    if sample_rate_hz is not None and not (math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
-        raise SamplingRateError(f"sample_rate_hz must be a positive number, got {sample_rate_hz!r}")
-    p = Path(path)
+    p = _input_path(path, sample_rate_hz)
     try:
         rec = _dispatch(p, sample_rate_hz, participant=participant, session_id=session_id, units=units, gyro=gyro)
     except OSError as exc:
@@ -128,6 +122,17 @@ def read_recording(path: str | os.PathLike[str] | RecordingInput, sample_rate_hz
     if not gyro and rec.gyro is not None:
         rec = replace(rec, gyro=None)
     return rec
+
+
+def _input_path(path: str | os.PathLike[str] | RecordingInput, sample_rate_hz: float | None) -> Path:
+    """The file to open, after the argument checks every reader entry point makes."""
+    if isinstance(path, RecordingInput):
+        if path.skip_reason:
+            raise FormatError(f"not a recording: {path.skip_reason}", path=str(path.path))
+        path = path.path
+    if sample_rate_hz is not None and not (math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
+        raise SamplingRateError(f"sample_rate_hz must be a positive number, got {sample_rate_hz!r}")
+    return Path(path)
 
 
 def _dispatch(p: Path, sample_rate_hz: float | None, *, participant: str | None, session_id: str | None,

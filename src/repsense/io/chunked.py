@@ -141,15 +141,9 @@ def read_recording_chunked(path: str | os.PathLike[str] | Any, sample_rate_hz: f
     The errors of :func:`repsense.io.read_recording`; header and unit errors here, errors about
     the rows (no usable sample, a unit inferred from the values) while iterating.
     """
-    from . import RecordingInput
+    from . import _input_path
 
-    if isinstance(path, RecordingInput):
-        if path.skip_reason:
-            raise FormatError(f"not a recording: {path.skip_reason}", path=str(path.path))
-        path = path.path
-    if sample_rate_hz is not None and not (math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
-        raise SamplingRateError(f"sample_rate_hz must be a positive number, got {sample_rate_hz!r}")
-    p = Path(path)
+    p = _input_path(path, sample_rate_hz)
     opts = {k: v for k, v in (("lookahead_rows", lookahead_rows), ("max_pending_rows", max_pending_rows))
             if v is not None}
     try:

@@ -105,3 +105,16 @@ def assemble(accel: StreamRead, gyro: StreamRead | None, *, device_kind: str, fi
         extra=meta_extra,
     )
     return Recording(accel=a_stream, meta=meta, gyro=g_stream, reports=tuple(reports))
+
+
+def scaled_float32(columns: list[np.ndarray], factors: list[float]) -> np.ndarray:
+    """(n, k) float32 of ``k`` parsed value columns, each times its factor.
+
+    The output dtype is built once; a value beyond float32 range becomes inf (without a warning)
+    and is dropped later as non-finite.
+    """
+    out = np.empty((columns[0].shape[0], len(factors)), dtype=np.float32)
+    with np.errstate(over="ignore"):
+        for j, (col, factor) in enumerate(zip(columns, factors)):
+            out[:, j] = col * factor if factor != 1.0 else col
+    return out

@@ -33,15 +33,14 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import EmptyRecordingError, FormatError, InputError, SamplingRateError, UnitError
+from ..errors import EmptyRecordingError, FormatError, InputError
 from ..types import ReadReport, Recording, RecordingMeta, Stream
-from ._common import session_id_from
+from ._common import scaled_float32, session_id_from
 from ._csvparse import ColumnKind, ColumnStream, DropLog, ParsedBlock
 from ._stream import GapTracker, NotStreamable, TimelineStream
-from .generic_csv import _EPOCH_MIN, _columns, _infer_time_unit, _time_kind, _unit_factor
-from .metabase import MetaBaseFile, epoch_ns, find_pair, metabase_file, parse_name, scaled_values
+from .generic_csv import ColumnPlan, check_accel_unit, column_plan, time_ns, time_unit_ns
+from .metabase import MetaBaseFile, epoch_ns, find_pair, metabase_file, parse_name
 from .sniff import Sniff, sniff_file
-from .units import TIME_TO_NS, normalise_unit
 
 __all__ = ["Block", "ChunkedRecording", "NotStreamable", "collect", "read_recording_chunked"]
 
@@ -194,44 +193,26 @@ def _generic(p: Path, sn: Sniff, sample_rate_hz: float | None, participant: str 
              units: Mapping[str, str] | None, gyro: bool, block_bytes: int, opts: dict[str, int]) -> ChunkedRecording:
     path = str(p)
     units = dict(units or {})
-    unknown = sorted(set(units) - {"time", "accel", "gyro"})
-    if unknown:
-        raise UnitError(f"units= has unknown keys {unknown}; use 'time', 'accel', 'gyro'", path=path)
-    cols = _columns(path, sn, units)
-    a_factor, a_unit = _unit_factor(path, sn, cols["accel"], "accel", units.get("accel"))
-    g_factor, g_unit = (1.0, None)
-    if "gyro" in cols:
-        g_factor, g_unit = _unit_factor(path, sn, cols["gyro"], "gyro", units.get("gyro"))
-    spec: list[tuple[int, ColumnKind]] = []
-    tcol = cols["time"]
-    t_kind: ColumnKind | None = None
-    if tcol is not None:
-        t_kind = _time_kind(sn, tcol[0])
-        spec.append((tcol[0], t_kind))
-    elif not sample_rate_hz or sample_rate_hz <= 0 or not np.isfinite(sample_rate_hz):
-        raise SamplingRateError(f"{path}: no time column in header {list(sn.header)}; pass sample_rate_hz "
-                                "(--rate HZ) or add a time column")
-    for kind in ("accel", "gyro"):
-        if kind in cols:
-            spec.extend((cols[kind][a][0], "float") for a in "xyz")
-    has_gyro = "gyro" in cols
-    factors = [a_factor] * 3 + ([g_factor] * 3 if has_gyro else [])
-    columns = _columns_of(p, sn, spec, block_bytes)
+    plan = column_plan(path, sn, units, sample_rate_hz)
+    tcol = plan.cols["time"]
+    has_gyro = "gyro" in plan.cols
+    columns = _columns_of(p, sn, plan.spec, block_bytes)
     rec = ChunkedRecording(path)
     period = 1.0 / float(sample_rate_hz) if sample_rate_hz and tcol is None else None
     rec.accel = _Out(GapTracker(period))
     if has_gyro and gyro:
         rec.gyro = _Out(GapTracker(period))
-    rec._gen = _guard(_generic_blocks(rec, p, sn, columns, tcol, t_kind, units, factors, a_unit, g_unit,
-                                      has_gyro, gyro, sample_rate_hz, participant, session_id, opts), path)
+    rec._gen = _guard(_generic_blocks(rec, p, sn, columns, plan, units, gyro, sample_rate_hz, participant,
+                                      session_id, opts), path)
     return rec
 
 
-def _generic_blocks(rec: ChunkedRecording, p: Path, sn: Sniff, columns: ColumnStream, tcol: tuple[int, str | None] | None,
-                    t_kind: ColumnKind | None, units: dict[str, str], factors: list[float], a_unit: str | None,
-                    g_unit: str | None, has_gyro: bool, want_gyro: bool, sample_rate_hz: float | None,
+def _generic_blocks(rec: ChunkedRecording, p: Path, sn: Sniff, columns: ColumnStream, plan: ColumnPlan,
+                    units: dict[str, str], want_gyro: bool, sample_rate_hz: float | None,
                     participant: str | None, session_id: str | None, opts: dict[str, int]) -> Iterator[Block]:
     path = str(p)
+    tcol, t_kind, a_unit, g_unit = plan.cols["time"], plan.t_kind, plan.a_unit, plan.g_unit
+    has_gyro = "gyro" in plan.cols
     extra: dict[str, Any] = {"reader": "generic_csv", "absolute_time": False}
     it = iter(columns)
     # the time unit is inferred from the first rows: hold blocks until there are enough of them
@@ -246,24 +227,11 @@ def _generic_blocks(rec: ChunkedRecording, p: Path, sn: Sniff, columns: ColumnSt
                 break
     t_mult = 0
     if tcol is not None:
-        header = sn.header[tcol[0]]
-        if t_kind in ("iso", "iso_tz"):
-            extra["absolute_time"] = True
-            extra["time_zone"] = "utc" if t_kind == "iso_tz" else "naive, taken as UTC"
-        else:
-            t_first = (np.concatenate([b.arrays[0] for b in head]) if head
-                       else np.empty(0, np.float64 if t_kind == "float" else np.int64))
-            stated = units.get("time") or tcol[1]
-            unit = normalise_unit(stated) if stated else _infer_time_unit(path, header, t_first)
-            if unit not in TIME_TO_NS:
-                raise UnitError(f"column {header!r}: unknown time unit {unit!r} (known: s, ms, us, ns)",
-                                path=path, line=sn.first_line - 1)
-            extra["time_unit"] = unit
-            t_mult = TIME_TO_NS[unit]
-            mag = np.abs(t_first[:1000]).astype(np.float64)
-            extra["absolute_time"] = bool(mag.size and np.median(mag) * t_mult >= _EPOCH_MIN * 1e9)
-            del t_first
-    n_cols = len(factors)
+        t_first = (np.concatenate([b.arrays[0] for b in head]) if head
+                   else np.empty(0, np.float64 if t_kind == "float" else np.int64))
+        t_mult = time_unit_ns(path, sn, tcol, t_kind, units, t_first, extra)
+        del t_first
+    n_cols = len(plan.factors)
     cleaner = TimelineStream(columns.drops, n_cols, **opts)
     period_ns = 1e9 / float(sample_rate_hz) if tcol is None else 0.0  # type: ignore[arg-type]
     blanks_before = 0
@@ -301,19 +269,9 @@ def _generic_blocks(rec: ChunkedRecording, p: Path, sn: Sniff, columns: ColumnSt
             values_at = 0
         else:
             values_at = 1
-            t_raw = blk.arrays[0]
-            if t_kind in ("iso", "iso_tz"):
-                t_ns = t_raw
-            elif t_raw.dtype.kind == "f":
-                t_finite = np.isfinite(t_raw)
-                t_ns = np.round(np.where(t_finite, t_raw, 0.0) * t_mult).astype(np.int64)
-            else:
-                t_ns = t_raw * t_mult
+            t_ns, t_finite = time_ns(blk.arrays[0], t_kind, t_mult)
         blanks_before += int(blk.blank_lines.shape[0])
-        samples = np.empty((n, n_cols), dtype=np.float32)
-        with np.errstate(over="ignore"):
-            for j, (col, factor) in enumerate(zip(blk.arrays[values_at:], factors)):
-                samples[:, j] = col * factor if factor != 1.0 else col
+        samples = scaled_float32(blk.arrays[values_at:], plan.factors)
         del blk
         if a_unit is None and n:
             take = (-n_parsed) % stride  # first row of this block on the global stride
@@ -328,12 +286,7 @@ def _generic_blocks(rec: ChunkedRecording, p: Path, sn: Sniff, columns: ColumnSt
     if a_unit is None and n_parsed:
         # the whole-file reader takes every (n // 100 000)-th row; here the stride is a power of two
         # (the same rows for files under 300 000 rows)
-        some = np.concatenate(norm_rows)
-        norm = float(np.nanmedian(np.sqrt(np.nansum(np.square(some, dtype=np.float64), axis=1))))
-        if 6.0 <= norm <= 14.0:
-            raise UnitError(f"accelerometer columns have no unit and a median magnitude of {norm:.2f}, "
-                            "which looks like m/s^2; write the unit in the header or pass "
-                            "units={'accel': 'm/s^2'} (or 'g')", path=path, line=sn.first_line - 1)
+        check_accel_unit(path, sn, np.concatenate(norm_rows))
     extra["accel_unit_in_file"] = a_unit or "g (assumed)"
     if has_gyro:
         extra["gyro_unit_in_file"] = g_unit or "deg/s (assumed)"
@@ -382,7 +335,7 @@ def _metabase_stream(rec: ChunkedRecording, f: MetaBaseFile, out: _Out, name: st
 
     for blk in columns:
         t_ns, t_finite = epoch_ns(blk.arrays[0])
-        values = scaled_values(blk.arrays[1:], f.factor)
+        values = scaled_float32(blk.arrays[1:], [f.factor] * 3)
         lines = blk.lines
         del blk
         yield from emit(cleaner.push(t_ns, values, lines, t_finite=t_finite))

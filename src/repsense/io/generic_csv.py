@@ -24,13 +24,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
 from ..errors import FormatError, SamplingRateError, UnitError
 from ..types import Recording
-from ._common import StreamRead, assemble, stream_on
+from ._common import StreamRead, assemble, scaled_float32, stream_on
 from ._csvparse import ColumnKind, DropLog, parse_columns
 from ._timeline import CleanSamples, clean_samples
 from .sniff import Sniff, is_number, sniff_file
@@ -130,6 +130,88 @@ def _infer_time_unit(path: str, header: str, t: np.ndarray) -> str:
     return fits[0]
 
 
+class ColumnPlan(NamedTuple):
+    """Which columns a generic CSV file is read from, and how (see :func:`column_plan`)."""
+
+    cols: dict[str, Any]  # from _columns: "time" -> (index, unit) or None, "accel"/"gyro" -> per axis
+    spec: list[tuple[int, ColumnKind]]  # parser columns: the time column (if any), then the values
+    t_kind: ColumnKind | None  # parse kind of the time column
+    factors: list[float]  # per value column: file unit -> g or deg/s
+    a_unit: str | None  # accelerometer unit written in the file (None: not written)
+    g_unit: str | None
+
+
+def column_plan(path: str, sn: Sniff, units: dict[str, str], sample_rate_hz: float | None) -> ColumnPlan:
+    """Check ``units=`` and the header, and plan the columns to parse.
+
+    Raises
+    ------
+    UnitError
+        Unknown ``units=`` keys or units. ``SamplingRateError``: no time column and no rate.
+    """
+    unknown = sorted(set(units) - {"time", "accel", "gyro"})
+    if unknown:
+        raise UnitError(f"units= has unknown keys {unknown}; use 'time', 'accel', 'gyro'", path=path)
+    cols = _columns(path, sn, units)
+    a_factor, a_unit = _unit_factor(path, sn, cols["accel"], "accel", units.get("accel"))
+    g_factor, g_unit = (1.0, None)
+    if "gyro" in cols:
+        g_factor, g_unit = _unit_factor(path, sn, cols["gyro"], "gyro", units.get("gyro"))
+    spec: list[tuple[int, ColumnKind]] = []
+    tcol = cols["time"]
+    t_kind: ColumnKind | None = None
+    if tcol is not None:
+        t_kind = _time_kind(sn, tcol[0])
+        spec.append((tcol[0], t_kind))
+    elif not sample_rate_hz or sample_rate_hz <= 0 or not np.isfinite(sample_rate_hz):
+        raise SamplingRateError(f"{path}: no time column in header {list(sn.header)}; pass sample_rate_hz "
+                                "(--rate HZ) or add a time column")
+    for kind in ("accel", "gyro"):
+        if kind in cols:
+            spec.extend((cols[kind][a][0], "float") for a in "xyz")
+    factors = [a_factor] * 3 + ([g_factor] * 3 if "gyro" in cols else [])
+    return ColumnPlan(cols, spec, t_kind, factors, a_unit, g_unit)
+
+
+def time_unit_ns(path: str, sn: Sniff, tcol: tuple[int, str | None], t_kind: ColumnKind | None,
+                 units: Mapping[str, str], t_first: np.ndarray, extra: dict[str, Any]) -> int:
+    """ns per unit of the time column (0 for ISO times), decided from the stated unit or from the
+    first rows ``t_first``; records ``time_unit`` / ``time_zone`` and ``absolute_time`` in ``extra``."""
+    if t_kind in ("iso", "iso_tz"):
+        extra["absolute_time"] = True
+        extra["time_zone"] = "utc" if t_kind == "iso_tz" else "naive, taken as UTC"
+        return 0
+    header = sn.header[tcol[0]]
+    stated = units.get("time") or tcol[1]
+    unit = normalise_unit(stated) if stated else _infer_time_unit(path, header, t_first)
+    if unit not in TIME_TO_NS:
+        raise UnitError(f"column {header!r}: unknown time unit {unit!r} (known: s, ms, us, ns)",
+                        path=path, line=sn.first_line - 1)
+    extra["time_unit"] = unit
+    mag = np.abs(t_first[:1000]).astype(np.float64)
+    extra["absolute_time"] = bool(mag.size and np.median(mag) * TIME_TO_NS[unit] >= _EPOCH_MIN * 1e9)
+    return TIME_TO_NS[unit]
+
+
+def time_ns(t_raw: np.ndarray, t_kind: ColumnKind | None, ns_per_unit: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """int64 ns of a parsed time column, and the finite mask of a float column (else None)."""
+    if t_kind in ("iso", "iso_tz"):
+        return t_raw, None
+    if t_raw.dtype.kind == "f":
+        t_finite = np.isfinite(t_raw)
+        return np.round(np.where(t_finite, t_raw, 0.0) * ns_per_unit).astype(np.int64), t_finite
+    return t_raw * ns_per_unit, None
+
+
+def check_accel_unit(path: str, sn: Sniff, accel: np.ndarray) -> None:
+    """Unit-less accelerometer rows whose median magnitude is near 9.8 are m/s^2, not g: refuse them."""
+    norm = float(np.nanmedian(np.sqrt(np.nansum(np.square(accel, dtype=np.float64), axis=1))))
+    if 6.0 <= norm <= 14.0:
+        raise UnitError(f"accelerometer columns have no unit and a median magnitude of {norm:.2f}, "
+                        "which looks like m/s^2; write the unit in the header or pass "
+                        "units={'accel': 'm/s^2'} (or 'g')", path=path, line=sn.first_line - 1)
+
+
 def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, sn: Sniff | None = None,
                      participant: str | None = None, session_id: str | None = None,
                      units: Mapping[str, str] | None = None) -> Recording:
@@ -158,29 +240,11 @@ def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, s
     p = str(path)
     sn = sn or sniff_file(path)
     units = dict(units or {})
-    unknown = sorted(set(units) - {"time", "accel", "gyro"})
-    if unknown:
-        raise UnitError(f"units= has unknown keys {unknown}; use 'time', 'accel', 'gyro'", path=p)
-    cols = _columns(p, sn, units)
-    a_factor, a_unit = _unit_factor(p, sn, cols["accel"], "accel", units.get("accel"))
-    g_factor, g_unit = (1.0, None)
-    if "gyro" in cols:
-        g_factor, g_unit = _unit_factor(p, sn, cols["gyro"], "gyro", units.get("gyro"))
-    spec: list[tuple[int, ColumnKind]] = []
-    tcol = cols["time"]
-    t_kind: ColumnKind | None = None
-    if tcol is not None:
-        t_kind = _time_kind(sn, tcol[0])
-        spec.append((tcol[0], t_kind))
-    elif not sample_rate_hz or sample_rate_hz <= 0 or not np.isfinite(sample_rate_hz):
-        raise SamplingRateError(f"{p}: no time column in header {list(sn.header)}; pass sample_rate_hz "
-                                "(--rate HZ) or add a time column")
-    for kind in ("accel", "gyro"):
-        if kind in cols:
-            spec.extend((cols[kind][a][0], "float") for a in "xyz")
+    plan = column_plan(p, sn, units, sample_rate_hz)
+    cols, tcol, t_kind = plan.cols, plan.cols["time"], plan.t_kind
     parsed = parse_columns(path, data_offset=sn.data_offset, first_line=sn.first_line, delimiter=sn.delimiter,
                            decimal=sn.decimal, quoted=sn.quoted, newline=sn.newline,
-                           n_fields=len(sn.header), columns=spec)
+                           n_fields=len(sn.header), columns=plan.spec)
     extra: dict[str, Any] = {"reader": "generic_csv", "absolute_time": False}
     t_finite = None
     if tcol is None:
@@ -193,46 +257,18 @@ def read_generic_csv(path: str | Path, sample_rate_hz: float | None = None, *, s
     else:
         values_at = 1
         t_raw = parsed.arrays[0]
-        header = sn.header[tcol[0]]
-        if t_kind in ("iso", "iso_tz"):
-            t_ns = t_raw
-            extra["absolute_time"] = True
-            extra["time_zone"] = "utc" if t_kind == "iso_tz" else "naive, taken as UTC"
-        else:
-            stated = units.get("time") or tcol[1]
-            unit = normalise_unit(stated) if stated else _infer_time_unit(p, header, t_raw)
-            if unit not in TIME_TO_NS:
-                raise UnitError(f"column {header!r}: unknown time unit {unit!r} (known: s, ms, us, ns)",
-                                path=p, line=sn.first_line - 1)
-            extra["time_unit"] = unit
-            if t_raw.dtype.kind == "f":
-                t_finite = np.isfinite(t_raw)
-                t_ns = np.round(np.where(t_finite, t_raw, 0.0) * TIME_TO_NS[unit]).astype(np.int64)
-            else:
-                t_ns = t_raw * TIME_TO_NS[unit]
-            mag = np.abs(t_raw[:1000]).astype(np.float64)
-            extra["absolute_time"] = bool(mag.size and np.median(mag) * TIME_TO_NS[unit] >= _EPOCH_MIN * 1e9)
-    arrays = parsed.arrays[values_at:]
+        t_mult = time_unit_ns(p, sn, tcol, t_kind, units, t_raw, extra)
+        t_ns, t_finite = time_ns(t_raw, t_kind, t_mult)
     has_gyro = "gyro" in cols
-    factors = [a_factor] * 3 + ([g_factor] * 3 if has_gyro else [])
-    samples = np.empty((arrays[0].shape[0], len(factors)), dtype=np.float32)  # the output dtype, built once
-    # a value beyond float32 range becomes inf here and is dropped as non-finite below, without a warning
-    with np.errstate(over="ignore"):
-        for j, (col, factor) in enumerate(zip(arrays, factors)):
-            samples[:, j] = col * factor if factor != 1.0 else col
+    samples = scaled_float32(parsed.arrays[values_at:], plan.factors)
     accel = samples[:, :3]
-    if a_unit is None and accel.shape[0]:
-        some = accel[:: max(1, accel.shape[0] // 100_000)]  # a spread-out sample is enough for a median
-        norm = float(np.nanmedian(np.sqrt(np.nansum(np.square(some, dtype=np.float64), axis=1))))
-        if 6.0 <= norm <= 14.0:
-            raise UnitError(f"accelerometer columns have no unit and a median magnitude of {norm:.2f}, "
-                            "which looks like m/s^2; write the unit in the header or pass "
-                            "units={'accel': 'm/s^2'} (or 'g')", path=p, line=sn.first_line - 1)
-    extra["accel_unit_in_file"] = a_unit or "g (assumed)"
+    if plan.a_unit is None and accel.shape[0]:
+        check_accel_unit(p, sn, accel[:: max(1, accel.shape[0] // 100_000)])  # a spread-out sample
+    extra["accel_unit_in_file"] = plan.a_unit or "g (assumed)"
     a_drops = parsed.drops
     if has_gyro:
         # one row feeds both streams: a row unusable for either is dropped from both
-        extra["gyro_unit_in_file"] = g_unit or "deg/s (assumed)"
+        extra["gyro_unit_in_file"] = plan.g_unit or "deg/s (assumed)"
         clean = clean_samples(t_ns, samples, parsed.lines, a_drops, t_finite=t_finite)
         a_clean = CleanSamples(clean.t_ns, clean.values[:, :3], clean.lines, clean.n_reordered)
         g_clean = CleanSamples(clean.t_ns, clean.values[:, 3:], clean.lines, clean.n_reordered)

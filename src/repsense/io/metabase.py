@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import FormatError, InputError, UnitError
 from ..types import Recording
-from ._common import StreamRead, assemble
+from ._common import StreamRead, assemble, scaled_float32
 from ._csvparse import parse_columns
 from ._timeline import clean_samples
 from .sniff import METABASE_FIRST, Sniff, sniff_file
@@ -261,16 +261,6 @@ def epoch_ns(epoch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return epoch * 1_000_000, None
 
 
-def scaled_values(columns: list[np.ndarray], factor: float) -> np.ndarray:
-    """(n, 3) float32 of three value columns times ``factor`` (beyond float32 -> inf, dropped later
-    as non-finite, without a warning)."""
-    values = np.empty((columns[0].shape[0], 3), dtype=np.float32)  # the output dtype, built once
-    with np.errstate(over="ignore"):
-        for j, col in enumerate(columns):
-            values[:, j] = col * factor if factor != 1.0 else col
-    return values
-
-
 def read_metabase_stream(path: str | Path, sn: Sniff | None = None) -> tuple[str, StreamRead]:
     """Read one MetaBase CSV file.
 
@@ -291,7 +281,7 @@ def read_metabase_stream(path: str | Path, sn: Sniff | None = None) -> tuple[str
                            decimal=sn.decimal, quoted=sn.quoted, newline=sn.newline,
                            n_fields=len(sn.header), columns=f.columns)
     t_ns, t_finite = epoch_ns(parsed.arrays[0])
-    values = scaled_values(parsed.arrays[1:], f.factor)
+    values = scaled_float32(parsed.arrays[1:], [f.factor] * 3)
     clean = clean_samples(t_ns, values, parsed.lines, parsed.drops, packed=f.dialect == "ios", t_finite=t_finite)
     return f.kind, StreamRead(str(path), clean, parsed.n_rows, parsed.drops, parsed.sha256, extra=f.extra)
 

@@ -34,6 +34,19 @@ def _process(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[st
                           timeout=timeout)
 
 
+def _process_killed_after(src: Path, out: Path, n_sessions: int, wait_s: float) -> None:
+    """``repsense process src --out out`` with one worker, SIGKILLed (its whole process group)
+    once ``n_sessions`` session files exist, or after ``wait_s``."""
+    proc = subprocess.Popen([sys.executable, "-m", "repsense", "process", str(src), "--out", str(out),
+                             "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and len(list(out.rglob("sessions/**/*.parquet"))) < n_sessions:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -142,14 +155,7 @@ def test_sigkill_midway_leaves_no_partial_file_and_rerun_completes(tmp_path: Pat
     for k in range(16):
         _write_csv(src / f"r{k:02d}.csv", seed=300 + k)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "repsense", "process", str(src), "--out", str(out),
-                             "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(out.rglob("sessions/**/*.parquet"))) < 3:
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    _process_killed_after(src, out, n_sessions=3, wait_s=60)
     n_done = len(list(out.rglob("sessions/**/*.parquet")))
     assert 3 <= n_done < 16, "the kill did not land mid-run"
     for p in out.rglob("*.parquet"):
@@ -212,14 +218,7 @@ def test_real_metamotion_folder(metamotion_dir: Path, tmp_path: Path) -> None:
 
     # killed midway (SIGKILL, whole process group): only whole files; the rerun gives the same dataset
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "repsense", "process", str(raw), "--out", str(killed),
-                             "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(killed.rglob("sessions/**/*.parquet"))) < 5:
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    _process_killed_after(raw, killed, n_sessions=5, wait_s=120)
     assert 5 <= len(list(killed.rglob("sessions/**/*.parquet"))) < sessions.num_rows
     for p in killed.rglob("*.parquet"):
         pq.read_table(p)

@@ -511,16 +511,7 @@ def write_session(
     """
     out = Path(out_dir)
     meta = recording.meta
-    if len(recording.accel) == 0:
-        raise EmptyRecordingError("no accelerometer sample to store", path=meta.source_file or None)
-    if samples_rows_per_part < 1:
-        raise ValueError(f"samples_rows_per_part must be >= 1, got {samples_rows_per_part}")
-
-    participant = meta.participant
-    if participant and pseudonymize is not None:
-        participant = str(pseudonymize(participant))
-    participant = participant or UNKNOWN_PARTICIPANT
-
+    participant = _checked_participant(meta, len(recording.accel), pseudonymize, samples_rows_per_part)
     sha = source_sha256 or _reader_sha256(meta) or arrays_sha256(
         np.array([meta.t0_utc_ns], dtype=np.int64), recording.accel.t_s, recording.accel.values,
         None if recording.gyro is None else recording.gyro.t_s,
@@ -532,6 +523,24 @@ def write_session(
         accel_first_last_s=(float(recording.accel.t_s[0]), float(recording.accel.t_s[-1])),
         gyro_sample_rate_hz=None if gyro is None or len(gyro) < 2 else float(gyro.sample_rate_hz),
         samples_rows_per_part=samples_rows_per_part, manifest_extra=manifest_extra)
+
+
+def _checked_participant(meta: RecordingMeta, n_accel: int, pseudonymize: Pseudonymiser | None,
+                         samples_rows_per_part: int) -> str:
+    """The participant id to store (pseudonymised when asked), after the checks both writers make.
+
+    Raises
+    ------
+    EmptyRecordingError : no accelerometer sample. ValueError : ``samples_rows_per_part`` < 1.
+    """
+    if n_accel == 0:
+        raise EmptyRecordingError("no accelerometer sample to store", path=meta.source_file or None)
+    if samples_rows_per_part < 1:
+        raise ValueError(f"samples_rows_per_part must be >= 1, got {samples_rows_per_part}")
+    participant = meta.participant
+    if participant and pseudonymize is not None:
+        participant = str(pseudonymize(participant))
+    return participant or UNKNOWN_PARTICIPANT
 
 
 def _write_session(out: Path, meta: RecordingMeta, reports: tuple[ReadReport, ...], streams: list[tuple[str, Any]],
@@ -745,14 +754,7 @@ def write_session_streamed(
     gyro_sample_rate_hz : ``1 / median interval`` of the gyro stream (the sessions table's
         ``gyro_sample_rate_hz``; None with fewer than 2 gyro samples).
     """
-    if len(accel) == 0:
-        raise EmptyRecordingError("no accelerometer sample to store", path=meta.source_file or None)
-    if samples_rows_per_part < 1:
-        raise ValueError(f"samples_rows_per_part must be >= 1, got {samples_rows_per_part}")
-    participant = meta.participant
-    if participant and pseudonymize is not None:
-        participant = str(pseudonymize(participant))
-    participant = participant or UNKNOWN_PARTICIPANT
+    participant = _checked_participant(meta, len(accel), pseudonymize, samples_rows_per_part)
     streams: list[tuple[str, Any]] = [("accel", accel)] + ([("gyro", gyro)] if gyro is not None else [])
     return _write_session(
         Path(out_dir), meta, tuple(reports), streams, detection, sha=source_sha256, participant=participant,

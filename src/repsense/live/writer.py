@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..store import atomic_write_table, schema_for
+from ..store import atomic_write_table, reps_table, schema_for, sets_table
 from ..store.paths import UNKNOWN_PARTICIPANT, partition_dir
 from ..store import pid_alive  # the store's liveness check (zombies count as dead)
 from ..store.schema import STREAM_UNITS
@@ -226,8 +226,8 @@ class LiveSessionWriter:
     def write_detection(self, sets: list[RepSet] | tuple[RepSet, ...]) -> None:
         """(Re)write the sets and reps files with every set completed or in progress so far."""
         sid, p, t0 = self.info.session_id, self.participant, self.info.t0_utc_ns
-        atomic_write_table(_sets_table(sid, p, t0, sets), self._dir("sets") / f"{sid}.parquet")
-        atomic_write_table(_reps_table(sid, p, t0, sets), self._dir("reps") / f"{sid}.parquet")
+        atomic_write_table(sets_table(sid, p, t0, sets), self._dir("sets") / f"{sid}.parquet")
+        atomic_write_table(reps_table(sid, p, t0, sets), self._dir("reps") / f"{sid}.parquet")
 
     def finalise(self, detection: Detection, quality: dict[str, Any] | None = None) -> Path:
         """Flush, write reps, sets, the sessions row and the manifest, then remove the marker."""
@@ -273,43 +273,3 @@ def _table(name: str, cols: dict[str, Any], extra: dict[str, str] | None = None)
     schema = schema_for(name, extra)
     arrays = [c if isinstance(c := cols[f.name], pa.Array) else pa.array(c, type=f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _sets_table(sid: str, participant: str, t0: int, sets: Any) -> pa.Table:
-    n = len(sets)
-    start_s = np.array([s.start_s for s in sets], np.float64)
-    end_s = np.array([s.end_s for s in sets], np.float64)
-    return _table("sets", {
-        "session_id": [sid] * n, "participant": [participant] * n,
-        "set_index": np.arange(n, dtype=np.int32),
-        "start_utc": _ts(t0 + np.round(start_s * 1e9).astype(np.int64)),
-        "end_utc": _ts(t0 + np.round(end_s * 1e9).astype(np.int64)),
-        "start_s": start_s, "end_s": end_s,
-        "n_reps": np.array([s.n_reps for s in sets], np.int32),
-        "tut_s": np.array([s.tut_s for s in sets], np.float64),
-        "eccentric_s": np.array([s.eccentric_s for s in sets], np.float64),
-        "concentric_s": np.array([s.concentric_s for s in sets], np.float64),
-        "pause_s": np.array([s.pause_s for s in sets], np.float64),
-        "mean_tempo_s": np.array([s.mean_tempo_s for s in sets], np.float64),
-        "concentric_slowdown": np.array([s.concentric_slowdown for s in sets], np.float64),
-        "n_reps_in_gaps": np.array([s.n_reps_in_gaps for s in sets], np.int32),
-    })
-
-
-def _reps_table(sid: str, participant: str, t0: int, sets: Any) -> pa.Table:
-    rows = [(i, j, r) for i, s in enumerate(sets) for j, r in enumerate(s.reps)]
-    n = len(rows)
-    start_s = np.array([r.start_s for *_, r in rows], np.float64)
-    end_s = np.array([r.end_s for *_, r in rows], np.float64)
-    return _table("reps", {
-        "session_id": [sid] * n, "participant": [participant] * n,
-        "set_index": np.array([i for i, _, _ in rows], np.int32),
-        "rep_index": np.array([j for _, j, _ in rows], np.int32),
-        "start_utc": _ts(t0 + np.round(start_s * 1e9).astype(np.int64)),
-        "end_utc": _ts(t0 + np.round(end_s * 1e9).astype(np.int64)),
-        "start_s": start_s, "end_s": end_s,
-        "eccentric_s": np.array([r.eccentric_s for *_, r in rows], np.float64),
-        "concentric_s": np.array([r.concentric_s for *_, r in rows], np.float64),
-        "pause_s": np.array([r.pause_s for *_, r in rows], np.float64),
-        "concentric_first": pa.array([bool(r.concentric_first) for *_, r in rows], pa.bool_()),
-    })

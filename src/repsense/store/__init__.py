@@ -17,6 +17,8 @@ from .parquet import (
     read_recording_parquet,
     pid_alive,
     read_sessions,
+    reps_table,
+    sets_table,
     write_session,
 )
 from .paths import combine_sha256, file_sha256, files_sha256, sanitize_partition_value, session_id_from_hash
@@ -40,8 +42,10 @@ __all__ = [
     "read_manifest",
     "read_recording_parquet",
     "read_sessions",
+    "reps_table",
     "sanitize_partition_value",
     "schema_for",
+    "sets_table",
     "session_id_from_hash",
     "write_session",
 ]

@@ -24,7 +24,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -40,6 +40,7 @@ from ..types import (
     ReadReport,
     Recording,
     RecordingMeta,
+    RepSet,
     Stream,
 )
 from .paths import (
@@ -62,6 +63,8 @@ __all__ = [
     "read_manifest",
     "read_recording_parquet",
     "read_sessions",
+    "reps_table",
+    "sets_table",
     "write_session",
     "write_session_streamed",
 ]
@@ -307,8 +310,8 @@ def _table(name: str, columns: dict[str, Any], extra_metadata: dict[str, str] | 
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _sets_table(session_id: str, participant: str, t0: int, det: Detection) -> pa.Table:
-    sets = det.sets
+def sets_table(session_id: str, participant: str, t0: int, sets: Sequence[RepSet]) -> pa.Table:
+    """The ``sets`` table rows of one session's sets (times relative to ``t0`` ns UTC)."""
     n = len(sets)
     start_s = np.array([s.start_s for s in sets], dtype=np.float64)
     end_s = np.array([s.end_s for s in sets], dtype=np.float64)
@@ -331,8 +334,9 @@ def _sets_table(session_id: str, participant: str, t0: int, det: Detection) -> p
     })
 
 
-def _reps_table(session_id: str, participant: str, t0: int, det: Detection) -> pa.Table:
-    rows = [(i, j, r) for i, s in enumerate(det.sets) for j, r in enumerate(s.reps)]
+def reps_table(session_id: str, participant: str, t0: int, sets: Sequence[RepSet]) -> pa.Table:
+    """The ``reps`` table rows of one session's sets (times relative to ``t0`` ns UTC)."""
+    rows = [(i, j, r) for i, s in enumerate(sets) for j, r in enumerate(s.reps)]
     n = len(rows)
     start_s = np.array([r.start_s for _, _, r in rows], dtype=np.float64)
     end_s = np.array([r.end_s for _, _, r in rows], dtype=np.float64)
@@ -586,9 +590,9 @@ def _write_session(out: Path, meta: RecordingMeta, reports: tuple[ReadReport, ..
         sample_paths.append(_write_samples_part(dirs["samples"] / name, session_id, participant, t0, streams,
                                                 lo, hi, {**file_meta, "repsense.part": f"{k}/{n_parts}"}))
 
-    reps_path = atomic_write_table(_reps_table(session_id, participant, t0, detection),
+    reps_path = atomic_write_table(reps_table(session_id, participant, t0, detection.sets),
                                    dirs["reps"] / f"{session_id}.parquet")
-    sets_path = atomic_write_table(_sets_table(session_id, participant, t0, detection),
+    sets_path = atomic_write_table(sets_table(session_id, participant, t0, detection.sets),
                                    dirs["sets"] / f"{session_id}.parquet")
 
     n_accel = len(streams[0][1])

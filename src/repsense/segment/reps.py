@@ -199,6 +199,11 @@ class SetAnalyzer:
         return out
 
 
+def holes_within(holes_s: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
+    """bool (k,): which of the (k, 2) holes overlap the interval ``(start_s, end_s)``."""
+    return (holes_s[:, 1] > start_s) & (holes_s[:, 0] < end_s)
+
+
 def reps_in_holes(starts_s: np.ndarray, end_s: float, holes_s: np.ndarray) -> tuple[int, np.ndarray]:
     """Reps estimated inside the signal holes that overlap a set's span, and which holes those are.
 
@@ -214,7 +219,7 @@ def reps_in_holes(starts_s: np.ndarray, end_s: float, holes_s: np.ndarray) -> tu
     n : int
     overlapping : bool (k,), the holes that overlap the span.
     """
-    overlapping = (holes_s[:, 1] > starts_s[0]) & (holes_s[:, 0] < end_s)
+    overlapping = holes_within(holes_s, starts_s[0], end_s)
     if starts_s.shape[0] < 2 or not overlapping.any():
         return 0, overlapping
     cycle_s = float(np.median(np.diff(starts_s)))

@@ -18,7 +18,7 @@ from ..errors import InputError, SamplingRateError
 from ..types import RepSet
 from . import _kernels
 from .config import DetectorConfig
-from .reps import SetAnalyzer
+from .reps import SetAnalyzer, holes_within
 
 MIN_RATE_HZ = 5.0
 MAX_RATE_HZ = 2000.0
@@ -161,7 +161,7 @@ class RepSegmenter:
             now_s = float(self._buf_t[hi - 1])
             holes = self._holes_s
             if holes.shape[0]:
-                holes = holes[(holes[:, 1] > self._buf_t[lo]) & (holes[:, 0] < self._buf_t[hi - 1])] - shift
+                holes = holes[holes_within(holes, self._buf_t[lo], self._buf_t[hi - 1])] - shift
             if many is None:
                 t_slice = self._buf_t[lo:hi] - shift
                 sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, None, holes)
@@ -176,7 +176,7 @@ class RepSegmenter:
             for rs in sets:
                 if self._holes_s.shape[0]:  # its holes' reps are counted: no later set may count them
                     h = self._holes_s
-                    self._holes_s = h[~((h[:, 1] > rs.start_s + shift) & (h[:, 0] < rs.end_s + shift))]
+                    self._holes_s = h[~holes_within(h, rs.start_s + shift, rs.end_s + shift)]
                 out.append(rs)
                 self.sets_.append(rs)
                 self.emitted_at_s_.append(now_s - shift)

@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from repsense import detect
+from repsense.bench.accuracy import match_sets
 
 G_M_S2 = 9.80665
 
@@ -93,20 +94,13 @@ def score(n_seeds: int, rates_hz: tuple[float, ...] = (25.0, 50.0, 100.0)) -> di
         for rate in rates_hz:
             t_s, accel_g, truth = session(seed, rate)
             det = detect(t_s, accel_g)
-            used: set[int] = set()
-            for s0, s1, n in truth:
-                best, best_iou = -1, 0.5
-                for j, ds in enumerate(det.sets):
-                    inter = max(0.0, min(s1, ds.end_s) - max(s0, ds.start_s))
-                    iou = inter / (max(s1, ds.end_s) - min(s0, ds.start_s))
-                    if j not in used and iou >= best_iou:
-                        best, best_iou = j, iou
-                if best < 0:
+            matches = match_sets([(s0, s1) for s0, s1, _ in truth], [(ds.start_s, ds.end_s) for ds in det.sets])
+            for (_, _, n), j in zip(truth, matches):
+                if j < 0:
                     fn += 1
-                    continue
-                used.add(best)
-                errors.append(det.sets[best].n_reps - n)
-            fp += len(det.sets) - len(used)
+                else:
+                    errors.append(det.sets[j].n_reps - n)
+            fp += len(det.sets) - sum(j >= 0 for j in matches)
     e = np.asarray(errors, dtype=float)
     tp = e.size
     return {"sessions": n_seeds * len(rates_hz), "true_sets": tp + fn, "set_tp": tp, "set_fp": fp, "set_fn": fn,

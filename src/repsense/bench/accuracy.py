@@ -61,6 +61,26 @@ def _iou(a0: float, a1: float, b0: float, b1: float) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def match_sets(truth_spans: list[tuple[float, float]], found_spans: list[tuple[float, float]],
+               min_iou: float = 0.5) -> list[int]:
+    """For each true set in turn, the index of the unused found set of highest IoU (at least
+    ``min_iou``), or -1: the matching behind set F1."""
+    used: set[int] = set()
+    out = []
+    for t0, t1 in truth_spans:
+        best, best_j = 0.0, -1
+        for j, (f0, f1) in enumerate(found_spans):
+            v = _iou(t0, t1, f0, f1)
+            if v > best and j not in used:
+                best, best_j = v, j
+        if best < min_iou:
+            best_j = -1
+        else:
+            used.add(best_j)
+        out.append(best_j)
+    return out
+
+
 def simulated_accuracy(seeds: range, rates_hz: tuple[float, ...] = (12.5, 25.0, 50.0, 100.0), n_sets: int = 3,
                        config: DetectorConfig | None = None) -> dict[str, Any]:
     """Set F1 (IoU >= 0.5), rep-count accuracy, TUT and phase-split errors on simulated sessions.
@@ -80,17 +100,12 @@ def simulated_accuracy(seeds: range, rates_hz: tuple[float, ...] = (12.5, 25.0, 
         for seed in seeds:
             rec, truth = simulate_session(seed, sample_rate_hz=rate, n_sets=n_sets)
             det = detect(rec, config=config)
-            used: set[int] = set()
-            for ts in truth.sets:
-                best, best_j = 0.0, -1
-                for j, ds in enumerate(det.sets):
-                    v = _iou(ts.start_s, ts.end_s, ds.start_s, ds.end_s)
-                    if v > best and j not in used:
-                        best, best_j = v, j
-                if best < 0.5:
+            matches = match_sets([(ts.start_s, ts.end_s) for ts in truth.sets],
+                                 [(ds.start_s, ds.end_s) for ds in det.sets])
+            for ts, best_j in zip(truth.sets, matches):
+                if best_j < 0:
                     fn += 1
                     continue
-                used.add(best_j)
                 tp += 1
                 ds = det.sets[best_j]
                 e = ds.n_reps - ts.n_reps
@@ -102,7 +117,7 @@ def simulated_accuracy(seeds: range, rates_hz: tuple[float, ...] = (12.5, 25.0, 
                 denom = ds.concentric_s + ds.eccentric_s
                 share_d = ds.concentric_s / denom if denom > 0 else 0.0
                 split_err.append(abs(share_d - share_t) / share_t)
-            fp += len(det.sets) - len(used)
+            fp += len(det.sets) - sum(j >= 0 for j in matches)
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
     return {
         "n_sessions": len(seeds) * len(rates_hz), "rates_hz": list(rates_hz), "true_sets": tp + fn,

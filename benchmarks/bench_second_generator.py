@@ -14,7 +14,8 @@ code or motion model with it, so a detector tuned to the first shows here:
 - the sensor's up direction is random and wanders slowly; 0.015 g noise, 2 % of samples
   dropped, 25/50/100 Hz.
 
-Prints set F1 (IoU >= 0.5) and rep-count MAE / exact / within-one for the matched sets.
+Prints set F1 (IoU >= 0.5), rep-count MAE / exact / within-one, and the median set TUT and
+eccentric/concentric split errors (as `repsense bench` defines them) for the matched sets.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def _trapezoid(n: int, travel_m: float, accel_frac: float) -> np.ndarray:
     return p / p[-1] * travel_m
 
 
-def session(seed: int, rate_hz: float) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float, int]]]:
-    """One session of 3 sets: ``(t_s, accel_g float32 (n, 3), [(start_s, end_s, n_reps), ...])``."""
+def session(seed: int, rate_hz: float) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+    """One session of 3 sets: ``(t_s, accel_g float32 (n, 3), [(start_s, end_s, n_reps, eccentric_s,
+    concentric_s, pause_s), ...])`` (phase times summed over the set's reps)."""
     rng = np.random.default_rng(seed)
     parts: list[np.ndarray] = [np.zeros(int(rng.uniform(10, 20) * rate_hz))]
     truth = []
@@ -49,6 +51,7 @@ def session(seed: int, rate_hz: float) -> tuple[np.ndarray, np.ndarray, list[tup
         ecc_s, con_s = rng.uniform(1.0, 3.0), rng.uniform(0.6, 1.8)
         rest_at_top = rng.random() < 0.5
         start = sum(p.shape[0] for p in parts)
+        n_ecc = n_con = n_pause = 0
         for r in range(n_reps):
             slow = 1 + 0.4 * r / n_reps
             e = int(ecc_s * rng.uniform(0.9, 1.1) * rate_hz)
@@ -58,11 +61,13 @@ def session(seed: int, rate_hz: float) -> tuple[np.ndarray, np.ndarray, list[tup
             frac = rng.uniform(0.2, 0.5)
             down = travel - _trapezoid(e, travel, frac)
             up = _trapezoid(c, travel, frac)
+            n_ecc, n_con, n_pause = n_ecc + e, n_con + c, n_pause + pause
             if rest_at_top:
                 parts.append(np.concatenate([down - travel, np.full(pause, -travel), up - travel, np.zeros(wait)]))
             else:
                 parts.append(np.concatenate([up, np.full(pause, travel), down, np.zeros(wait)]))
-        truth.append((start / rate_hz, sum(p.shape[0] for p in parts) / rate_hz, n_reps))
+        end = sum(p.shape[0] for p in parts) - wait  # the last rep's end, not the wait after it
+        truth.append((start / rate_hz, end / rate_hz, n_reps, n_ecc / rate_hz, n_con / rate_hz, n_pause / rate_hz))
         rest_s, k = rng.uniform(40, 90), 0.0
         while k < rest_s:
             still = rng.uniform(3, 10)
@@ -89,17 +94,23 @@ def session(seed: int, rate_hz: float) -> tuple[np.ndarray, np.ndarray, list[tup
 
 
 def score(n_seeds: int, rates_hz: tuple[float, ...] = (25.0, 50.0, 100.0)) -> dict[str, float]:
-    errors, fp, fn = [], 0, 0
+    errors, tut_err, split_err, fp, fn = [], [], [], 0, 0
     for seed in range(n_seeds):
         for rate in rates_hz:
             t_s, accel_g, truth = session(seed, rate)
             det = detect(t_s, accel_g)
-            matches = match_sets([(s0, s1) for s0, s1, _ in truth], [(ds.start_s, ds.end_s) for ds in det.sets])
-            for (_, _, n), j in zip(truth, matches):
+            matches = match_sets([ts[:2] for ts in truth], [(ds.start_s, ds.end_s) for ds in det.sets])
+            for (_, _, n, ecc_s, con_s, pause_s), j in zip(truth, matches):
                 if j < 0:
                     fn += 1
-                else:
-                    errors.append(det.sets[j].n_reps - n)
+                    continue
+                ds = det.sets[j]
+                errors.append(ds.n_reps - n)
+                # as repsense.bench.accuracy.simulated_accuracy: set TUT and concentric share
+                tut_err.append(abs(ds.tut_s - (ecc_s + con_s + pause_s)) / (ecc_s + con_s + pause_s))
+                moving = ds.concentric_s + ds.eccentric_s
+                share = con_s / (con_s + ecc_s)
+                split_err.append(abs((ds.concentric_s / moving if moving > 0 else 0.0) - share) / share)
             fp += len(det.sets) - sum(j >= 0 for j in matches)
     e = np.asarray(errors, dtype=float)
     tp = e.size
@@ -107,7 +118,9 @@ def score(n_seeds: int, rates_hz: tuple[float, ...] = (25.0, 50.0, 100.0)) -> di
             "set_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else math.nan,
             "mae": float(np.abs(e).mean()) if tp else math.nan, "exact": float((e == 0).mean()) if tp else math.nan,
             "within1": float((np.abs(e) <= 1).mean()) if tp else math.nan,
-            "mean_error": float(e.mean()) if tp else math.nan}
+            "mean_error": float(e.mean()) if tp else math.nan,
+            "tut_error_median": float(np.median(tut_err)) if tp else math.nan,
+            "split_error_median": float(np.median(split_err)) if tp else math.nan}
 
 
 if __name__ == "__main__":
@@ -118,3 +131,5 @@ if __name__ == "__main__":
     print(f"  sets: TP {r['set_tp']}  FP {r['set_fp']}  FN {r['set_fn']}  F1 {r['set_f1']:.3f}")
     print(f"  reps on matched sets: MAE {r['mae']:.2f}  exact {r['exact']:.1%}  within one {r['within1']:.1%}  "
           f"mean error {r['mean_error']:+.2f}")
+    print(f"  phases on matched sets: median TUT error {r['tut_error_median']:.1%}  "
+          f"median eccentric/concentric split error {r['split_error_median']:.1%}")

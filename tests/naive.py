@@ -166,7 +166,7 @@ def as_array(rows) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
-def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
+def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio, phase_rel=0.1):
     """Twin of ``_rep_table``: one row per turnaround, walking the displacement by hand."""
     rows = []
     n, p = len(z), len(idx)
@@ -205,7 +205,18 @@ def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
             p1 += 1
         start, end = t_s[s] - dt_s / 2, t_s[e] + dt_s / 2
         travel = max(travel0 if has_prev else 0.0, travel1 if has_next else 0.0)
-        rows.append([start, end, t_s[p0] - start, end - t_s[p1], t_s[p1] - t_s[p0], travel, 1.0])
+        pause = t_s[p1] - t_s[p0]
+        # velocity (np.gradient) signed positive away from the boundary: down from a top
+        away = [-boundary * g for g in np.gradient(np.asarray(z, dtype=float))[s:e + 1]]
+        top_away, top_back = max([0.0] + away), max([0.0] + [-w for w in away])
+        n_away = sum(1 for w in away if top_away > 0 and w > phase_rel * top_away)
+        n_back = sum(1 for w in away if top_back > 0 and -w > phase_rel * top_back)
+        if n_away + n_back:
+            first = (end - start - pause) * n_away / (n_away + n_back)
+            second = (end - start - pause) - first
+        else:
+            first, second = t_s[p0] - start, end - t_s[p1]
+        rows.append([start, end, first, second, pause, travel, 1.0])
     return rows
 
 
@@ -313,7 +324,7 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     after the other, as the analyser used to call the separate kernels. Returns (a_up, amp,
     boundary, table rows, gid)."""
     (n_pad, dt_s, g, pct, hyst, min_travel, still, open_ratio, min_rep, max_rep, n_half, max_gap,
-     travel_ratio, dur_ratio, rot_ratio, rot_min, ref_frac) = [float(v) for v in prm]
+     travel_ratio, dur_ratio, rot_ratio, rot_min, ref_frac, phase_rel) = [float(v) for v in prm]
     a_up, z = vertical_displacement(x, band_sos, hp_sos, int(n_pad), dt_s, g)
     amp = max(abs_percentile(z, pct), amp_floor_m)
     idx, kind = turning_points(z, max(hyst * amp, min_travel / 2))
@@ -322,7 +333,7 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     n_max = kind.count(1)
     n_min = len(kind) - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
-    rows = rep_table(list(t_s), z, idx, kind, boundary, still, dt_s, open_ratio)
+    rows = rep_table(list(t_s), z, idx, kind, boundary, still, dt_s, open_ratio, phase_rel)
     keep = [int(r[6] > 0 and min_rep <= r[1] - r[0] <= max_rep) for r in rows]
     lo = [int(np.searchsorted(t_s, r[0])) for r in rows]
     hi = [max(int(np.searchsorted(t_s, r[1])), a + 1) for r, a in zip(rows, lo)]

@@ -75,15 +75,15 @@ def test_activity_sets_chunking_is_exact(seed, n, cuts):
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 400), th=st.floats(0.05, 1.0), still=st.sampled_from([0.0, 0.05, 0.1, 0.3]),
-       open_ratio=st.sampled_from([0.0, 0.5, 1.0]))
-def test_rep_table_matches_naive(naive, seed, n, th, still, open_ratio):
+       open_ratio=st.sampled_from([0.0, 0.5, 1.0]), phase=st.sampled_from([0.0, 0.1, 0.5]))
+def test_rep_table_matches_naive(naive, seed, n, th, still, open_ratio, phase):
     rng = np.random.default_rng(seed)
     z = np.convolve(rng.normal(0, 1, n + 20), np.ones(10) / 10, mode="valid")[:n]
     t = 5.0 + np.arange(n) * 0.04
     idx, kind = _kernels._turning_points(z, th)
     for boundary in (1, -1):
-        got = _kernels._rep_table(t, z, idx, kind, boundary, still, 0.04, open_ratio)
-        ref = naive.rep_table(t, z, list(idx), list(kind), boundary, still, 0.04, open_ratio)
+        got = _kernels._rep_table(t, z, idx, kind, boundary, still, 0.04, open_ratio, phase)
+        ref = naive.rep_table(t, z, list(idx), list(kind), boundary, still, 0.04, open_ratio, phase)
         assert got.shape == (len(ref), 7)
         if ref:
             np.testing.assert_allclose(got, np.array(ref), rtol=1e-12, atol=1e-12)

@@ -210,7 +210,18 @@ def _turning_points(y, threshold):
 
 
 @njit(**JIT)
-def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
+def _away_velocity(z, i, n, boundary):
+    """``z[i + 1] - z[i - 1]`` (twice the one-sided difference at the ends), signed positive
+    away from the boundary kind ``boundary`` (+1: away from a maximum is down)."""
+    if i == 0:
+        return 2.0 * (z[0] - z[1]) * boundary
+    if i == n - 1:
+        return 2.0 * (z[n - 2] - z[n - 1]) * boundary
+    return (z[i - 1] - z[i + 1]) * boundary
+
+
+@njit(**JIT)
+def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio, phase_rel):
     """One row per turnaround (turning point of kind ``-boundary``): the rep around it.
 
     The rep runs between the boundary turning points before and after the turnaround (a
@@ -222,6 +233,12 @@ def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
     moves at least ``open_ratio`` x the closed side's travel away from the turnaround level
     (a truncated rep at the start of a recording does; a single set-up or rack move that
     ends at the turnaround level does not).
+
+    The moving time (duration minus pause) is split between the two phases in proportion to
+    the samples moving away from the boundary and back towards it: a sample moves when the
+    velocity ``dz/dt`` (central difference) exceeds ``phase_rel`` x the rep's peak speed in
+    that direction. Timing the phases by the velocity's sign, not by where the turning point
+    of ``z`` lies, keeps the split right when the high-passed ``z`` shifts its turning point.
 
     Returns
     -------
@@ -292,11 +309,34 @@ def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
             p1 += 1
         start = t_s[s] - 0.5 * dt_s
         end = t_s[e] + 0.5 * dt_s
+        pause = t_s[p1] - t_s[p0]
+        # velocity away from the boundary (x 2 dt_s: only its sign and ratios are used)
+        peak_away = 0.0
+        peak_back = 0.0
+        for i in range(s, e + 1):
+            w = _away_velocity(z, i, n, boundary)
+            if w > peak_away:
+                peak_away = w
+            elif -w > peak_back:
+                peak_back = -w
+        n_away = 0
+        n_back = 0
+        for i in range(s, e + 1):
+            w = _away_velocity(z, i, n, boundary)
+            if peak_away > 0.0 and w > phase_rel * peak_away:
+                n_away += 1
+            elif peak_back > 0.0 and -w > phase_rel * peak_back:
+                n_back += 1
         out[row, 0] = start
         out[row, 1] = end
-        out[row, 2] = t_s[p0] - start
-        out[row, 3] = end - t_s[p1]
-        out[row, 4] = t_s[p1] - t_s[p0]
+        if n_away + n_back > 0:
+            moving = (end - start) - pause
+            out[row, 2] = moving * n_away / (n_away + n_back)
+            out[row, 3] = moving - out[row, 2]
+        else:
+            out[row, 2] = t_s[p0] - start
+            out[row, 3] = end - t_s[p1]
+        out[row, 4] = pause
         tr = 0.0
         if j >= 1:
             tr = travel0
@@ -523,10 +563,10 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     t_s : float64 (m,) uniform grid times; x : float64 (m, 3) grid acceleration (g), m >= 2.
     a_up, z : float64 (m,) vertical acceleration (m/s^2) and displacement (m) of ``x``, from
         ``repsense.dsp._kernels._vertical_displacement(s)``.
-    prm : float64 (17,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
+    prm : float64 (18,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
         min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
         max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
-        edge_rotation_min_deg, edge_reference_frac``.
+        edge_rotation_min_deg, edge_reference_frac, phase_speed_rel``.
     amp_floor_m : float, smallest amplitude to scale the hysteresis by.
 
     Returns
@@ -554,7 +594,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             n_max += 1
     n_min = idx.shape[0] - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
-    table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7])
+    table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7], prm[17])
     r = table.shape[0]
     keep = np.zeros(r, np.int64)
     n_keep = 0
@@ -633,7 +673,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     a_up, z, offsets : the vertical acceleration and displacement of stretch ``j`` are
         ``a_up[offsets[j]:offsets[j + 1]]``, ``z[...]`` (from ``_vertical_displacements``).
     shift_s : float, subtracted from ``buf_t`` (the stretch's ``t_s`` is ``buf_t[lo:hi] - shift_s``).
-    prm : float64 (17,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
+    prm : float64 (18,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
     min_reps, rhythm_reps : int; short_ratio, slowdown_frac : float, as ``DetectorConfig``'s
         ``min_reps``, ``rhythm_reps``, ``short_set_duration_ratio``, ``slowdown_frac``.
 

@@ -139,6 +139,12 @@ class DetectorConfig:
         A rep starts when the displacement leaves, and ends when it re-enters, a band of
         this fraction of the rep's travel around its start/end level; time inside that band
         around the turning point is the pause.
+    phase_speed_rel : float
+        A sample of a rep moves down (eccentric) or up (concentric) when its vertical
+        speed exceeds this fraction of the rep's peak speed in that direction; the rep's
+        moving time (duration minus pause) is split between the two phases in proportion.
+        0.1: small enough to catch slow starts and ends, large enough that tremor and the
+        ripple of a pause do not count.
     slowdown_frac : float
         Fraction of a set's reps (at least one) compared first vs last for the concentric
         slow-down.
@@ -178,6 +184,7 @@ class DetectorConfig:
     min_rep_s: float = 0.8
     max_rep_s: float = 8.0
     still_rel: float = 0.05
+    phase_speed_rel: float = 0.1
     slowdown_frac: float = 0.34
 
     def __post_init__(self) -> None:

@@ -50,7 +50,7 @@ class SetAnalyzer:
         self._prm = np.array([self.n_pad, self.dt_s, G_M_S2, c.amplitude_percentile, c.hysteresis_rel, c.min_travel_m,
                               c.still_rel, c.edge_open_ratio, c.min_rep_s, c.max_rep_s, self.n_half_gravity,
                               c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio, c.edge_rotation_ratio,
-                              c.edge_rotation_min_deg, c.edge_reference_frac], dtype=np.float64)  # see _kernels._analyse_displacement
+                              c.edge_rotation_min_deg, c.edge_reference_frac, c.phase_speed_rel], dtype=np.float64)  # see _kernels._analyse_displacement
 
     def displacements(self, x_g: np.ndarray, bounds: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
         """``{(lo, hi): (a_up, z)}``: the vertical acceleration and displacement of several

@@ -324,7 +324,7 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     after the other, as the analyser used to call the separate kernels. Returns (a_up, amp,
     boundary, table rows, gid)."""
     (n_pad, dt_s, g, pct, hyst, min_travel, still, open_ratio, min_rep, max_rep, n_half, max_gap,
-     travel_ratio, dur_ratio, rot_ratio, rot_min, ref_frac, phase_rel) = [float(v) for v in prm]
+     travel_ratio, dur_ratio, rot_ratio, rot_min, ref_frac, phase_rel) = [float(v) for v in prm[:18]]
     a_up, z = vertical_displacement(x, band_sos, hp_sos, int(n_pad), dt_s, g)
     amp = max(abs_percentile(z, pct), amp_floor_m)
     idx, kind = turning_points(z, max(hyst * amp, min_travel / 2))
@@ -407,7 +407,45 @@ def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps
                 continue
             if len(members) < rhythm_reps and max(dur) > short_ratio * min(dur):
                 continue
+            still = still_mask(x[lo:hi], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
+            members = trim_still(list(np.asarray(buf_t[lo:hi]) - shift_s), still, members, prm[1])
             groups.append([j, len(rows), len(rows) + len(members), int(len(members) < rhythm_reps), boundary])
             sums.append(set_sums(members, boundary == -1, slowdown_frac))
             rows += [list(row) for row in members]
     return rows, groups, sums
+
+
+def still_mask(x, half, rel, floor_g, cap_g, pct):
+    """Twin of ``_still_mask``: per sample, the root sum of the axes' np.var in the window cut
+    at the edges, below min(max(rel x its percentile, floor), cap)."""
+    x = np.asarray(x, dtype=float)
+    m = len(x)
+    sd = []
+    for i in range(m):
+        win = x[max(0, i - half):min(m, i + half + 1)]
+        sd.append(math.sqrt(sum(float(np.var(win[:, c])) for c in range(3))))
+    threshold = min(max(rel * abs_percentile(sd, pct), floor_g), cap_g)
+    return [int(v < threshold) for v in sd]
+
+
+def trim_still(t_s, still, rows, dt_s):
+    """Twin of ``_trim_still``: returns new rows, each rep's still first and last samples cut."""
+    out = []
+    for row in rows:
+        start, end, first, second, pause = row[:5]
+        a = min(range(len(t_s)), key=lambda i: abs((t_s[i] - dt_s / 2) - start))  # the sample it starts on
+        b = min(range(len(t_s)), key=lambda i: abs((t_s[i] + dt_s / 2) - end))
+        a2, b2 = a, b
+        while a2 < b and still[a2]:
+            a2 += 1
+        while b2 > a2 and still[b2]:
+            b2 -= 1
+        if (a2, b2) == (a, b):
+            out.append(list(row))
+            continue
+        frac = first / (end - start - pause) if end - start - pause > 0 else 0.5
+        start, end = t_s[a2] - dt_s / 2, t_s[b2] + dt_s / 2
+        pause = min(pause, end - start)
+        moving = end - start - pause
+        out.append([start, end, moving * frac, moving - moving * frac, pause] + list(row[5:]))
+    return out

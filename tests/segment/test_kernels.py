@@ -412,3 +412,38 @@ def test_analyse_many_is_analyse_of_each_stretch():
             assert got == want
             n_sets += len(want)
     assert n_sets >= 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), m=st.integers(1, 120), half=st.integers(0, 4), rel=st.sampled_from([0.0, 1.5, 2.0, 4.0]),
+       floor=st.sampled_from([0.0, 0.006, 0.05]), pct=st.sampled_from([0.0, 5.0, 50.0]))
+def test_still_mask_matches_naive(naive, seed, m, half, rel, floor, pct):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.005, (m, 3)) + np.array([0.0, 0.0, 1.0])
+    x[m // 3: m // 2] += rng.normal(0, 0.1, (m // 2 - m // 3, 3))  # a burst of movement
+    got = _kernels._still_mask(x, half, rel, floor, 0.03, pct)
+    assert got.tolist() == naive.still_mask(x, half, rel, floor, 0.03, pct)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), r=st.integers(0, 8))
+def test_trim_still_matches_naive(naive, seed, r):
+    rng = np.random.default_rng(seed)
+    t = 3.0 + np.arange(200) * 0.04
+    still = (rng.random(200) < 0.5).astype(np.uint8)
+    rows = []
+    for _ in range(r):
+        a = int(rng.integers(0, 190))
+        b = int(rng.integers(a, 200))
+        dur = (b - a + 1) * 0.04
+        pause = float(rng.uniform(0, dur))
+        first = float(rng.uniform(0, dur - pause))
+        rows.append([t[a] - 0.02, t[b] + 0.02, first, dur - pause - first, pause, 0.3, 1.0])
+    got = np.array(rows).reshape(-1, 7)
+    _kernels._trim_still(t, still, got, 0.04)
+    want = naive.trim_still(list(t), still.tolist(), rows, 0.04)
+    if rows:
+        np.testing.assert_allclose(got, np.array(want), rtol=1e-12, atol=1e-12)
+        # phases and pause still tile each rep, and no rep grows
+        np.testing.assert_allclose(got[:, 2] + got[:, 3] + got[:, 4], got[:, 1] - got[:, 0], atol=1e-9)
+        assert (got[:, 0] >= np.array(rows)[:, 0] - 1e-12).all() and (got[:, 1] <= np.array(rows)[:, 1] + 1e-12).all()

@@ -563,10 +563,12 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     t_s : float64 (m,) uniform grid times; x : float64 (m, 3) grid acceleration (g), m >= 2.
     a_up, z : float64 (m,) vertical acceleration (m/s^2) and displacement (m) of ``x``, from
         ``repsense.dsp._kernels._vertical_displacement(s)``.
-    prm : float64 (18,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
+    prm : float64 (23,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
         min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
         max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
-        edge_rotation_min_deg, edge_reference_frac, phase_speed_rel``.
+        edge_rotation_min_deg, edge_reference_frac, phase_speed_rel, still_half, still_noise_ratio,
+        still_floor_g, still_max_g, still_noise_percentile`` (the last five for
+        :func:`_still_mask`, used by :func:`_analyse_stretches` and the analyser).
     amp_floor_m : float, smallest amplitude to scale the hysteresis by.
 
     Returns
@@ -660,6 +662,83 @@ def _signal_holes(t_s, t_prev_s, min_hole_s, max_hole_s):
 
 
 @njit(**JIT)
+def _still_mask(x, half, rel, floor_g, cap_g, pct):
+    """uint8 (m,): 1 where the grid acceleration ``x`` (m, 3, in g) is still.
+
+    A sample is still when ``sd``, the root sum over the three axes of the (population)
+    variance in the window ``[i - half, i + half]`` (cut at the edges), is below
+    ``min(max(rel x the pct-th percentile of sd over x, floor_g), cap_g)``: within ``rel``
+    times the stretch's own noise floor, whatever the sensor's noise.
+    """
+    m = x.shape[0]
+    sd = np.empty(m)
+    for i in range(m):
+        lo = max(0, i - half)
+        hi = min(m, i + half + 1)
+        k = hi - lo
+        total = 0.0
+        for c in range(3):
+            mean = 0.0
+            for q in range(lo, hi):
+                mean += x[q, c]
+            mean /= k
+            var = 0.0
+            for q in range(lo, hi):
+                d = x[q, c] - mean
+                var += d * d
+            total += var / k
+        sd[i] = np.sqrt(total)
+    threshold = rel * _dsp._abs_percentile(sd, pct)
+    if threshold < floor_g:
+        threshold = floor_g
+    if threshold > cap_g:
+        threshold = cap_g
+    out = np.zeros(m, np.uint8)
+    for i in range(m):
+        if sd[i] < threshold:
+            out[i] = 1
+    return out
+
+
+@njit(**JIT)
+def _trim_still(t_s, still, rows, dt_s):
+    """In place on rep-table rows (see :func:`_rep_table`) of the grid ``t_s``: a rep's start
+    moves past the still samples it begins with and its end back before those it ends with
+    (the wait at the rest end, which the high-passed displacement drifts through). The pause
+    is kept (capped at the new duration), the moving time shrinks and keeps its phase split."""
+    t0 = t_s[0]
+    m = t_s.shape[0]
+    for r in range(rows.shape[0]):
+        a = int(np.floor((rows[r, 0] - t0) / dt_s + 1.0))  # rows hold sample edges: start = t[a] - dt / 2
+        b = int(np.floor((rows[r, 1] - t0) / dt_s))  # end = t[b] + dt / 2
+        if a < 0:
+            a = 0
+        if b > m - 1:
+            b = m - 1
+        a2 = a
+        while a2 < b and still[a2]:
+            a2 += 1
+        b2 = b
+        while b2 > a2 and still[b2]:
+            b2 -= 1
+        if a2 == a and b2 == b:
+            continue
+        moving0 = (rows[r, 1] - rows[r, 0]) - rows[r, 4]
+        frac = rows[r, 2] / moving0 if moving0 > 0.0 else 0.5
+        start = t_s[a2] - 0.5 * dt_s
+        end = t_s[b2] + 0.5 * dt_s
+        pause = rows[r, 4]
+        if pause > end - start:
+            pause = end - start
+        moving = (end - start) - pause
+        rows[r, 0] = start
+        rows[r, 1] = end
+        rows[r, 2] = moving * frac
+        rows[r, 3] = moving - rows[r, 2]
+        rows[r, 4] = pause
+
+
+@njit(**JIT)
 def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min_reps, rhythm_reps, short_ratio,
                        slowdown_frac):
     """:func:`_analyse_displacement` of many stretches in one call, and the rep-count and
@@ -673,13 +752,14 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     a_up, z, offsets : the vertical acceleration and displacement of stretch ``j`` are
         ``a_up[offsets[j]:offsets[j + 1]]``, ``z[...]`` (from ``_vertical_displacements``).
     shift_s : float, subtracted from ``buf_t`` (the stretch's ``t_s`` is ``buf_t[lo:hi] - shift_s``).
-    prm : float64 (18,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
+    prm : float64 (23,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
     min_reps, rhythm_reps : int; short_ratio, slowdown_frac : float, as ``DetectorConfig``'s
         ``min_reps``, ``rhythm_reps``, ``short_set_duration_ratio``, ``slowdown_frac``.
 
     Returns
     -------
-    rows : float64 (R, 7) the rep-table rows of the surviving groups, group after group.
+    rows : float64 (R, 7) the rep-table rows of the surviving groups, group after group,
+        with their still edges trimmed (:func:`_trim_still`).
     groups : int64 (G, 5) per group, in stretch then time order: stretch ``j``, first and
         end row in ``rows``, 1 when the group has fewer than ``rhythm_reps`` reps (its
         vertical fraction is still to check), the stretch's ``boundary`` (+1 / -1).
@@ -708,6 +788,8 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     aggs = np.empty((n_rows, 6))
     q = 0
     n_g = 0
+    still_done = -1
+    still = np.zeros(0, np.uint8)
     for j in range(s):
         if bounds[j] == 0:
             continue
@@ -746,6 +828,10 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                         for c in range(7):
                             rows[q, c] = table[k, c]
                         q += 1
+                if still_done != j:
+                    still = _still_mask(x[lo_i[j]:hi_i[j]], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
+                    still_done = j
+                _trim_still(buf_t[lo_i[j]:hi_i[j]] - shift_s, still, rows[q0:q], prm[1])
                 groups[n_g, 0] = j
                 groups[n_g, 1] = q0
                 groups[n_g, 2] = q

@@ -145,6 +145,15 @@ class DetectorConfig:
         moving time (duration minus pause) is split between the two phases in proportion.
         0.1: small enough to catch slow starts and ends, large enough that tremor and the
         ripple of a pause do not count.
+    still_window_s, still_noise_ratio, still_floor_g, still_max_g, still_noise_percentile
+        After the count is settled, each rep's start moves past the still samples it
+        begins with and its end before those it ends with (the high-passed displacement
+        drifts through a wait at the rest end and would count it as movement). A grid
+        sample is still when the acceleration's standard deviation (root sum over the
+        axes) in a ``still_window_s`` window is below ``still_noise_ratio`` x its
+        ``still_noise_percentile``-th percentile over the active stretch (the sensor's
+        own noise there), but at least ``still_floor_g`` and at most ``still_max_g``.
+        ``still_noise_ratio = 0`` with ``still_floor_g = 0`` switches the trim off.
     slowdown_frac : float
         Fraction of a set's reps (at least one) compared first vs last for the concentric
         slow-down.
@@ -185,6 +194,11 @@ class DetectorConfig:
     max_rep_s: float = 8.0
     still_rel: float = 0.05
     phase_speed_rel: float = 0.1
+    still_window_s: float = 0.2
+    still_noise_ratio: float = 2.0
+    still_floor_g: float = 0.006
+    still_max_g: float = 0.03
+    still_noise_percentile: float = 5.0
     slowdown_frac: float = 0.34
 
     def __post_init__(self) -> None:

@@ -50,7 +50,9 @@ class SetAnalyzer:
         self._prm = np.array([self.n_pad, self.dt_s, G_M_S2, c.amplitude_percentile, c.hysteresis_rel, c.min_travel_m,
                               c.still_rel, c.edge_open_ratio, c.min_rep_s, c.max_rep_s, self.n_half_gravity,
                               c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio, c.edge_rotation_ratio,
-                              c.edge_rotation_min_deg, c.edge_reference_frac, c.phase_speed_rel], dtype=np.float64)  # see _kernels._analyse_displacement
+                              c.edge_rotation_min_deg, c.edge_reference_frac, c.phase_speed_rel,
+                              int(round(c.still_window_s * c.grid_rate_hz)) // 2, c.still_noise_ratio, c.still_floor_g,
+                              c.still_max_g, c.still_noise_percentile], dtype=np.float64)  # see _kernels._analyse_displacement
 
     def displacements(self, x_g: np.ndarray, bounds: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
         """``{(lo, hi): (a_up, z)}``: the vertical acceleration and displacement of several
@@ -122,15 +124,25 @@ class SetAnalyzer:
             if g >= 0:
                 groups[g].append(row)
         kept = []
+        still = None
         for rows in groups:
             if len(rows) < c.min_reps:
                 continue
-            if len(rows) < c.rhythm_reps:
+            short = len(rows) < c.rhythm_reps
+            if short:
                 dur = [row[1] - row[0] for row in rows]
                 if max(dur) > c.short_set_duration_ratio * min(dur):
                     continue  # no rhythm: a few unrelated movements
-                if not self._vertical_enough(t_s, x_g, a_up, rows):
-                    continue
+            # the count is settled: trim the reps' still edges, in the order of _analyse_stretches
+            if still is None:
+                p = self._prm
+                still = _kernels._still_mask(np.ascontiguousarray(x_g, dtype=np.float64), int(p[18]), p[19], p[20],
+                                             p[21], p[22])
+            arr = np.array(rows)
+            _kernels._trim_still(t_s, still, arr, self.dt_s)
+            rows = arr.tolist()
+            if short and not self._vertical_enough(t_s, x_g, a_up, rows):
+                continue
             kept.append((rows, None))
         return self.sets_of_groups(kept, concentric_first, holes_s)
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import os
 import sys
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+#: OSError numbers that mean the disk refused a write, never the Bluetooth link.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS})
 
 NAME = "live"
 HELP = "capture from one or more bands (or --emulate), show reps live, store to Parquet"
@@ -154,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]error[/]: {exc}")
         return 2
     except LinkError as exc:  # no adapter, Bluetooth off, D-Bus/BlueZ missing, permission denied
+        if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:  # not the radio: the disk (any time, even at connect)
+            console.print(f"[red]error[/]: cannot write the session under {args.out}: {exc.strerror or exc} "
+                          "(disk full or file-size limit?); free space, then `repsense repair` finalises what was written")
+            return 1
         console.print(f"[red]error[/]: Bluetooth unavailable: {type(exc).__name__}: {exc} "
                       "(is an adapter present and powered? try --emulate KIND without hardware)")
         return 1

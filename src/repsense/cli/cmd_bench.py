@@ -64,6 +64,7 @@ def render(res: dict, console) -> None:
         t.add_row("reps ±1 / exact / MAE", f"{_pct(c['within1'])} / {_pct(c['exact'])} / {c['mae']:.2f}",
                   _target("sim_within1", c["within1"]))
         t.add_row("median TUT error", _pct(sim["tut_error_median"]), _target("sim_tut_error_median", sim["tut_error_median"]))
+        t.add_row("  on sets counted exactly", _pct(sim["tut_error_median_exact_count"]), "")
         t.add_row("median ecc/con split error", _pct(sim["split_error_median"]),
                   _target("sim_split_error_median", sim["split_error_median"]))
         for k, v in sim["per_exercise"].items():

@@ -244,6 +244,8 @@ def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dura
             med_rot = median([rotation_deg[m] for m in members])
             if rotation_deg[i] > max(rotation_ratio * med_rot, rotation_min_deg):
                 return True
+            if rotation_deg[i] < min(med_rot / rotation_ratio, med_rot - rotation_min_deg):
+                return True  # a set that turns the forearm every rep: an edge move that does not
         return not (med_tr / travel_ratio <= travel[i] <= med_tr * travel_ratio
                     and med_d / duration_ratio <= d <= med_d * duration_ratio)
 

@@ -447,3 +447,17 @@ def test_trim_still_matches_naive(naive, seed, r):
         # phases and pause still tile each rep, and no rep grows
         np.testing.assert_allclose(got[:, 2] + got[:, 3] + got[:, 4], got[:, 1] - got[:, 0], atol=1e-9)
         assert (got[:, 0] >= np.array(rows)[:, 0] - 1e-12).all() and (got[:, 1] <= np.array(rows)[:, 1] + 1e-12).all()
+
+
+@pytest.mark.parametrize("median_deg, last_deg, dropped", [(75.0, 20.0, True), (75.0, 40.0, False), (30.0, 5.0, True),
+                                                            (30.0, 15.0, False), (8.0, 0.5, False), (5.0, 30.0, True)])
+def test_group_reps_drops_an_edge_rep_that_turns_the_forearm_unlike_the_set(median_deg, last_deg, dropped):
+    # docs/TUT.md "Sets": both ways; the low side only when the set's reps turn the forearm
+    # (curls, raises), never for barbell sets whose median is at most rotation_min_deg
+    n = 8
+    start = np.arange(n) * 2.5
+    end = start + 2.0
+    rot = np.full(n, median_deg)
+    rot[-1] = last_deg
+    gid = _kernels._group_reps(start, end, np.full(n, 0.3), np.ones(n, np.int64), 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25)
+    assert (gid[-1] == -1) == dropped and (gid[:-1] == 0).all()

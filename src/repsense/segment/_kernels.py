@@ -366,7 +366,9 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
     rep is dropped while its travel is off the reference travel by more than
     ``travel_ratio``, its duration off the reference duration by more than ``duration_ratio``,
     or (``rotation_ratio`` > 0) its ``rotation_deg`` exceeds both ``rotation_ratio`` x the
-    reference rotation and ``rotation_min_deg``. The references are the medians over the
+    reference rotation and ``rotation_min_deg``, or is below both the reference /
+    ``rotation_ratio`` and the reference - ``rotation_min_deg`` (a set whose reps turn the
+    forearm, as curls do, and an edge move that does not). The references are the medians over the
     reps still in the group; for a group of >= 6 reps with ``ref_frac`` > 0, the medians of
     its middle reps instead (``int(n * ref_frac)`` dropped at each end), fixed while trimming.
 
@@ -396,27 +398,33 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
             med_tr = _median(travel[core])
             med_d = _median(end_s[core] - start_s[core])
             rot_lim = math.inf
+            rot_low = -math.inf
             if rotation_ratio > 0.0:
-                rot_lim = max(rotation_ratio * _median(rotation_deg[core]), rotation_min_deg)
+                ref_rot = _median(rotation_deg[core])
+                rot_lim = max(rotation_ratio * ref_rot, rotation_min_deg)
+                rot_low = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
         while hi - lo >= 3:
             if not fixed:
                 sel = members[lo:hi]
                 med_tr = _median(travel[sel])
                 med_d = _median(end_s[sel] - start_s[sel])
                 rot_lim = math.inf
+                rot_low = -math.inf
                 if rotation_ratio > 0.0:
-                    rot_lim = max(rotation_ratio * _median(rotation_deg[sel]), rotation_min_deg)
+                    ref_rot = _median(rotation_deg[sel])
+                    rot_lim = max(rotation_ratio * ref_rot, rotation_min_deg)
+                    rot_low = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
             a = members[lo]
             d = end_s[a] - start_s[a]
             if not (med_tr / travel_ratio <= travel[a] <= med_tr * travel_ratio
-                    and med_d / duration_ratio <= d <= med_d * duration_ratio and rotation_deg[a] <= rot_lim):
+                    and med_d / duration_ratio <= d <= med_d * duration_ratio and rot_low <= rotation_deg[a] <= rot_lim):
                 gid[a] = -1
                 lo += 1
                 continue
             b = members[hi - 1]
             d = end_s[b] - start_s[b]
             if not (med_tr / travel_ratio <= travel[b] <= med_tr * travel_ratio
-                    and med_d / duration_ratio <= d <= med_d * duration_ratio and rotation_deg[b] <= rot_lim):
+                    and med_d / duration_ratio <= d <= med_d * duration_ratio and rot_low <= rotation_deg[b] <= rot_lim):
                 gid[b] = -1
                 hi -= 1
                 continue

@@ -225,15 +225,43 @@ def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dura
     """Twin of ``_group_reps`` with Python lists and ``statistics.median``."""
     from statistics import median
 
-    groups = []
-    last_end = None
-    for i in range(len(start_s)):
-        if not keep[i]:
-            continue
-        if not groups or start_s[i] - last_end > max_inter_rep_s:
-            groups.append([])
-        groups[-1].append(i)
-        last_end = end_s[i]
+    def rhythms(is_kept):
+        out, last_end = [], None
+        for i in range(len(start_s)):
+            if not is_kept(i):
+                continue
+            if not out or start_s[i] - last_end > max_inter_rep_s:
+                out.append([])
+            out[-1].append(i)
+            last_end = end_s[i]
+        return out
+
+    groups = rhythms(lambda i: keep[i])
+    if rotation_ratio > 0:  # inner handling moves split a rhythm
+        splitters = set()
+        for members in groups:
+            if len(members) < 3:
+                continue
+            cut = int(len(members) * ref_frac) if ref_frac > 0 and len(members) >= 6 else 0
+            core = members[cut:len(members) - cut]
+            limit = max(rotation_ratio * median([rotation_deg[m] for m in core]), rotation_min_deg)
+            ref_tr = median([travel[m] for m in core])
+            ref_d = median([end_s[m] - start_s[m] for m in core])
+            splitters |= {m for m in members[1:-1] if rotation_deg[m] > limit
+                          and not (ref_tr / travel_ratio <= travel[m] <= ref_tr * travel_ratio
+                                   and ref_d / duration_ratio <= end_s[m] - start_s[m] <= ref_d * duration_ratio)}
+        if splitters:
+            split_groups = []
+            for members in groups:
+                part = []
+                for m in members:
+                    if m in splitters:
+                        split_groups.append(part)
+                        part = []
+                    else:
+                        part.append(m)
+                split_groups.append(part)
+            groups = [grp for grp in split_groups if grp]
     gid = [-1] * len(start_s)
 
     def unlike(i, members):

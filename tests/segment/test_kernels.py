@@ -461,3 +461,22 @@ def test_group_reps_drops_an_edge_rep_that_turns_the_forearm_unlike_the_set(medi
     rot[-1] = last_deg
     gid = _kernels._group_reps(start, end, np.full(n, 0.3), np.ones(n, np.int64), 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25)
     assert (gid[-1] == -1) == dropped and (gid[:-1] == 0).all()
+
+
+def test_group_reps_splits_a_rhythm_at_an_inner_handling_move():
+    # walking steps, a long set-up move turning the forearm 180 deg, then the set: the
+    # steps are judged apart from the set, not against a reference they pull down
+    start = np.array([0.0, 2.5, 5.0, 12.5, 15.0, 17.5, 20.0, 22.5, 25.0])
+    end = start + 2.1
+    end[2] = 12.1  # the set-up move lasts 7 s
+    travel = np.array([0.15, 0.11, 0.17, 0.24, 0.24, 0.25, 0.24, 0.24, 0.23])
+    rot = np.array([4.6, 2.3, 178.8, 14.7, 15.6, 16.2, 16.1, 18.2, 16.4])
+    keep = np.ones(9, np.int64)
+    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25)
+    assert gid[2] == -1 and len(set(gid[3:].tolist())) == 1 and gid[3] >= 0
+    assert gid[0] != gid[3] and gid[1] != gid[3]
+    # the same rotation on an inner rep with the set's travel and duration is not handling
+    start = np.arange(9) * 2.5
+    end = start + 2.1
+    gid = _kernels._group_reps(start, end, np.full(9, 0.24), keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25)
+    assert gid.tolist() == [0] * 9

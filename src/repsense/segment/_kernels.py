@@ -372,6 +372,13 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
     reps still in the group; for a group of >= 6 reps with ``ref_frac`` > 0, the medians of
     its middle reps instead (``int(n * ref_frac)`` dropped at each end), fixed while trimming.
 
+    Before trimming (``rotation_ratio`` > 0), a rep inside a rhythm (neither its first nor
+    its last) that is unlike the rhythm's reference in rotation (above the limit) and in
+    travel or duration is handling: it is dropped and the rhythm is split there, so that
+    walking before a set-up move and the set after it are judged apart. (One rep that only
+    turns more, with the travel and duration of the others, stays: a glitch of the
+    rotation estimate must not cut a set.)
+
     Returns
     -------
     int64 (r,): group number per rep (0, 1, ...), -1 for reps not kept.
@@ -387,6 +394,45 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
             g += 1
         gid[i] = g
         last_end = end_s[i]
+    if rotation_ratio > 0.0:
+        # handling inside a rhythm (a set-up move between walking and the set) splits it:
+        # an inner rep turning the forearm more than the rhythm's rotation limit
+        split = np.zeros(r, np.uint8)
+        n_split = 0
+        for k in range(g + 1):
+            members = np.flatnonzero(gid == k)
+            m = members.shape[0]
+            if m < 3:
+                continue
+            cut = int(m * ref_frac) if ref_frac > 0.0 and m >= 6 else 0
+            core = members[cut:m - cut]
+            lim = max(rotation_ratio * _median(rotation_deg[core]), rotation_min_deg)
+            ref_tr = _median(travel[core])
+            ref_d = _median(end_s[core] - start_s[core])
+            for q in range(1, m - 1):
+                a = members[q]
+                d = end_s[a] - start_s[a]
+                alike = (ref_tr / travel_ratio <= travel[a] <= ref_tr * travel_ratio
+                         and ref_d / duration_ratio <= d <= ref_d * duration_ratio)
+                if rotation_deg[a] > lim and not alike:
+                    split[a] = 1
+                    n_split += 1
+        if n_split > 0:
+            g = -1
+            last_end = -np.inf
+            new_group = False
+            for i in range(r):
+                if keep[i] == 0:
+                    continue
+                if split[i]:
+                    gid[i] = -1
+                    new_group = True
+                    continue
+                if g < 0 or new_group or start_s[i] - last_end > max_inter_rep_s:
+                    g += 1
+                    new_group = False
+                gid[i] = g
+                last_end = end_s[i]
     for k in range(g + 1):
         members = np.flatnonzero(gid == k)
         lo = 0

@@ -438,7 +438,7 @@ def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps
             if len(members) < rhythm_reps and max(dur) > short_ratio * min(dur):
                 continue
             still = still_mask(x[lo:hi], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
-            members = trim_still(list(np.asarray(buf_t[lo:hi]) - shift_s), still, members, prm[1])
+            members = trim_still(list(np.asarray(buf_t[lo:hi]) - shift_s), still, members, prm[1], int(prm[23]))
             groups.append([j, len(rows), len(rows) + len(members), int(len(members) < rhythm_reps), boundary])
             sums.append(set_sums(members, boundary == -1, slowdown_frac))
             rows += [list(row) for row in members]
@@ -458,18 +458,18 @@ def still_mask(x, half, rel, floor_g, cap_g, pct):
     return [int(v < threshold) for v in sd]
 
 
-def trim_still(t_s, still, rows, dt_s):
-    """Twin of ``_trim_still``: returns new rows, each rep's still first and last samples cut."""
+def trim_still(t_s, still, rows, dt_s, run_n=1):
+    """Twin of ``_trim_still``: returns new rows, each rep cut to its first and last run of
+    ``run_n`` moving samples (a run cut by the rep's edge counts)."""
     out = []
     for row in rows:
         start, end, first, second, pause = row[:5]
         a = min(range(len(t_s)), key=lambda i: abs((t_s[i] - dt_s / 2) - start))  # the sample it starts on
         b = min(range(len(t_s)), key=lambda i: abs((t_s[i] + dt_s / 2) - end))
-        a2, b2 = a, b
-        while a2 < b and still[a2]:
-            a2 += 1
-        while b2 > a2 and still[b2]:
-            b2 -= 1
+        a2 = next((i for i in range(a, b + 1) if not any(still[i:min(i + run_n, b + 1)])
+                   and (min(i + run_n, b + 1) - i == run_n or i + run_n > b + 1)), b)
+        b2 = next((i for i in range(b, a2, -1) if not any(still[max(a2, i - run_n + 1):i + 1])
+                   and (i + 1 - max(a2, i - run_n + 1) == run_n or i - run_n + 1 < a2)), a2)
         if (a2, b2) == (a, b):
             out.append(list(row))
             continue

@@ -426,11 +426,11 @@ def test_still_mask_matches_naive(naive, seed, m, half, rel, floor, pct):
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 10_000), r=st.integers(0, 8))
-def test_trim_still_matches_naive(naive, seed, r):
+@given(seed=st.integers(0, 10_000), r=st.integers(0, 8), run_n=st.integers(1, 4), p_still=st.sampled_from([0.3, 0.5, 0.8]))
+def test_trim_still_matches_naive(naive, seed, r, run_n, p_still):
     rng = np.random.default_rng(seed)
     t = 3.0 + np.arange(200) * 0.04
-    still = (rng.random(200) < 0.5).astype(np.uint8)
+    still = (rng.random(200) < p_still).astype(np.uint8)
     rows = []
     for _ in range(r):
         a = int(rng.integers(0, 190))
@@ -440,8 +440,8 @@ def test_trim_still_matches_naive(naive, seed, r):
         first = float(rng.uniform(0, dur - pause))
         rows.append([t[a] - 0.02, t[b] + 0.02, first, dur - pause - first, pause, 0.3, 1.0])
     got = np.array(rows).reshape(-1, 7)
-    _kernels._trim_still(t, still, got, 0.04)
-    want = naive.trim_still(list(t), still.tolist(), rows, 0.04)
+    _kernels._trim_still(t, still, got, 0.04, run_n)
+    want = naive.trim_still(list(t), still.tolist(), rows, 0.04, run_n)
     if rows:
         np.testing.assert_allclose(got, np.array(want), rtol=1e-12, atol=1e-12)
         # phases and pause still tile each rep, and no rep grows

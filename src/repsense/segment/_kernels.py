@@ -617,12 +617,13 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     t_s : float64 (m,) uniform grid times; x : float64 (m, 3) grid acceleration (g), m >= 2.
     a_up, z : float64 (m,) vertical acceleration (m/s^2) and displacement (m) of ``x``, from
         ``repsense.dsp._kernels._vertical_displacement(s)``.
-    prm : float64 (23,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
+    prm : float64 (24,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
         min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
         max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
         edge_rotation_min_deg, edge_reference_frac, phase_speed_rel, still_half, still_noise_ratio,
-        still_floor_g, still_max_g, still_noise_percentile`` (the last five for
-        :func:`_still_mask`, used by :func:`_analyse_stretches` and the analyser).
+        still_floor_g, still_max_g, still_noise_percentile, still_move_n`` (the last six for
+        :func:`_still_mask` and :func:`_trim_still`, used by :func:`_analyse_stretches` and
+        the analyser).
     amp_floor_m : float, smallest amplitude to scale the hysteresis by.
 
     Returns
@@ -755,11 +756,13 @@ def _still_mask(x, half, rel, floor_g, cap_g, pct):
 
 
 @njit(**JIT)
-def _trim_still(t_s, still, rows, dt_s):
+def _trim_still(t_s, still, rows, dt_s, run_n):
     """In place on rep-table rows (see :func:`_rep_table`) of the grid ``t_s``: a rep's start
     moves past the still samples it begins with and its end back before those it ends with
-    (the wait at the rest end, which the high-passed displacement drifts through). The pause
-    is kept (capped at the new duration), the moving time shrinks and keeps its phase split."""
+    (the wait at the rest end, which the high-passed displacement drifts through). Movement
+    starts at the first run of ``run_n`` moving samples: shorter blips in a noisy still are
+    passed over. The pause is kept (capped at the new duration), the moving time shrinks
+    and keeps its phase split."""
     t0 = t_s[0]
     m = t_s.shape[0]
     for r in range(rows.shape[0]):
@@ -769,12 +772,30 @@ def _trim_still(t_s, still, rows, dt_s):
             a = 0
         if b > m - 1:
             b = m - 1
+        # the first and last samples of a run of >= run_n moving samples (shorter blips of
+        # a noisy still are passed over; a run cut by the rep's edge counts)
         a2 = a
-        while a2 < b and still[a2]:
-            a2 += 1
+        while a2 < b:
+            if still[a2]:
+                a2 += 1
+                continue
+            k = a2
+            while k <= b and still[k] == 0 and k - a2 < run_n:
+                k += 1
+            if k - a2 >= run_n or k > b:
+                break
+            a2 = k
         b2 = b
-        while b2 > a2 and still[b2]:
-            b2 -= 1
+        while b2 > a2:
+            if still[b2]:
+                b2 -= 1
+                continue
+            k = b2
+            while k >= a2 and still[k] == 0 and b2 - k < run_n:
+                k -= 1
+            if b2 - k >= run_n or k < a2:
+                break
+            b2 = k
         if a2 == a and b2 == b:
             continue
         moving0 = (rows[r, 1] - rows[r, 0]) - rows[r, 4]
@@ -806,7 +827,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     a_up, z, offsets : the vertical acceleration and displacement of stretch ``j`` are
         ``a_up[offsets[j]:offsets[j + 1]]``, ``z[...]`` (from ``_vertical_displacements``).
     shift_s : float, subtracted from ``buf_t`` (the stretch's ``t_s`` is ``buf_t[lo:hi] - shift_s``).
-    prm : float64 (23,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
+    prm : float64 (24,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
     min_reps, rhythm_reps : int; short_ratio, slowdown_frac : float, as ``DetectorConfig``'s
         ``min_reps``, ``rhythm_reps``, ``short_set_duration_ratio``, ``slowdown_frac``.
 
@@ -885,7 +906,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                 if still_done != j:
                     still = _still_mask(x[lo_i[j]:hi_i[j]], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
                     still_done = j
-                _trim_still(buf_t[lo_i[j]:hi_i[j]] - shift_s, still, rows[q0:q], prm[1])
+                _trim_still(buf_t[lo_i[j]:hi_i[j]] - shift_s, still, rows[q0:q], prm[1], int(prm[23]))
                 groups[n_g, 0] = j
                 groups[n_g, 1] = q0
                 groups[n_g, 2] = q

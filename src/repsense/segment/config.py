@@ -150,7 +150,7 @@ class DetectorConfig:
         moving time (duration minus pause) is split between the two phases in proportion.
         0.1: small enough to catch slow starts and ends, large enough that tremor and the
         ripple of a pause do not count.
-    still_window_s, still_noise_ratio, still_floor_g, still_max_g, still_noise_percentile
+    still_window_s, still_noise_ratio, still_floor_g, still_max_g, still_noise_percentile, still_min_move_s
         After the count is settled, each rep's start moves past the still samples it
         begins with and its end before those it ends with (the high-passed displacement
         drifts through a wait at the rest end and would count it as movement). A grid
@@ -159,6 +159,8 @@ class DetectorConfig:
         ``still_noise_percentile``-th percentile over the active stretch (the sensor's
         own noise there), but at least ``still_floor_g`` and at most ``still_max_g``.
         ``still_noise_ratio = 0`` with ``still_floor_g = 0`` switches the trim off.
+        Movement starts (and ends) with a run of at least ``still_min_move_s`` of samples
+        that are not still: shorter blips, a noisy sample in a still stretch, are passed over.
     slowdown_frac : float
         Fraction of a set's reps (at least one) compared first vs last for the concentric
         slow-down.
@@ -204,6 +206,7 @@ class DetectorConfig:
     still_floor_g: float = 0.006
     still_max_g: float = 0.03
     still_noise_percentile: float = 5.0
+    still_min_move_s: float = 0.12
     slowdown_frac: float = 0.34
 
     def __post_init__(self) -> None:

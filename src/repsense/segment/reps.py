@@ -52,7 +52,8 @@ class SetAnalyzer:
                               c.max_inter_rep_s, c.edge_travel_ratio, c.edge_duration_ratio, c.edge_rotation_ratio,
                               c.edge_rotation_min_deg, c.edge_reference_frac, c.phase_speed_rel,
                               int(round(c.still_window_s * c.grid_rate_hz)) // 2, c.still_noise_ratio, c.still_floor_g,
-                              c.still_max_g, c.still_noise_percentile], dtype=np.float64)  # see _kernels._analyse_displacement
+                              c.still_max_g, c.still_noise_percentile,
+                              max(1, int(round(c.still_min_move_s * c.grid_rate_hz)))], dtype=np.float64)  # see _kernels._analyse_displacement
 
     def displacements(self, x_g: np.ndarray, bounds: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
         """``{(lo, hi): (a_up, z)}``: the vertical acceleration and displacement of several
@@ -139,7 +140,7 @@ class SetAnalyzer:
                 still = _kernels._still_mask(np.ascontiguousarray(x_g, dtype=np.float64), int(p[18]), p[19], p[20],
                                              p[21], p[22])
             arr = np.array(rows)
-            _kernels._trim_still(t_s, still, arr, self.dt_s)
+            _kernels._trim_still(t_s, still, arr, self.dt_s, int(self._prm[23]))
             rows = arr.tolist()
             if short and not self._vertical_enough(t_s, x_g, a_up, rows):
                 continue

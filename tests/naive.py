@@ -245,11 +245,7 @@ def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dura
             cut = int(len(members) * ref_frac) if ref_frac > 0 and len(members) >= 6 else 0
             core = members[cut:len(members) - cut]
             limit = max(rotation_ratio * median([rotation_deg[m] for m in core]), rotation_min_deg)
-            ref_tr = median([travel[m] for m in core])
-            ref_d = median([end_s[m] - start_s[m] for m in core])
-            splitters |= {m for m in members[1:-1] if rotation_deg[m] > limit
-                          and not (ref_tr / travel_ratio <= travel[m] <= ref_tr * travel_ratio
-                                   and ref_d / duration_ratio <= end_s[m] - start_s[m] <= ref_d * duration_ratio)}
+            splitters |= {m for m in members[1:-1] if rotation_deg[m] > limit}
         if splitters:
             split_groups = []
             for members in groups:

@@ -373,11 +373,9 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
     its middle reps instead (``int(n * ref_frac)`` dropped at each end), fixed while trimming.
 
     Before trimming (``rotation_ratio`` > 0), a rep inside a rhythm (neither its first nor
-    its last) that is unlike the rhythm's reference in rotation (above the limit) and in
-    travel or duration is handling: it is dropped and the rhythm is split there, so that
-    walking before a set-up move and the set after it are judged apart. (One rep that only
-    turns more, with the travel and duration of the others, stays: a glitch of the
-    rotation estimate must not cut a set.)
+    its last) whose rotation exceeds the rhythm's rotation limit (the same reference, over
+    the whole rhythm) is handling: it is dropped and the rhythm is split there, so that
+    walking before a set-up move and the set after it are judged apart.
 
     Returns
     -------
@@ -405,17 +403,10 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
             if m < 3:
                 continue
             cut = int(m * ref_frac) if ref_frac > 0.0 and m >= 6 else 0
-            core = members[cut:m - cut]
-            lim = max(rotation_ratio * _median(rotation_deg[core]), rotation_min_deg)
-            ref_tr = _median(travel[core])
-            ref_d = _median(end_s[core] - start_s[core])
+            lim = max(rotation_ratio * _median(rotation_deg[members[cut:m - cut]]), rotation_min_deg)
             for q in range(1, m - 1):
-                a = members[q]
-                d = end_s[a] - start_s[a]
-                alike = (ref_tr / travel_ratio <= travel[a] <= ref_tr * travel_ratio
-                         and ref_d / duration_ratio <= d <= ref_d * duration_ratio)
-                if rotation_deg[a] > lim and not alike:
-                    split[a] = 1
+                if rotation_deg[members[q]] > lim:
+                    split[members[q]] = 1
                     n_split += 1
         if n_split > 0:
             g = -1

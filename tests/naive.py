@@ -220,7 +220,7 @@ def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio, phase_re
     return rows
 
 
-def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
+def group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
                rotation_deg, rotation_ratio, rotation_min_deg, ref_frac=0.0):
     """Twin of ``_group_reps`` with Python lists and ``statistics.median``."""
     from statistics import median
@@ -262,8 +262,8 @@ def group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dura
 
     def unlike(i, members):
         med_tr = median([travel[m] for m in members])
-        med_d = median([end_s[m] - start_s[m] for m in members])
-        d = end_s[i] - start_s[i]
+        med_d = median([dur_s[m] for m in members])
+        d = dur_s[i]
         if rotation_ratio > 0:
             med_rot = median([rotation_deg[m] for m in members])
             if rotation_deg[i] > max(rotation_ratio * med_rot, rotation_min_deg):
@@ -348,14 +348,14 @@ def vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
 def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     """Twin of ``_vertical_displacement`` then ``_analyse_displacement``: the naive steps one
     after the other, as the analyser used to call the separate kernels. Returns (a_up, amp,
-    boundary, table rows, gid)."""
+    boundary, table rows, gid, still mask or [])."""
     (n_pad, dt_s, g, pct, hyst, min_travel, still, open_ratio, min_rep, max_rep, n_half, max_gap,
      travel_ratio, dur_ratio, rot_ratio, rot_min, ref_frac, phase_rel) = [float(v) for v in prm[:18]]
     a_up, z = vertical_displacement(x, band_sos, hp_sos, int(n_pad), dt_s, g)
     amp = max(abs_percentile(z, pct), amp_floor_m)
     idx, kind = turning_points(z, max(hyst * amp, min_travel / 2))
     if len(idx) < 2:
-        return a_up, amp, 0, [], []
+        return a_up, amp, 0, [], [], []
     n_max = kind.count(1)
     n_min = len(kind) - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
@@ -364,9 +364,23 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     lo = [int(np.searchsorted(t_s, r[0])) for r in rows]
     hi = [max(int(np.searchsorted(t_s, r[1])), a + 1) for r, a in zip(rows, lo)]
     rot = rep_rotation_deg(np.asarray(x).tolist(), lo, hi, int(n_half))
-    gid = group_reps([r[0] for r in rows], [r[1] for r in rows], [r[5] for r in rows], keep, max_gap,
+    durs = [r[1] - r[0] for r in rows]
+    quiet = []
+    kept = [i for i in range(len(rows)) if keep[i]]
+    if len(kept) >= 3:  # inner reps of each rhythm are judged by their still-trimmed span
+        quiet = still_mask(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
+        trimmed = trim_still(list(t_s), quiet, [r for r in rows], dt_s, int(prm[23]))
+        rhythms = []
+        for i in kept:
+            if not rhythms or rows[i][0] - rows[rhythms[-1][-1]][1] > max_gap:
+                rhythms.append([])
+            rhythms[-1].append(i)
+        for rh in rhythms:
+            for i in rh[1:-1]:
+                durs[i] = trimmed[i][1] - trimmed[i][0]
+    gid = group_reps([r[0] for r in rows], [r[1] for r in rows], durs, [r[5] for r in rows], keep, max_gap,
                      travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac)
-    return a_up, amp, boundary, rows, gid
+    return a_up, amp, boundary, rows, gid, quiet
 
 
 def first_bad_sample(t_s, x, extra, t_prev=None):
@@ -422,8 +436,8 @@ def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps
     or (fewer than ``rhythm_reps``) too unlike durations dropped. Returns (rows, groups, sums) as lists."""
     rows, groups, sums = [], [], []
     for j, (lo, hi) in enumerate(bounds):
-        _a, _amp, boundary, table, gid = analyse_stretch(np.asarray(buf_t[lo:hi]) - shift_s, x[lo:hi], band_sos,
-                                                         hp_sos, prm, 0.0)
+        _a, _amp, boundary, table, gid, _still = analyse_stretch(np.asarray(buf_t[lo:hi]) - shift_s, x[lo:hi],
+                                                                 band_sos, hp_sos, prm, 0.0)
         if boundary == 0:
             continue
         for g in sorted(set(v for v in gid if v >= 0)):

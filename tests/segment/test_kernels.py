@@ -106,8 +106,10 @@ def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref):
     travel = rng.uniform(0.05, 0.5, r)
     keep = (rng.random(r) > 0.1).astype(np.int64)
     rot = np.where(rng.random(r) < 0.2, rng.uniform(20.0, 90.0, r), rng.uniform(0.0, 10.0, r))
-    got = _kernels._group_reps(start, end, travel, keep, gap, tr, dr, rot, rr, rmin, ref)
-    want = naive.group_reps(list(start), list(end), list(travel), list(keep), gap, tr, dr, list(rot), rr, rmin, ref)
+    dur = dur * np.where(rng.random(r) < 0.5, 1.0, rng.uniform(0.4, 1.0, r))  # some trimmed
+    got = _kernels._group_reps(start, end, dur, travel, keep, gap, tr, dr, rot, rr, rmin, ref)
+    want = naive.group_reps(list(start), list(end), list(dur), list(travel), list(keep), gap, tr, dr, list(rot), rr,
+                            rmin, ref)
     assert list(got) == want
 
 
@@ -122,8 +124,8 @@ def test_group_reps_trims_a_run_of_handling_moves_against_the_middle_reps():
     end = start + dur
     keep = np.ones(14, np.int64)
     rot = np.zeros(14)
-    whole = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0)
-    middle = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.25)
+    whole = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0)
+    middle = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.25)
     assert list(whole) == [0] * 14
     assert list(middle) == [-1, -1] + [0] * 12
 
@@ -135,14 +137,14 @@ def test_group_reps_trims_a_rotating_edge_rep_only():
     travel = np.full(5, 0.4)
     keep = np.ones(5, np.int64)
     rot = np.array([8.0, 4.0, 5.0, 4.0, 60.0])
-    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.0)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.0)
     assert list(gid) == [0, 0, 0, 0, -1]
     # the same rotation in the middle of the set is handling there too: dropped, and the
     # rhythm split around it (the one rep before it is then a group of its own)
-    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0, 0.0)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0, 0.0)
     assert gid[1] == -1 and gid[0] >= 0 and len(set(gid[2:].tolist())) == 1 and gid[2] not in (-1, gid[0])
     # off (ratio 0): nothing trimmed
-    assert list(_kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0)) == [0] * 5
+    assert list(_kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0)) == [0] * 5
 
 
 @settings(max_examples=40, deadline=None)
@@ -203,6 +205,7 @@ def test_analyse_displacement_matches_the_naive_steps(naive, seed, n_reps, rate_
     if ref[3]:
         np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
     assert list(got[4]) == list(ref[4])
+    assert list(got[5]) == list(ref[5])
 
 
 def test_rep_rotation_ties_and_opposite_directions():
@@ -460,7 +463,7 @@ def test_group_reps_drops_an_edge_rep_that_turns_the_forearm_unlike_the_set(medi
     end = start + 2.0
     rot = np.full(n, median_deg)
     rot[-1] = last_deg
-    gid = _kernels._group_reps(start, end, np.full(n, 0.3), np.ones(n, np.int64), 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25)
+    gid = _kernels._group_reps(start, end, end - start, np.full(n, 0.3), np.ones(n, np.int64), 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25)
     assert (gid[-1] == -1) == dropped and (gid[:-1] == 0).all()
 
 
@@ -473,9 +476,9 @@ def test_group_reps_splits_a_rhythm_at_an_inner_handling_move():
     travel = np.array([0.15, 0.11, 0.17, 0.24, 0.24, 0.25, 0.24, 0.24, 0.23])
     rot = np.array([4.6, 2.3, 178.8, 14.7, 15.6, 16.2, 16.1, 18.2, 16.4])
     keep = np.ones(9, np.int64)
-    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25)
     assert gid[2] == -1 and len(set(gid[3:].tolist())) == 1 and gid[3] >= 0
     assert gid[0] != gid[3] and gid[1] != gid[3]
     # an inner rep that turns like the others (curls: every rep ~75 deg) splits nothing
-    gid = _kernels._group_reps(start, end, travel, keep, 4.0, 1.6, 1.8, np.full(9, 75.0), 2.5, 20.0, 0.25)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, np.full(9, 75.0), 2.5, 20.0, 0.25)
     assert gid[2] in (-1, gid[3]) and len(set(gid[3:].tolist())) == 1

@@ -357,12 +357,12 @@ def _median(x):
 
 
 @njit(**JIT)
-def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
+def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
                 rotation_deg, rotation_ratio, rotation_min_deg, ref_frac):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
 
-    Consecutive kept reps belong to one group while the still gap between them is at most
-    ``max_inter_rep_s``. In each group of >= 3 reps, repeatedly, the first (else the last)
+    Consecutive kept reps belong to one group while the still gap between them (``start_s``,
+    ``end_s``) is at most ``max_inter_rep_s``. The duration tests read ``dur_s``. In each group of >= 3 reps, repeatedly, the first (else the last)
     rep is dropped while its travel is off the reference travel by more than
     ``travel_ratio``, its duration off the reference duration by more than ``duration_ratio``,
     or (``rotation_ratio`` > 0) its ``rotation_deg`` exceeds both ``rotation_ratio`` x the
@@ -433,7 +433,7 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
             cut = int(hi * ref_frac)
             core = members[cut:hi - cut]
             med_tr = _median(travel[core])
-            med_d = _median(end_s[core] - start_s[core])
+            med_d = _median(dur_s[core])
             rot_lim = math.inf
             rot_low = -math.inf
             if rotation_ratio > 0.0:
@@ -444,7 +444,7 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
             if not fixed:
                 sel = members[lo:hi]
                 med_tr = _median(travel[sel])
-                med_d = _median(end_s[sel] - start_s[sel])
+                med_d = _median(dur_s[sel])
                 rot_lim = math.inf
                 rot_low = -math.inf
                 if rotation_ratio > 0.0:
@@ -452,14 +452,14 @@ def _group_reps(start_s, end_s, travel, keep, max_inter_rep_s, travel_ratio, dur
                     rot_lim = max(rotation_ratio * ref_rot, rotation_min_deg)
                     rot_low = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
             a = members[lo]
-            d = end_s[a] - start_s[a]
+            d = dur_s[a]
             if not (med_tr / travel_ratio <= travel[a] <= med_tr * travel_ratio
                     and med_d / duration_ratio <= d <= med_d * duration_ratio and rot_low <= rotation_deg[a] <= rot_lim):
                 gid[a] = -1
                 lo += 1
                 continue
             b = members[hi - 1]
-            d = end_s[b] - start_s[b]
+            d = dur_s[b]
             if not (med_tr / travel_ratio <= travel[b] <= med_tr * travel_ratio
                     and med_d / duration_ratio <= d <= med_d * duration_ratio and rot_low <= rotation_deg[b] <= rot_lim):
                 gid[b] = -1
@@ -625,6 +625,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         turning points (no reps).
     table : float64 (r, 7) from :func:`_rep_table`.
     gid : int64 (r,) from :func:`_group_reps`.
+    still : uint8 (m,) :func:`_still_mask` of ``x`` (empty when fewer than 3 reps are kept).
     """
     dt_s = prm[1]
     amp = _dsp._abs_percentile(z, prm[3])
@@ -635,7 +636,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         threshold = prm[5] / 2
     idx, kind = _turning_points(z, threshold)
     if idx.shape[0] < 2:
-        return a_up, amp, 0, np.zeros((0, 7)), np.zeros(0, np.int64)
+        return a_up, amp, 0, np.zeros((0, 7)), np.zeros(0, np.int64), np.zeros(0, np.uint8)
     n_max = 0
     for j in range(kind.shape[0]):
         if kind[j] == 1:
@@ -651,6 +652,34 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         if table[i, 6] > 0 and dur >= prm[8] and dur <= prm[9]:
             keep[i] = 1
             n_keep += 1
+    # the grouping's duration tests read the still-trimmed durations (a wait at the rest end
+    # drifts into a rep through the high-passed displacement and is no part of its tempo),
+    # except for the first and last rep of each rhythm, whose outer stillness is the rest
+    # before or after the set and whose full span is what marks a set-up or rack move; the
+    # gaps between reps stay untrimmed (a hole bridged by a straight line looks still)
+    still = np.zeros(0, np.uint8)
+    g_dur = table[:, 1] - table[:, 0]
+    if n_keep >= 3:
+        still = _still_mask(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
+        trimmed = table.copy()
+        _trim_still(t_s, still, trimmed, dt_s, int(prm[23]))
+        edge = np.zeros(r, np.uint8)
+        prev = -1
+        last_end = -np.inf
+        for i in range(r):
+            if keep[i] == 0:
+                continue
+            if prev < 0 or table[i, 0] - last_end > prm[11]:
+                edge[i] = 1
+                if prev >= 0:
+                    edge[prev] = 1
+            prev = i
+            last_end = table[i, 1]
+        if prev >= 0:
+            edge[prev] = 1
+        for i in range(r):
+            if keep[i] and not edge[i]:
+                g_dur[i] = trimmed[i, 1] - trimmed[i, 0]
     # rotation of the kept reps only (the grouping reads no other)
     lo_i = np.empty(n_keep, np.int64)
     hi_i = np.empty(n_keep, np.int64)
@@ -667,9 +696,9 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         if keep[i]:
             rotation_deg[i] = rot_kept[q]
             q += 1
-    gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
+    gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
                       rotation_deg, prm[14], prm[15], prm[16])
-    return a_up, amp, boundary, table, gid
+    return a_up, amp, boundary, table, gid, still
 
 
 @njit(**JIT)
@@ -837,6 +866,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     n_rows = 0
     tables = []
     gids = []
+    stills = []
     bounds = np.zeros(s, np.int64)
     for j in range(s):
         lo = lo_i[j]
@@ -844,18 +874,17 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         t_s = buf_t[lo:hi] - shift_s
         o0 = offsets[j]
         o1 = offsets[j + 1]
-        _a, _amp, boundary, table, gid = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1], prm, 0.0)
+        _a, _amp, boundary, table, gid, still_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1], prm, 0.0)
         bounds[j] = boundary
         tables.append(table)
         gids.append(gid)
+        stills.append(still_j)
         n_rows += table.shape[0]
     rows = np.empty((n_rows, 7))
     groups = np.empty((n_rows, 5), np.int64)
     aggs = np.empty((n_rows, 6))
     q = 0
     n_g = 0
-    still_done = -1
-    still = np.zeros(0, np.uint8)
     for j in range(s):
         if bounds[j] == 0:
             continue
@@ -894,10 +923,9 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                         for c in range(7):
                             rows[q, c] = table[k, c]
                         q += 1
-                if still_done != j:
-                    still = _still_mask(x[lo_i[j]:hi_i[j]], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
-                    still_done = j
-                _trim_still(buf_t[lo_i[j]:hi_i[j]] - shift_s, still, rows[q0:q], prm[1], int(prm[23]))
+                if stills[j].shape[0] == 0:  # fewer than 3 kept reps (min_reps < 3)
+                    stills[j] = _still_mask(x[lo_i[j]:hi_i[j]], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
+                _trim_still(buf_t[lo_i[j]:hi_i[j]] - shift_s, stills[j], rows[q0:q], prm[1], int(prm[23]))
                 groups[n_g, 0] = j
                 groups[n_g, 1] = q0
                 groups[n_g, 2] = q

@@ -114,8 +114,8 @@ class SetAnalyzer:
             return []
         if displacement is None:
             displacement = self.displacements(x_g, [(0, t_s.shape[0])])[(0, t_s.shape[0])]
-        a_up, amp, boundary, table, gid = _kernels._analyse_displacement(t_s, x_g, displacement[0], displacement[1],
-                                                                         self._prm, amp_floor_m)
+        a_up, amp, boundary, table, gid, still = _kernels._analyse_displacement(t_s, x_g, displacement[0],
+                                                                                displacement[1], self._prm, amp_floor_m)
         self.last_amp_m = amp
         if boundary == 0:
             return []
@@ -125,7 +125,6 @@ class SetAnalyzer:
             if g >= 0:
                 groups[g].append(row)
         kept = []
-        still = None
         for rows in groups:
             if len(rows) < c.min_reps:
                 continue
@@ -135,7 +134,7 @@ class SetAnalyzer:
                 if max(dur) > c.short_set_duration_ratio * min(dur):
                     continue  # no rhythm: a few unrelated movements
             # the count is settled: trim the reps' still edges, in the order of _analyse_stretches
-            if still is None:
+            if still.shape[0] == 0:  # fewer than 3 kept reps (min_reps < 3)
                 p = self._prm
                 still = _kernels._still_mask(np.ascontiguousarray(x_g, dtype=np.float64), int(p[18]), p[19], p[20],
                                              p[21], p[22])

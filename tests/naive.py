@@ -348,14 +348,14 @@ def vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
 def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     """Twin of ``_vertical_displacement`` then ``_analyse_displacement``: the naive steps one
     after the other, as the analyser used to call the separate kernels. Returns (a_up, amp,
-    boundary, table rows, gid, still mask or [])."""
+    boundary, table rows, gid, still threshold or -1)."""
     (n_pad, dt_s, g, pct, hyst, min_travel, still, open_ratio, min_rep, max_rep, n_half, max_gap,
      travel_ratio, dur_ratio, rot_ratio, rot_min, ref_frac, phase_rel) = [float(v) for v in prm[:18]]
     a_up, z = vertical_displacement(x, band_sos, hp_sos, int(n_pad), dt_s, g)
     amp = max(abs_percentile(z, pct), amp_floor_m)
     idx, kind = turning_points(z, max(hyst * amp, min_travel / 2))
     if len(idx) < 2:
-        return a_up, amp, 0, [], [], []
+        return a_up, amp, 0, [], [], -1.0
     n_max = kind.count(1)
     n_min = len(kind) - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
@@ -365,11 +365,11 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     hi = [max(int(np.searchsorted(t_s, r[1])), a + 1) for r, a in zip(rows, lo)]
     rot = rep_rotation_deg(np.asarray(x).tolist(), lo, hi, int(n_half))
     durs = [r[1] - r[0] for r in rows]
-    quiet = []
+    quiet = -1.0
     kept = [i for i in range(len(rows)) if keep[i]]
     if len(kept) >= 3:  # inner reps of each rhythm are judged by their still-trimmed span
-        quiet = still_mask(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
-        trimmed = trim_still(list(t_s), quiet, [r for r in rows], dt_s, int(prm[23]))
+        quiet = still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
+        trimmed = trim_still(list(t_s), still_mask(x, int(prm[18]), quiet), [r for r in rows], dt_s, int(prm[23]))
         rhythms = []
         for i in kept:
             if not rhythms or rows[i][0] - rows[rhythms[-1][-1]][1] > max_gap:
@@ -447,25 +447,32 @@ def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps
                 continue
             if len(members) < rhythm_reps and max(dur) > short_ratio * min(dur):
                 continue
-            still = still_mask(x[lo:hi], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
-            members = trim_still(list(np.asarray(buf_t[lo:hi]) - shift_s), still, members, prm[1], int(prm[23]))
+            thr = still_threshold(x[lo:hi], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
+            members = trim_still(list(np.asarray(buf_t[lo:hi]) - shift_s), still_mask(x[lo:hi], int(prm[18]), thr),
+                                 members, prm[1], int(prm[23]))
             groups.append([j, len(rows), len(rows) + len(members), int(len(members) < rhythm_reps), boundary])
             sums.append(set_sums(members, boundary == -1, slowdown_frac))
             rows += [list(row) for row in members]
     return rows, groups, sums
 
 
-def still_mask(x, half, rel, floor_g, cap_g, pct):
-    """Twin of ``_still_mask``: per sample, the root sum of the axes' np.var in the window cut
-    at the edges, below min(max(rel x its percentile, floor), cap)."""
+def window_sd(x, i, half):
+    """Twin of ``_window_sd``: root sum of the axes' np.var in the window cut at the edges."""
     x = np.asarray(x, dtype=float)
-    m = len(x)
-    sd = []
-    for i in range(m):
-        win = x[max(0, i - half):min(m, i + half + 1)]
-        sd.append(math.sqrt(sum(float(np.var(win[:, c])) for c in range(3))))
-    threshold = min(max(rel * abs_percentile(sd, pct), floor_g), cap_g)
-    return [int(v < threshold) for v in sd]
+    win = x[max(0, i - half):min(len(x), i + half + 1)]
+    return math.sqrt(sum(float(np.var(win[:, c])) for c in range(3)))
+
+
+def still_threshold(x, half, rel, floor_g, cap_g, pct, step=4):
+    """Twin of ``_still_threshold``: rel x the percentile of the window deviation at every
+    ``step``-th sample, clamped to [floor_g, cap_g]."""
+    sd = [window_sd(x, i, half) for i in range(0, len(x), step)]
+    return min(max(rel * abs_percentile(sd, pct) if sd else 0.0, floor_g), cap_g)
+
+
+def still_mask(x, half, threshold):
+    """Per sample: 1 when its window deviation is below ``threshold``."""
+    return [int(window_sd(x, i, half) < threshold) for i in range(len(x))]
 
 
 def trim_still(t_s, still, rows, dt_s, run_n=1):

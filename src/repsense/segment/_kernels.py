@@ -613,8 +613,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
         edge_rotation_min_deg, edge_reference_frac, phase_speed_rel, still_half, still_noise_ratio,
         still_floor_g, still_max_g, still_noise_percentile, still_move_n`` (the last six for
-        :func:`_still_mask` and :func:`_trim_still`, used by :func:`_analyse_stretches` and
-        the analyser).
+        :func:`_still_threshold` and :func:`_trim_still`).
     amp_floor_m : float, smallest amplitude to scale the hysteresis by.
 
     Returns
@@ -625,7 +624,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         turning points (no reps).
     table : float64 (r, 7) from :func:`_rep_table`.
     gid : int64 (r,) from :func:`_group_reps`.
-    still : uint8 (m,) :func:`_still_mask` of ``x`` (empty when fewer than 3 reps are kept).
+    still_thr : float, :func:`_still_threshold` of ``x`` (-1 when fewer than 3 reps are kept).
     """
     dt_s = prm[1]
     amp = _dsp._abs_percentile(z, prm[3])
@@ -636,7 +635,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         threshold = prm[5] / 2
     idx, kind = _turning_points(z, threshold)
     if idx.shape[0] < 2:
-        return a_up, amp, 0, np.zeros((0, 7)), np.zeros(0, np.int64), np.zeros(0, np.uint8)
+        return a_up, amp, 0, np.zeros((0, 7)), np.zeros(0, np.int64), -1.0
     n_max = 0
     for j in range(kind.shape[0]):
         if kind[j] == 1:
@@ -657,12 +656,12 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     # except for the first and last rep of each rhythm, whose outer stillness is the rest
     # before or after the set and whose full span is what marks a set-up or rack move; the
     # gaps between reps stay untrimmed (a hole bridged by a straight line looks still)
-    still = np.zeros(0, np.uint8)
+    still_thr = -1.0
     g_dur = table[:, 1] - table[:, 0]
     if n_keep >= 3:
-        still = _still_mask(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
+        still_thr = _still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
         trimmed = table.copy()
-        _trim_still(t_s, still, trimmed, dt_s, int(prm[23]))
+        _trim_still(t_s, x, int(prm[18]), still_thr, trimmed, dt_s, int(prm[23]))
         edge = np.zeros(r, np.uint8)
         prev = -1
         last_end = -np.inf
@@ -698,7 +697,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             q += 1
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
                       rotation_deg, prm[14], prm[15], prm[16])
-    return a_up, amp, boundary, table, gid, still
+    return a_up, amp, boundary, table, gid, still_thr
 
 
 @njit(**JIT)
@@ -736,53 +735,78 @@ def _signal_holes(t_s, t_prev_s, min_hole_s, max_hole_s):
     return out
 
 
-@njit(**JIT)
-def _still_mask(x, half, rel, floor_g, cap_g, pct):
-    """uint8 (m,): 1 where the grid acceleration ``x`` (m, 3, in g) is still.
+#: The noise floor of a stretch is taken from the window deviation at every 4th grid sample.
+_NOISE_STEP = 4
 
-    A sample is still when ``sd``, the root sum over the three axes of the (population)
-    variance in the window ``[i - half, i + half]`` (cut at the edges), is below
-    ``min(max(rel x the pct-th percentile of sd over x, floor_g), cap_g)``: within ``rel``
-    times the stretch's own noise floor, whatever the sensor's noise.
-    """
+
+@njit(**JIT)
+def _window_sd(x, i, half):
+    """Root sum over the three axes of the (population) variance of ``x`` (m, 3, in g) in the
+    window ``[i - half, i + half]`` cut at the edges: how much the acceleration moves there."""
     m = x.shape[0]
-    sd = np.empty(m)
-    for i in range(m):
-        lo = max(0, i - half)
-        hi = min(m, i + half + 1)
-        k = hi - lo
-        total = 0.0
-        for c in range(3):
-            mean = 0.0
-            for q in range(lo, hi):
-                mean += x[q, c]
-            mean /= k
-            var = 0.0
-            for q in range(lo, hi):
-                d = x[q, c] - mean
-                var += d * d
-            total += var / k
-        sd[i] = np.sqrt(total)
-    threshold = rel * _dsp._abs_percentile(sd, pct)
+    lo = max(0, i - half)
+    hi = min(m, i + half + 1)
+    k = hi - lo
+    r0 = x[lo, 0]
+    r1 = x[lo, 1]
+    r2 = x[lo, 2]
+    s10 = 0.0
+    s11 = 0.0
+    s12 = 0.0
+    s20 = 0.0
+    s21 = 0.0
+    s22 = 0.0
+    for q in range(lo, hi):  # offsets from the window's first row: no cancellation near 1 g
+        d0 = x[q, 0] - r0
+        d1 = x[q, 1] - r1
+        d2 = x[q, 2] - r2
+        s10 += d0
+        s11 += d1
+        s12 += d2
+        s20 += d0 * d0
+        s21 += d1 * d1
+        s22 += d2 * d2
+    total = 0.0
+    v = s20 / k - (s10 / k) * (s10 / k)
+    if v > 0.0:
+        total += v
+    v = s21 / k - (s11 / k) * (s11 / k)
+    if v > 0.0:
+        total += v
+    v = s22 / k - (s12 / k) * (s12 / k)
+    if v > 0.0:
+        total += v
+    return np.sqrt(total)
+
+
+@njit(**JIT)
+def _still_threshold(x, half, rel, floor_g, cap_g, pct):
+    """The still threshold of a stretch: ``min(max(rel x the pct-th percentile of
+    :func:`_window_sd` over every ``_NOISE_STEP``-th sample, floor_g), cap_g)``, ``rel``
+    times the stretch's own noise floor whatever the sensor's noise. A sample ``i`` is
+    still when ``_window_sd(x, i, half)`` is below it."""
+    m = x.shape[0]
+    n = (m + _NOISE_STEP - 1) // _NOISE_STEP
+    sd = np.empty(n)
+    for j in range(n):
+        sd[j] = _window_sd(x, j * _NOISE_STEP, half)
+    threshold = rel * _dsp._abs_percentile(sd, pct) if n > 0 else 0.0
     if threshold < floor_g:
         threshold = floor_g
     if threshold > cap_g:
         threshold = cap_g
-    out = np.zeros(m, np.uint8)
-    for i in range(m):
-        if sd[i] < threshold:
-            out[i] = 1
-    return out
+    return threshold
 
 
 @njit(**JIT)
-def _trim_still(t_s, still, rows, dt_s, run_n):
-    """In place on rep-table rows (see :func:`_rep_table`) of the grid ``t_s``: a rep's start
-    moves past the still samples it begins with and its end back before those it ends with
-    (the wait at the rest end, which the high-passed displacement drifts through). Movement
-    starts at the first run of ``run_n`` moving samples: shorter blips in a noisy still are
-    passed over. The pause is kept (capped at the new duration), the moving time shrinks
-    and keeps its phase split."""
+def _trim_still(t_s, x, half, threshold, rows, dt_s, run_n):
+    """In place on rep-table rows (see :func:`_rep_table`) of the grid ``t_s`` / ``x``: a
+    rep's start moves past the still samples it begins with and its end back before those
+    it ends with (the wait at the rest end, which the high-passed displacement drifts
+    through); still: ``_window_sd(x, i, half) < threshold``. Movement starts at the first
+    run of ``run_n`` moving samples: shorter blips in a noisy still are passed over. The
+    pause is kept (capped at the new duration), the moving time shrinks and keeps its phase
+    split."""
     t0 = t_s[0]
     m = t_s.shape[0]
     for r in range(rows.shape[0]):
@@ -796,22 +820,22 @@ def _trim_still(t_s, still, rows, dt_s, run_n):
         # a noisy still are passed over; a run cut by the rep's edge counts)
         a2 = a
         while a2 < b:
-            if still[a2]:
+            if _window_sd(x, a2, half) < threshold:
                 a2 += 1
                 continue
             k = a2
-            while k <= b and still[k] == 0 and k - a2 < run_n:
+            while k <= b and not _window_sd(x, k, half) < threshold and k - a2 < run_n:
                 k += 1
             if k - a2 >= run_n or k > b:
                 break
             a2 = k
         b2 = b
         while b2 > a2:
-            if still[b2]:
+            if _window_sd(x, b2, half) < threshold:
                 b2 -= 1
                 continue
             k = b2
-            while k >= a2 and still[k] == 0 and b2 - k < run_n:
+            while k >= a2 and not _window_sd(x, k, half) < threshold and b2 - k < run_n:
                 k -= 1
             if b2 - k >= run_n or k < a2:
                 break
@@ -866,7 +890,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     n_rows = 0
     tables = []
     gids = []
-    stills = []
+    still_thr = np.empty(s)
     bounds = np.zeros(s, np.int64)
     for j in range(s):
         lo = lo_i[j]
@@ -874,11 +898,11 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         t_s = buf_t[lo:hi] - shift_s
         o0 = offsets[j]
         o1 = offsets[j + 1]
-        _a, _amp, boundary, table, gid, still_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1], prm, 0.0)
+        _a, _amp, boundary, table, gid, thr_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1], prm, 0.0)
         bounds[j] = boundary
         tables.append(table)
         gids.append(gid)
-        stills.append(still_j)
+        still_thr[j] = thr_j
         n_rows += table.shape[0]
     rows = np.empty((n_rows, 7))
     groups = np.empty((n_rows, 5), np.int64)
@@ -923,9 +947,11 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                         for c in range(7):
                             rows[q, c] = table[k, c]
                         q += 1
-                if stills[j].shape[0] == 0:  # fewer than 3 kept reps (min_reps < 3)
-                    stills[j] = _still_mask(x[lo_i[j]:hi_i[j]], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
-                _trim_still(buf_t[lo_i[j]:hi_i[j]] - shift_s, stills[j], rows[q0:q], prm[1], int(prm[23]))
+                if still_thr[j] < 0.0:  # fewer than 3 kept reps (min_reps < 3)
+                    still_thr[j] = _still_threshold(x[lo_i[j]:hi_i[j]], int(prm[18]), prm[19], prm[20], prm[21],
+                                                    prm[22])
+                _trim_still(buf_t[lo_i[j]:hi_i[j]] - shift_s, x[lo_i[j]:hi_i[j]], int(prm[18]), still_thr[j],
+                            rows[q0:q], prm[1], int(prm[23]))
                 groups[n_g, 0] = j
                 groups[n_g, 1] = q0
                 groups[n_g, 2] = q

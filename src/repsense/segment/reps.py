@@ -114,8 +114,8 @@ class SetAnalyzer:
             return []
         if displacement is None:
             displacement = self.displacements(x_g, [(0, t_s.shape[0])])[(0, t_s.shape[0])]
-        a_up, amp, boundary, table, gid, still = _kernels._analyse_displacement(t_s, x_g, displacement[0],
-                                                                                displacement[1], self._prm, amp_floor_m)
+        a_up, amp, boundary, table, gid, still_thr = _kernels._analyse_displacement(
+            t_s, x_g, displacement[0], displacement[1], self._prm, amp_floor_m)
         self.last_amp_m = amp
         if boundary == 0:
             return []
@@ -134,12 +134,12 @@ class SetAnalyzer:
                 if max(dur) > c.short_set_duration_ratio * min(dur):
                     continue  # no rhythm: a few unrelated movements
             # the count is settled: trim the reps' still edges, in the order of _analyse_stretches
-            if still.shape[0] == 0:  # fewer than 3 kept reps (min_reps < 3)
-                p = self._prm
-                still = _kernels._still_mask(np.ascontiguousarray(x_g, dtype=np.float64), int(p[18]), p[19], p[20],
-                                             p[21], p[22])
+            p = self._prm
+            x64 = np.ascontiguousarray(x_g, dtype=np.float64)
+            if still_thr < 0.0:  # fewer than 3 kept reps (min_reps < 3)
+                still_thr = _kernels._still_threshold(x64, int(p[18]), p[19], p[20], p[21], p[22])
             arr = np.array(rows)
-            _kernels._trim_still(t_s, still, arr, self.dt_s, int(self._prm[23]))
+            _kernels._trim_still(t_s, x64, int(p[18]), still_thr, arr, self.dt_s, int(p[23]))
             rows = arr.tolist()
             if short and not self._vertical_enough(t_s, x_g, a_up, rows):
                 continue

@@ -278,28 +278,91 @@ def test_vertical_displacements_of_many_stretches(seed, lengths):
         assert np.array_equal(a_up[offs[j]:offs[j + 1]], ra) and np.array_equal(z[offs[j]:offs[j + 1]], rz)
 
 
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 400), min_size=4, max_size=4),
-       n_pad=st.integers(0, 140), backward=st.booleans())
-def test_four_lane_passes_are_four_single_ones(seed, lengths, n_pad, backward):
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 400), min_size=8, max_size=8),
+       n_pad=st.integers(0, 140), n_groups=st.sampled_from([1, 2]))
+def test_two_groups_of_four_lanes_are_single_stretches(naive, seed, lengths, n_pad, n_groups):
+    """Eight stretches (or four) through the vector lanes == one _vertical_displacement call
+    each, bit for bit, whatever their lengths (also paddings that differ between lanes)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 0.2, (sum(lengths), 3)) + np.array([0.0, 0.0, 1.0])
     starts = np.cumsum([0, *lengths[:-1]]).astype(np.int64)
     stops = starts + np.array(lengths, np.int64)
     band, hp = bandpass_sos(0.2, 1.5, 25.0), highpass1_sos(0.2, 25.0)
     a_up, z = np.full(len(x), np.nan), np.full(len(x), np.nan)
-    _kernels._vertical_displacement4(x, starts, stops, band, hp, n_pad, 0.04, 9.80665, a_up, z, starts.copy())
-    for lo, hi in zip(starts, stops):
+    _kernels._vertical_displacement4x2(x, starts, stops, n_groups, band, hp, n_pad, 0.04, 9.80665, a_up, z,
+                                       starts.copy())
+    for j, (lo, hi) in enumerate(zip(starts, stops)):
+        if j >= 4 * n_groups:
+            assert np.isnan(a_up[lo:hi]).all() and np.isnan(z[lo:hi]).all()  # not written
+            continue
         ra, rz = _kernels._vertical_displacement(x[lo:hi], band, hp, n_pad, 0.04, 9.80665)
         assert np.array_equal(a_up[lo:hi], ra) and np.array_equal(z[lo:hi], rz)  # bit-identical
-    y = rng.normal(0, 1, (max(lengths), 4))
-    for sos in (band, hp):
-        got = y.copy()
-        _kernels._sos_pass4(got, sos, backward)
+    lo, hi = starts[0], stops[0]
+    na, nz = naive.vertical_displacement(x[lo:hi], band, hp, n_pad, 0.04, 9.80665)
+    np.testing.assert_allclose(a_up[lo:hi], na, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(z[lo:hi], nz, rtol=1e-7, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), ma=st.integers(1, 60), mb=st.integers(0, 60),
+       shifts=st.lists(st.integers(0, 7), min_size=8, max_size=8), backward=st.booleans(),
+       first_order=st.booleans())
+def test_vector_pass_of_two_groups_is_the_single_pass_per_column(naive, seed, ma, mb, shifts, backward, first_order):
+    """_pass4x2: every column of both groups gets exactly _sos_pass (bit for bit; the naive
+    twin within rounding), written shifted down by its own amount; the source is untouched."""
+    rng = np.random.default_rng(seed)
+    sos = highpass1_sos(0.2, 25.0) if first_order else bandpass_sos(0.2, 1.5, 25.0)
+    ya, yb = rng.normal(0, 1, (ma, 4)), rng.normal(0, 1, (mb, 4))
+    sha, shb = np.array(shifts[:4], np.int64), np.array(shifts[4:], np.int64)
+    da, db = np.full((ma + 8, 4), np.nan), np.full((mb + 8, 4), np.nan)
+    src_a, src_b = ya.copy(), yb.copy()
+    _kernels._pass4x2(ya, da, sha, yb, db, shb, sos, backward)
+    assert np.array_equal(ya, src_a) and np.array_equal(yb, src_b)
+    for y, d, sh in ((src_a, da, sha), (src_b, db, shb)):
         for lane in range(4):
             ref = y[:, lane].copy()
             _kernels._sos_pass(ref, sos, backward)
-            assert np.array_equal(got[:, lane], ref)
+            got = d[sh[lane]:sh[lane] + y.shape[0], lane]
+            assert np.array_equal(got, ref)
+            assert np.isnan(d[:sh[lane], lane]).all() and np.isnan(d[sh[lane] + y.shape[0]:, lane]).all()
+            if y.shape[0]:
+                np.testing.assert_allclose(got, naive.sos_pass(y[:, lane], sos, backward), rtol=1e-9, atol=1e-12)
+
+
+def test_vector_lanes_are_the_scalar_operations():
+    """The _simd intrinsics: each lane gets the IEEE operation of the scalar code (bits)."""
+    from numba import njit
+
+    from repsense.dsp._simd import add4, lane4, load4, make4, mul4, scatter4, splat4, sqrt4, store4, sub4
+
+    @njit(cache=False)
+    def ops(a, b, out, flat, idx):
+        va = load4(a, 0)
+        vb = make4(b[0], b[1], b[2], b[3])
+        store4(out, 0, add4(va, vb))
+        store4(out, 1, sub4(va, vb))
+        store4(out, 2, mul4(va, vb))
+        store4(out, 3, sqrt4(mul4(va, va)))
+        store4(out, 4, splat4(b[1]))
+        scatter4(out, idx[0], idx[1], idx[2], idx[3], vb)
+        scatter4(flat, idx[3], idx[2], idx[1], idx[0], va)
+        return lane4(va, 0) + lane4(va, 3)
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(0, 1, (1, 4)) * 1e3
+    b = rng.normal(0, 1, 4) / 7
+    out = np.zeros((9, 4))
+    flat = np.zeros(9)
+    idx = np.array([7, 5, 6, 8], np.int64)
+    got = ops(a, b, out, flat, idx)
+    assert got == a[0, 0] + a[0, 3]
+    assert np.array_equal(out[0], a[0] + b) and np.array_equal(out[1], a[0] - b)
+    assert np.array_equal(out[2], a[0] * b) and np.array_equal(out[3], np.sqrt(a[0] * a[0]))
+    assert np.array_equal(out[4], np.full(4, b[1]))
+    assert [out[7, 0], out[5, 1], out[6, 2], out[8, 3]] == b.tolist()
+    assert np.count_nonzero(out[5:]) == 4
+    assert flat.tolist() == [0.0] * 5 + [a[0, 2], a[0, 1], a[0, 3], a[0, 0]]
 
 
 @settings(max_examples=30, deadline=None)

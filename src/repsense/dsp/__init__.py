@@ -166,7 +166,7 @@ def check_shapes(t_s: np.ndarray, x: np.ndarray, name: str, *, allow_empty: bool
 def _filtfilt_axes(x: np.ndarray, sos: np.ndarray, n_pad: int) -> np.ndarray:
     """``_kernels._sosfilt_fb`` of each column of float64 ``x`` (n, c), n >= 2: C-contiguous
     (c, n), bit-identical. Up to 4 columns with the analyser's sections go through the
-    four-lane pass that its displacement kernel has compiled already (no other kernel to
+    four-lane passes that its displacement kernel has compiled already (no other kernel to
     compile, e.g. inside a timed run); the padding here does the kernel's arithmetic."""
     n, c = x.shape
     if c > 4 or not _kernels._sos_fast(sos):
@@ -179,9 +179,9 @@ def _filtfilt_axes(x: np.ndarray, sos: np.ndarray, n_pad: int) -> np.ndarray:
     y[p:p + n, c:] = x[:, :1]  # spare lanes
     y[:p] = 2.0 * y[p] - y[2 * p:p:-1]  # odd reflection, as _kernels._pad_odd
     y[p + n:] = 2.0 * y[p + n - 1] - y[p + n - 2:n - 2:-1]
-    y2 = np.empty((m, 4))
-    _kernels._fb4(y, y2, np.full(4, m, np.int64), np.ascontiguousarray(sos, dtype=np.float64))
-    return np.ascontiguousarray(y2[p:p + n, :c].T)
+    m_lane = np.full(4, m, np.int64)
+    _kernels._fb4x2(y, np.empty((m, 4)), m_lane, y[:0], y[:0], m_lane, 0, 0, np.ascontiguousarray(sos, dtype=np.float64))
+    return np.ascontiguousarray(y[p:p + n, :c].T)
 
 
 def bandpass_sos(low_hz: float, high_hz: float, sample_rate_hz: float) -> np.ndarray:

@@ -226,15 +226,33 @@ def test_resample_checks_extra_in_the_same_pass(dtype):
         Resampler(25.0, 5.0, 0.0).update(t, x, extra=g[:5], extra_name="gyro")
 
 
+def _laid_out(a: np.ndarray, layout: str) -> np.ndarray:
+    """``a`` (n, c) as a view with the same values: rows of a wider array (as the accel and
+    gyro of one (n, 6) recording), Fortran order, or columns in reverse memory order."""
+    if layout == "wide":
+        wide = np.zeros((a.shape[0], a.shape[1] + 3), a.dtype)
+        wide[:, 1:1 + a.shape[1]] = a
+        return wide[:, 1:1 + a.shape[1]]
+    if layout == "fortran":
+        return np.asfortranarray(a)
+    if layout == "reversed":
+        return np.ascontiguousarray(a[:, ::-1])[:, ::-1]
+    return a
+
+
 @settings(max_examples=150, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 80), with_extra=st.booleans(), f32=st.booleans(),
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 80), n_extra=st.sampled_from([0, 1, 2, 3, 3, 4]),
+       f32=st.booleans(), layout=st.sampled_from(["c", "wide", "fortran", "reversed"]),
        faults=st.lists(st.tuples(st.sampled_from(["t", "x", "extra", "order", "gap"]), st.integers(0, 79),
                                  st.sampled_from([np.nan, np.inf, -np.inf])), max_size=3))
-def test_resample_reports_the_first_bad_sample(naive, seed, n, with_extra, f32, faults):
+def test_resample_reports_the_first_bad_sample(naive, seed, n, n_extra, f32, layout, faults):
+    """The first bad sample is named whatever the dtype, the memory layout (the kernel reads
+    a row's values in one vector load) and the number of extra columns (3 are checked in the
+    kernel's pass, others by the wrapper: the extra's problem first, wherever it is)."""
     t, x = _irregular_times(seed, n, 100.0)
     dtype = np.float32 if f32 else np.float64
     x = x.astype(dtype)
-    extra = np.random.default_rng(seed).normal(0, 50, (n, 3)).astype(dtype) if with_extra else None
+    extra = np.random.default_rng(seed).normal(0, 50, (n, n_extra)).astype(dtype) if n_extra else None
     for kind, row, value in faults:
         row %= n
         if kind == "t":
@@ -242,12 +260,14 @@ def test_resample_reports_the_first_bad_sample(naive, seed, n, with_extra, f32, 
         elif kind == "x":
             x[row, row % 3] = value
         elif kind == "extra" and extra is not None:
-            extra[row, (row + 1) % 3] = value
+            extra[row, (row + 1) % n_extra] = value
         elif kind == "order" and row > 0:
             t[row] = t[row - 1]
         elif kind == "gap":
             t[row:] += 6.0
     bad, code = naive.first_bad_sample(t, x, extra)
+    x = _laid_out(x, layout)
+    extra = _laid_out(extra, layout) if extra is not None else None
     r = Resampler(25.0, 5.0, 0.032)
     if bad < 0:
         gt, gx, br = r.update(t, x, "accel", extra=extra, extra_name="gyro")
@@ -334,7 +354,21 @@ def test_vector_lanes_are_the_scalar_operations():
     """The _simd intrinsics: each lane gets the IEEE operation of the scalar code (bits)."""
     from numba import njit
 
-    from repsense.dsp._simd import add4, lane4, load4, make4, mul4, scatter4, splat4, sqrt4, store4, sub4
+    from repsense.dsp._simd import (add4, fdiv, lane4, load3, load4, make4, mul4, scatter4, splat4, sqrt4, store3,
+                                    store4, sub4)
+
+    @njit(cache=False)
+    def rows3(x, i, out, j):
+        v = load3(x, i)
+        store3(out, j, v)
+        return lane4(v, 3), fdiv(x[i, 0], x[i, 1])
+
+    wide = np.arange(24, dtype=np.float32).reshape(4, 6) / 7
+    for x in (wide[:, :3], wide[:, 3:], np.ascontiguousarray(wide[:, 2:5], dtype=np.float64)):
+        out = np.full((3, 3), -1.0)
+        last, q = rows3(x, 3, out, 1)
+        assert last == 0.0 and out[1].tolist() == x[3].astype(np.float64).tolist()  # widened exactly
+        assert (out[[0, 2]] == -1.0).all() and q == float(x[3, 0]) / float(x[3, 1])
 
     @njit(cache=False)
     def ops(a, b, out, flat, idx):

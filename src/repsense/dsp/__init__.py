@@ -102,6 +102,17 @@ class Resampler:
             return np.empty(0), np.empty((0, 3)), np.empty(0, np.int64)
         if extra is not None and (extra.ndim != 2 or extra.shape[0] != t.shape[0] or extra.dtype.kind != "f"):
             raise InputError(f"{extra_name}: want ({t.shape[0]}, c) float samples, got {extra.shape} {extra.dtype}")
+        if a.strides[1] != a.itemsize:  # the kernel reads a row's 3 values in one vector load
+            a = np.ascontiguousarray(a)
+        if extra is not None and extra.shape[1] == 3 and not (extra.dtype in (np.float32, np.float64)
+                                                              and extra.strides[1] == extra.itemsize):
+            extra = np.ascontiguousarray(extra, dtype=np.float64)
+        # the kernel checks 3 extra columns in its pass; other counts are checked here (an
+        # extra problem is reported first, wherever it is, as check_finite before the block)
+        extra3 = extra is not None and extra.shape[1] == 3
+        bad_extra = -1
+        if extra is not None and not extra3 and t.shape[0]:
+            bad_extra = int(_kernels._first_nonfinite_row(extra))
         m = self.max_grid_rows(t)
         if out_t is None or out_x is None:
             out_t = np.empty(m)
@@ -114,10 +125,12 @@ class Resampler:
         saved = self._state.copy()
         # no extra: the samples stand in, unchecked (the same array type as a gyro view of the
         # same rows, so the kernel is not compiled once more)
-        n, breaks, bad, code, n_holes = _kernels._resample_linear(t, a, a if extra is None else extra,
-                                                         0 if extra is None else extra.shape[1], self._state,
-                                                         out_t, out_x, self.dt_grid_s, self.max_gap_s,
-                                                         self.anti_alias_tau_s, self.hole_min_s)
+        n, breaks, bad, code, n_holes = _kernels._resample_linear(t, a, extra if extra3 else a, 3 if extra3 else 0,
+                                                                  self._state, out_t, out_x, self.dt_grid_s,
+                                                                  self.max_gap_s, self.anti_alias_tau_s,
+                                                                  self.hole_min_s)
+        if bad_extra >= 0:
+            code, bad = 4, bad_extra
         if code:
             self._state[:] = saved
             if code == 4:

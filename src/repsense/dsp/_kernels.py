@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from .._jit import JIT
-from ._simd import add4, lane4, load4, make4, mul4, scatter4, splat4, sqrt4, store4, sub4
+from ._simd import add4, fdiv, lane4, load3, load4, make4, mul4, scatter4, splat4, sqrt4, store3, store4, sub4
 
 
 @njit(**JIT)
@@ -32,9 +32,11 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     Parameters
     ----------
     t_s : float64 (n,).
-    x : float32 or float64 (n, 3), any strides.
-    extra : float32 or float64 (n, c) to check (any array when ``n_extra`` is 0).
-    n_extra : int, number of columns of ``extra`` to check (0: none).
+    x : float32 or float64 (n, 3), rows of any stride, the values within a row contiguous
+        (``strides[1] == itemsize``: a row is read in one masked vector load).
+    extra : float32 or float64 (n, 3) to check, laid out as ``x`` (any such array when
+        ``n_extra`` is 0).
+    n_extra : int, 3: check ``extra``; 0: do not (the wrapper checks other column counts).
     state : float64 (>= 7,) ``[started, origin, k_next, t_prev, filtered x (3)]``, updated in
         place only on success (the caller restores it after an error); zeros at first.
     out_t : float64 (m,) grid times written here (m large enough, see wrapper).
@@ -57,86 +59,80 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     n_out = 0
     breaks = np.empty(n + 1, np.int64)
     n_breaks = 0
-    started = state[0]
+    started = state[0] != 0.0
     origin = state[1]
     k_next = state[2]
-    t_prev = state[3]
-    f0 = state[4]  # filtered value at t_prev, one scalar per axis (kept in registers)
-    f1 = state[5]
-    f2 = state[6]
+    t_prev = state[3] if started else math.nan  # NaN: every comparison below is False
+    # the filtered value at t_prev, the three axes in one vector register (lanes 0-2; every
+    # lane gets the scalar operations, so the bits of one scalar filter per axis)
+    f = make4(state[4], state[5], state[6], 0.0)
     ce = n_extra
-    extra_sum = 0.0  # NaN or inf as soon as an extra value is (or, rarely, on overflow)
+    rows3 = ce == 3
+    extra_acc = splat4(0.0)  # per-lane sums of extra: NaN or inf as soon as an extra value is
     tg = origin + k_next * dt_grid_s  # next grid time (kept, not recomputed per sample)
     n_holes = 0
     for i in range(n):
         ti = t_s[i]
-        x0 = float(x[i, 0])
-        x1 = float(x[i, 1])
-        x2 = float(x[i, 2])
-        if ce == 3:
-            extra_sum += (extra[i, 0] + extra[i, 1]) + extra[i, 2]
-        else:
-            for j in range(ce):
-                extra_sum += extra[i, j]
+        xi = load3(x, i)
+        if rows3:
+            extra_acc = add4(extra_acc, load3(extra, i))
         dt = ti - t_prev
-        if started != 0.0 and dt > 0.0 and dt <= max_gap_s:  # the common case: no per-value tests
+        if dt > 0.0 and dt <= max_gap_s:  # the common case (started): no per-value tests
             n_holes += dt >= min_hole_s  # (a hole is always bridged here, never a restart)
-            alpha = dt / (tau_aa_s + dt)
-            g0 = f0 + alpha * (x0 - f0)
-            g1 = f1 + alpha * (x1 - f1)
-            g2 = f2 + alpha * (x2 - f2)
-            while tg <= ti:
-                w = (tg - t_prev) / dt
-                out_t[n_out] = tg
-                out_x[n_out, 0] = f0 + w * (g0 - f0)
-                out_x[n_out, 1] = f1 + w * (g1 - f1)
-                out_x[n_out, 2] = f2 + w * (g2 - f2)
-                n_out += 1
-                k_next += 1.0
-                tg = origin + k_next * dt_grid_s
-            f0 = g0
-            f1 = g1
-            f2 = g2
+            g = add4(f, mul4(splat4(fdiv(dt, tau_aa_s + dt)), sub4(xi, f)))  # f + alpha * (x - f)
+            if tg <= ti:
+                d = sub4(g, f)
+                while tg <= ti:
+                    out_t[n_out] = tg
+                    store3(out_x, n_out, add4(f, mul4(splat4(fdiv(tg - t_prev, dt)), d)))  # f + w * (g - f)
+                    n_out += 1
+                    k_next += 1.0
+                    tg = origin + k_next * dt_grid_s
+            f = g
             t_prev = ti
             continue
         # rare: first sample, gap, or a time that is not finite or not increasing. A bad value
         # since the last restart has made the filter state NaN or inf (it stays so), a bad
-        # extra value the sum: only then are the rows scanned for the first bad one.
-        if not (math.isfinite(f0 + f1 + f2) and math.isfinite(extra_sum) and math.isfinite(ti)
-                and math.isfinite(x0 + x1 + x2)):
+        # extra value the sums: only then are the rows scanned for the first bad one.
+        if not (math.isfinite(lane4(f, 0) + lane4(f, 1) + lane4(f, 2)) and _finite4(extra_acc) and math.isfinite(ti)
+                and math.isfinite(lane4(xi, 0) + lane4(xi, 1) + lane4(xi, 2))):
             bad, code = _first_bad_row(t_s, x, extra, ce, i + 1)
             if bad >= 0:
                 return n_out, breaks[:n_breaks].copy(), bad, code, n_holes
-        if started != 0.0 and ti <= t_prev:
+        if ti <= t_prev:  # (never before the first sample: t_prev is NaN)
             return n_out, breaks[:n_breaks].copy(), i, 2, n_holes
         # first sample, or after a gap: restart the grid here
-        started = 1.0
+        started = True
         origin = ti
-        f0 = x0
-        f1 = x1
-        f2 = x2
+        f = xi
         breaks[n_breaks] = n_out
         n_breaks += 1
         out_t[n_out] = ti
-        out_x[n_out, 0] = f0
-        out_x[n_out, 1] = f1
-        out_x[n_out, 2] = f2
+        store3(out_x, n_out, f)
         n_out += 1
         k_next = 1.0
         tg = origin + k_next * dt_grid_s
         t_prev = ti
-    if n and not (math.isfinite(f0 + f1 + f2) and math.isfinite(extra_sum)):
+    if n and not (math.isfinite(lane4(f, 0) + lane4(f, 1) + lane4(f, 2)) and _finite4(extra_acc)):
         bad, code = _first_bad_row(t_s, x, extra, ce, n)
         if bad >= 0:
             return n_out, breaks[:n_breaks].copy(), bad, code, n_holes
-    state[0] = started
+    if not started:  # no rows
+        return n_out, breaks[:n_breaks].copy(), -1, 0, n_holes
+    state[0] = 1.0
     state[1] = origin
     state[2] = k_next
     state[3] = t_prev
-    state[4] = f0
-    state[5] = f1
-    state[6] = f2
+    state[4] = lane4(f, 0)
+    state[5] = lane4(f, 1)
+    state[6] = lane4(f, 2)
     return n_out, breaks[:n_breaks].copy(), -1, 0, n_holes
+
+
+@njit(**JIT)
+def _finite4(v):
+    """Lanes 0-2 of the ``F64x4`` ``v`` are finite."""
+    return math.isfinite(lane4(v, 0)) and math.isfinite(lane4(v, 1)) and math.isfinite(lane4(v, 2))
 
 
 @njit(**JIT)

@@ -25,7 +25,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["F64x4", "add4", "lane4", "load4", "make4", "mul4", "scatter4", "splat4", "sqrt4", "store4", "sub4"]
+__all__ = ["F64x4", "add4", "lane4", "load4", "fdiv", "load3", "make4", "mul4", "scatter4", "splat4", "sqrt4", "store3", "store4",
+           "sub4"]
 
 _VEC = ir.VectorType(ir.DoubleType(), 4)
 
@@ -182,3 +183,74 @@ def _binary(op_name: str, doc: str):
 add4 = _binary("fadd", "Lane by lane ``a + b`` (IEEE, no fast-math flags).")
 sub4 = _binary("fsub", "Lane by lane ``a - b`` (IEEE, no fast-math flags).")
 mul4 = _binary("fmul", "Lane by lane ``a * b`` (IEEE, no fast-math flags).")
+
+
+def _rows3(arr) -> bool:
+    return isinstance(arr, types.Array) and isinstance(arr.dtype, types.Float) and arr.ndim == 2
+
+
+@intrinsic
+def load3(typingctx, arr, i):
+    """``F64x4`` of ``arr[i, 0:3]`` (lane 3: 0.0) of a float32 or float64 2-d array of any row
+    stride whose elements within a row are contiguous (``strides[1] == itemsize``; not
+    checked) and which has at least 3 columns: one masked load (nothing read past the 3rd
+    element), float32 widened exactly."""
+    if not (_rows3(arr) and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        a = context.make_array(aryty)(context, builder, args[0])
+        ety = context.get_value_type(aryty.dtype)
+        vty = ir.VectorType(ety, 4)
+        idx = context.cast(builder, args[1], sig.args[1], types.intp)
+        stride0 = builder.extract_value(a.strides, 0)
+        byte = builder.bitcast(a.data, ir.IntType(8).as_pointer())
+        ptr = builder.bitcast(builder.gep(byte, [builder.mul(idx, stride0)], inbounds=True), vty.as_pointer())
+        eptr = builder.bitcast(ptr, ety.as_pointer())
+        v = ir.Constant(vty, [0.0] * 4)
+        for k in range(3):
+            e = builder.load(builder.gep(eptr, [ir.Constant(ir.IntType(64), k)], inbounds=True),
+                             align=4 if aryty.dtype == types.float32 else 8)
+            v = builder.insert_element(v, e, ir.Constant(ir.IntType(32), k))
+        if aryty.dtype == types.float32:
+            v = builder.fpext(v, _VEC)
+        return v
+
+    return F64x4(arr, i), codegen
+
+
+@intrinsic
+def store3(typingctx, arr, i, v):
+    """Lanes 0-2 of the ``F64x4`` ``v`` to ``arr[i, 0:3]`` of a C-contiguous float64 (m, 3) array."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float64 and arr.ndim == 2 and arr.layout == "C"
+            and isinstance(i, types.Integer) and v == F64x4):
+        return None
+
+    def codegen(context, builder, sig, args):
+        a = context.make_array(sig.args[0])(context, builder, args[0])
+        idx = context.cast(builder, args[1], sig.args[1], types.intp)
+        base = builder.gep(a.data, [builder.mul(idx, ir.Constant(idx.type, 3))], inbounds=True)
+        vec2 = ir.VectorType(ir.DoubleType(), 2)
+        lo = builder.shuffle_vector(args[2], ir.Constant(_VEC, None), ir.Constant(ir.VectorType(ir.IntType(32), 2), [0, 1]))
+        builder.store(lo, builder.bitcast(base, vec2.as_pointer()), align=8)
+        hi = builder.extract_element(args[2], ir.Constant(ir.IntType(32), 2))
+        builder.store(hi, builder.gep(base, [ir.Constant(idx.type, 2)], inbounds=True), align=8)
+        return context.get_dummy_value()
+
+    return types.none(arr, i, v), codegen
+
+
+@intrinsic
+def fdiv(typingctx, a, b):
+    """``a / b`` of two floats as the IEEE division, without numba's zero-divisor check (the
+    caller knows ``b != 0``): the same bits as ``a / b``."""
+    if not (isinstance(a, types.Float) and isinstance(b, types.Float)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        x = context.cast(builder, args[0], sig.args[0], types.float64)
+        y = context.cast(builder, args[1], sig.args[1], types.float64)
+        return builder.fdiv(x, y)
+
+    return types.float64(a, b), codegen

@@ -123,8 +123,8 @@ class Resampler:
             raise InputError(f"{name}: output buffers {out_t.shape} {out_x.shape} cannot hold {m} grid rows "
                              "(C-contiguous float64 wanted)")
         saved = self._state.copy()
-        # no extra: the samples stand in, unchecked (the same array type as a gyro view of the
-        # same rows, so the kernel is not compiled once more)
+        # (no extra stream: the samples themselves stand in, the same array type as a gyro view
+        # of the same rows, so the kernel is not compiled once more)
         n, breaks, bad, code, n_holes = _kernels._resample_linear(t, a, extra if extra3 else a, 3 if extra3 else 0,
                                                                   self._state, out_t, out_x, self.dt_grid_s,
                                                                   self.max_gap_s, self.anti_alias_tau_s,

@@ -34,9 +34,10 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     t_s : float64 (n,).
     x : float32 or float64 (n, 3), rows of any stride, the values within a row contiguous
         (``strides[1] == itemsize``: a row is read in one masked vector load).
-    extra : float32 or float64 (n, 3) to check, laid out as ``x`` (any such array when
-        ``n_extra`` is 0).
-    n_extra : int, 3: check ``extra``; 0: do not (the wrapper checks other column counts).
+    extra : float32 or float64 (n, 3) to check, laid out as ``x``; ``x`` itself when
+        ``n_extra`` is 0 (summed all the same: one branch less per row).
+    n_extra : int, 3: ``extra`` is another stream; 0: none (the wrapper checks other column
+        counts).
     state : float64 (>= 7,) ``[started, origin, k_next, t_prev, filtered x (3)]``, updated in
         place only on success (the caller restores it after an error); zeros at first.
     out_t : float64 (m,) grid times written here (m large enough, see wrapper).
@@ -67,15 +68,13 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     # lane gets the scalar operations, so the bits of one scalar filter per axis)
     f = make4(state[4], state[5], state[6], 0.0)
     ce = n_extra
-    rows3 = ce == 3
     extra_acc = splat4(0.0)  # per-lane sums of extra: NaN or inf as soon as an extra value is
     tg = origin + k_next * dt_grid_s  # next grid time (kept, not recomputed per sample)
     n_holes = 0
     for i in range(n):
         ti = t_s[i]
         xi = load3(x, i)
-        if rows3:
-            extra_acc = add4(extra_acc, load3(extra, i))
+        extra_acc = add4(extra_acc, load3(extra, i))  # (without an extra stream: x again, harmless)
         dt = ti - t_prev
         if dt > 0.0 and dt <= max_gap_s:  # the common case (started): no per-value tests
             n_holes += dt >= min_hole_s  # (a hole is always bridged here, never a restart)

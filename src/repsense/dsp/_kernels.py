@@ -650,8 +650,11 @@ def _fb4x2(ya, ra, ma_lane, yb, rb, mb_lane, base_a, base_b, sos):
     mb = yb.shape[0] - base_b
     offa = ma - ma_lane  # right-aligned: signal l at rows off .. ma - 1
     offb = mb - mb_lane
-    _pass4x2(ya[base_a:], ra, offa, yb[base_b:], rb, offb, sos, False)
-    _pass4x2(ra[:ma], ya, base_a - offa, rb[:mb], yb, base_b - offb, sos, True)
+    # one call site for both directions (the pass is compiled and inlined once)
+    sa, da, sha, sb, db, shb = ya[base_a:], ra, offa, yb[base_b:], rb, offb
+    for direction in range(2):
+        _pass4x2(sa, da, sha, sb, db, shb, sos, direction == 1)
+        sa, da, sha, sb, db, shb = ra[:ma], ya, base_a - offa, rb[:mb], yb, base_b - offb
 
 
 @njit(**JIT)
@@ -665,22 +668,19 @@ def _vertical_displacement4x2(x, starts, stops, n_groups, band_sos, hp_sos, n_pa
         yb, rb, base_b, nb, pb, mb = _lanes_setup(x, starts[4:], stops[4:], n_pad)
     else:
         yb, rb, base_b, nb, pb, mb = ya[:0], ra[:0], 0, na, pa, ma
-    ofa = offsets[:4]
-    ofb = offsets[4:]
-    _fb4x2(ya, ra, ma, yb, rb, mb, base_a, base_b, band_sos)
-    # a_up = band-passed |x| * g, integrated (running sum * dt) for the next filter
-    _integrate4(ya[base_a:], pa, na, g_m_s2, True, a_up, ofa, dt_s)
-    if n_groups == 2:
-        _integrate4(yb[base_b:], pb, nb, g_m_s2, True, a_up, ofb, dt_s)
-    _fb4x2(ya, ra, ma, yb, rb, mb, base_a, base_b, hp_sos)
-    # the velocity is only integrated further (not kept)
-    _integrate4(ya[base_a:], pa, na, 1.0, False, a_up, ofa, dt_s)
-    if n_groups == 2:
-        _integrate4(yb[base_b:], pb, nb, 1.0, False, a_up, ofb, dt_s)
-    _fb4x2(ya, ra, ma, yb, rb, mb, base_a, base_b, hp_sos)
-    for g in range(n_groups):
-        y, base, p_lane, n_lane, of = (ya, base_a, pa, na, ofa) if g == 0 else (yb, base_b, pb, nb, ofb)
-        for lane in range(4):
-            n, q, o = n_lane[lane], base + p_lane[lane], of[lane]
-            for i in range(n):
-                z[o + i] = y[q + i, lane]
+    # band-pass, then integrate and high-pass twice; one call site per kernel (each is
+    # compiled and inlined once)
+    for stage in range(3):
+        _fb4x2(ya, ra, ma, yb, rb, mb, base_a, base_b, band_sos if stage == 0 else hp_sos)
+        for g in range(n_groups):
+            y, base, p_lane, n_lane, of = (ya, base_a, pa, na, offsets[:4]) if g == 0 else (yb, base_b, pb, nb,
+                                                                                              offsets[4:])
+            if stage < 2:
+                # stage 0: a_up = band-passed |x| * g (kept), integrated (running sum * dt) for
+                # the next filter; stage 1: the velocity, only integrated further
+                _integrate4(y[base:], p_lane, n_lane, g_m_s2 if stage == 0 else 1.0, stage == 0, a_up, of, dt_s)
+            else:
+                for lane in range(4):
+                    n, q, o = n_lane[lane], base + p_lane[lane], of[lane]
+                    for i in range(n):
+                        z[o + i] = y[q + i, lane]

@@ -312,6 +312,12 @@ def abs_percentile(x, q):
     return a[lo] + (a[hi] - a[lo]) * (pos - lo)
 
 
+def order_stats2(a, k):
+    """Twin of ``_order_stats2``: the k-th and (k+1)-th (or again the k-th) of the sorted values."""
+    srt = sorted(float(v) for v in a)
+    return srt[k], srt[min(k + 1, len(srt) - 1)]
+
+
 def vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
     """Twin of ``_vertical_displacement``: |x| band-passed, then integrate + high-pass twice."""
     a_up = [v * g_m_s2 for v in sosfilt_fb(norm3(x), band_sos, n_pad)]

@@ -161,6 +161,22 @@ def test_abs_percentile_matches_numpy(naive, seed, n, q, shape):
     assert got == pytest.approx(np.percentile(np.abs(x), q), rel=1e-12, abs=1e-12)
 
 
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 700), k_frac=st.floats(0, 1),
+       kind=st.sampled_from(["normal", "few values", "constant", "rounded", "huge", "one outlier"]))
+def test_order_stats2_matches_naive(naive, seed, n, k_frac, kind):
+    """The bucketed selection gives the two order statistics of a sort, ties, constant runs,
+    spans that overflow and lone outliers (one full bucket) included."""
+    rng = np.random.default_rng(seed)
+    a = {"normal": lambda: rng.normal(size=n), "few values": lambda: rng.integers(0, 4, n).astype(float),
+         "constant": lambda: np.full(n, 0.25), "rounded": lambda: np.round(rng.normal(size=n), 1),
+         "huge": lambda: rng.choice([-1.0, 1.0], n) * 1.5e308 * rng.uniform(0.5, 1, n),
+         "one outlier": lambda: np.r_[rng.normal(size=n - 1), 1e12]}[kind]()
+    k = min(int(k_frac * n), n - 1)
+    got = _kernels._order_stats2(a.copy(), k)
+    assert got == naive.order_stats2(a, k)
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 160), n_pad=st.integers(0, 140))
 def test_vertical_displacement_matches_naive_and_the_separate_kernels(naive, seed, n, n_pad):

@@ -283,7 +283,7 @@ def _abs_percentile(x, q):
         f = lo / n
         r = int(f * ns - 4.0 * math.sqrt(ns * f * (1.0 - f)) - 2.0)
         if r > 0:
-            thr = _select(smp, r)
+            thr = _order_stats2(smp, r)[0]
             kept = np.empty(n)
             n_kept = 0
             for i in range(n):  # without a branch: always written, kept when >= thr
@@ -299,14 +299,73 @@ def _abs_percentile(x, q):
         for i in range(n):
             a[i] = abs(x[i])
         k = lo
-    v_lo = _select(a, k)
-    v_hi = v_lo
-    if hi > lo:  # the smallest value after the k-th is the (k+1)-th
-        v_hi = a[k + 1]
-        for i in range(k + 2, a.shape[0]):
-            if a[i] < v_hi:
-                v_hi = a[i]
+    v_lo, v_hi = _order_stats2(a, k)
+    if hi == lo:
+        v_hi = v_lo
     return v_lo + (v_hi - v_lo) * frac
+
+
+@njit(**JIT)
+def _order_stats2(a, k):
+    """The ``k``-th and ``(k + 1)``-th smallest values of the NaN-free ``a`` (the second is the
+    first when ``k`` is the last rank); ``a`` may be reordered.
+
+    One pass counts the values into ``n / 4`` equal-width buckets between the minimum and the
+    maximum (the bucket of a value, ``int((v - min) * scale)``, never decreases as the value
+    grows, so a bucket's values all rank after every earlier bucket's), and only the bucket
+    holding rank ``k`` goes through :func:`_select`: a few values instead of all (quickselect's
+    branches mispredict at every other value). Exact: the same two values as a full sort.
+    Short arrays, or a span whose scale is not finite, are selected directly.
+    """
+    n = a.shape[0]
+    mn = a[0]
+    mx = a[0]
+    for i in range(1, n):
+        v = a[i]
+        mn = min(mn, v)
+        mx = max(mx, v)
+    if mn == mx:
+        return mn, mn
+    nb = n >> 2
+    scale = nb / (mx - mn)  # (mx - mn) may overflow to inf: then 0
+    if n < 32 or not (scale > 0.0 and math.isfinite(scale)):
+        v1 = _select(a, k)
+        v2 = v1
+        if k + 1 < n:  # the smallest value after the k-th is the (k+1)-th
+            v2 = a[k + 1]
+            for i in range(k + 2, n):
+                v2 = min(v2, a[i])
+        return v1, v2
+    counts = np.zeros(nb + 1, np.int64)
+    for i in range(n):
+        counts[min(int((a[i] - mn) * scale), nb)] += 1
+    below = 0  # values in the buckets before b
+    b = 0
+    while below + counts[b] <= k:
+        below += counts[b]
+        b += 1
+    m = counts[b]
+    tmp = np.empty(m)
+    j = 0
+    for i in range(n):  # without a branch: always written, kept when in bucket b
+        v = a[i]
+        tmp[j] = v
+        j += min(int((v - mn) * scale), nb) == b
+    kb = k - below
+    v1 = _select(tmp, kb)
+    if k + 1 >= n:
+        return v1, v1
+    if kb + 1 < m:
+        v2 = tmp[kb + 1]
+        for i in range(kb + 2, m):
+            v2 = min(v2, tmp[i])
+        return v1, v2
+    v2 = math.inf  # the (k+1)-th is the smallest value of the later buckets
+    for i in range(n):
+        v = a[i]
+        if min(int((v - mn) * scale), nb) > b:
+            v2 = min(v2, v)
+    return v1, v2
 
 
 @njit(**JIT)

@@ -193,7 +193,8 @@ def _filtfilt_axes(x: np.ndarray, sos: np.ndarray, n_pad: int) -> np.ndarray:
     y[:p] = 2.0 * y[p] - y[2 * p:p:-1]  # odd reflection, as _kernels._pad_odd
     y[p + n:] = 2.0 * y[p + n - 1] - y[p + n - 2:n - 2:-1]
     m_lane = np.full(4, m, np.int64)
-    _kernels._fb4x2(y, np.empty((m, 4)), m_lane, y[:0], y[:0], m_lane, 0, 0, np.ascontiguousarray(sos, dtype=np.float64))
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    _kernels._fb4x2(y, np.empty((m, 4)), m_lane, y[:0], y[:0], m_lane, 0, 0, sos)  # no second group
     return np.ascontiguousarray(y[p:p + n, :c].T)
 
 

@@ -1,21 +1,22 @@
 """Four float64 lanes in one vector register, for numba kernels (private).
 
-numba leaves LLVM's SLP vectoriser off (numba issue #8705), so four independent filter
-recursions written out lane by lane compile to scalar instructions: the four-lane filter
-passes were bound by the scalar floating-point throughput, not by their dependency chains.
-``F64x4`` is an LLVM ``<4 x double>`` value; the intrinsics below load, store and combine
-them with the plain IEEE operations (``fadd``, ``fsub``, ``fmul`` without fast-math flags,
-so nothing is fused or reordered): every lane gets exactly the operations, and so the
-bits, of the scalar code.
+numba leaves LLVM's SLP vectoriser off (numba #8705), so independent recursions written out
+lane by lane (the four stretches of the displacement filters, the three axes of the
+resampler's and the set finder's low-passes) compile to scalar instructions, and those
+loops were bound by the scalar instruction throughput rather than by their dependency
+chains. ``F64x4`` is an LLVM ``<4 x double>`` value; the intrinsics below load, store and
+combine them with the plain IEEE operations (``fadd``, ``fsub``, ``fmul``, ``fdiv``,
+``sqrt`` without fast-math flags, so nothing is fused or reordered): every lane gets exactly
+the operations, and so the bits, of the scalar code.
 
 Usage inside ``@njit`` kernels only::
 
-    v = load4(y, i)          # row i of a C-contiguous float64 (m, 4) array, 0 <= i < m
+    v = load4(y, i)           # row i of a C-contiguous float64 (m, 4) array, 0 <= i < m
     o = add4(mul4(b0, v), z)  # lane by lane b0 * v + z
     store4(y, i, o)
+    xi = load3(x, i)          # x[i, 0:3] of a float32/float64 (n, 3) array, lane 3 = 0
 
-There is no bounds check and no negative-index wraparound (numba has none by default for
-arrays either, but wraps negative indices): callers pass rows in ``[0, m)``.
+There is no bounds check and no negative-index wraparound: callers pass indices in range.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["F64x4", "add4", "lane4", "load4", "fdiv", "load3", "make4", "mul4", "scatter4", "splat4", "sqrt4", "store3", "store4",
-           "sub4"]
+__all__ = ["F64x4", "add4", "fdiv", "lane4", "load3", "load4", "make4", "mul4", "scatter4", "splat4", "sqrt4",
+           "store3", "store4", "sub4"]
 
 _VEC = ir.VectorType(ir.DoubleType(), 4)
 
@@ -232,7 +233,8 @@ def store3(typingctx, arr, i, v):
         idx = context.cast(builder, args[1], sig.args[1], types.intp)
         base = builder.gep(a.data, [builder.mul(idx, ir.Constant(idx.type, 3))], inbounds=True)
         vec2 = ir.VectorType(ir.DoubleType(), 2)
-        lo = builder.shuffle_vector(args[2], ir.Constant(_VEC, None), ir.Constant(ir.VectorType(ir.IntType(32), 2), [0, 1]))
+        first2 = ir.Constant(ir.VectorType(ir.IntType(32), 2), [0, 1])
+        lo = builder.shuffle_vector(args[2], ir.Constant(_VEC, None), first2)
         builder.store(lo, builder.bitcast(base, vec2.as_pointer()), align=8)
         hi = builder.extract_element(args[2], ir.Constant(ir.IntType(32), 2))
         builder.store(hi, builder.gep(base, [ir.Constant(idx.type, 2)], inbounds=True), align=8)

@@ -460,3 +460,21 @@ def test_resampler_counts_the_holes_signal_holes_lists(naive, seed, n, cuts, hol
         r.update(t[a:b], x[a:b])
         assert r.n_holes_ == len(naive.signal_holes(t[a:b], t_prev, hole_min_s, 5.0))
         t_prev = float(t[b - 1])
+
+
+def test_kernels_reject_rows_whose_values_are_not_contiguous():
+    """The vector row loads (one masked load per row) need the values of a row side by side:
+    the kernels refuse anything else instead of reading the wrong values (the wrappers copy)."""
+    from repsense.segment import _kernels as seg_kernels
+
+    t = np.arange(6) * 0.01
+    wide = np.zeros((6, 6))
+    strided = wide[:, ::2]  # 3 columns, 16 bytes apart
+    with pytest.raises(ValueError, match="contiguous"):
+        _kernels._resample_linear(t, strided, strided, 0, np.zeros(7), np.empty(20), np.empty((20, 3)), 0.04, 5.0,
+                                  0.0, np.inf)
+    with pytest.raises(ValueError, match="contiguous"):
+        seg_kernels._activity_sets(strided, np.zeros(1, np.int64), 0, np.zeros(seg_kernels.N_STATE), 0.1, 0.1,
+                                   0.01, 0.001, 10, 5, 5, 100, 2**62)
+    gt, gx, _ = Resampler(25.0, 5.0, 0.0).update(t, strided)  # the wrapper passes a copy
+    assert gx.shape == (2, 3) and not gx.any()

@@ -57,6 +57,8 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     n_holes : int, the intervals counted (valid when ``bad_code`` is 0).
     """
     n = x.shape[0]
+    if n and (x.strides[1] != x.itemsize or (n_extra and extra.strides[1] != extra.itemsize)):
+        raise ValueError("_resample_linear: the values within a row must be contiguous")
     n_out = 0
     breaks = np.empty(n + 1, np.int64)
     n_breaks = 0

@@ -47,6 +47,8 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
         now and ``last`` the current sample.
     """
     m = x.shape[0]
+    if m and x.strides[1] != x.itemsize:
+        raise ValueError("_activity_sets: the values within a row must be contiguous")
     ev = np.empty((2 * (m // max(min(n_rest, n_max), 1)) + m // max(n_check, 1) + breaks.shape[0] + 4, 3), np.int64)
     ne = 0
     bi = 0

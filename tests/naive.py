@@ -44,6 +44,23 @@ def resample_linear(t_s, x, dt_grid_s, max_gap_s, tau_aa_s):
     return out_t, out_x, breaks
 
 
+def sos_pass(y, sos, backward):
+    """Twin of ``_sos_pass`` (one direction, in pass order from rest after subtracting the
+    first value; each section in turn, direct form I)."""
+    sig = [float(v) for v in (y[::-1] if backward else y)]
+    sig = [v - sig[0] for v in sig]
+    for b0, b1, b2, _a0, a1, a2 in sos:
+        out = []
+        for i in range(len(sig)):
+            xm1 = sig[i - 1] if i >= 1 else 0.0
+            xm2 = sig[i - 2] if i >= 2 else 0.0
+            ym1 = out[i - 1] if i >= 1 else 0.0
+            ym2 = out[i - 2] if i >= 2 else 0.0
+            out.append(b0 * sig[i] + b1 * xm1 + b2 * xm2 - a1 * ym1 - a2 * ym2)
+        sig = out
+    return sig[::-1] if backward else sig
+
+
 def sosfilt_fb(x, sos, n_pad):
     """Twin of ``_sosfilt_fb``: odd-reflect pad, then each section forward, then backward."""
     x = [float(v) for v in x]
@@ -330,6 +347,12 @@ def abs_percentile(x, q):
     lo = int(math.floor(pos))
     hi = min(lo + 1, len(a) - 1)
     return a[lo] + (a[hi] - a[lo]) * (pos - lo)
+
+
+def order_stats2(a, k):
+    """Twin of ``_order_stats2``: the k-th and (k+1)-th (or again the k-th) of the sorted values."""
+    srt = sorted(float(v) for v in a)
+    return srt[k], srt[min(k + 1, len(srt) - 1)]
 
 
 def vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):

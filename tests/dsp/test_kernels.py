@@ -161,6 +161,22 @@ def test_abs_percentile_matches_numpy(naive, seed, n, q, shape):
     assert got == pytest.approx(np.percentile(np.abs(x), q), rel=1e-12, abs=1e-12)
 
 
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 700), k_frac=st.floats(0, 1),
+       kind=st.sampled_from(["normal", "few values", "constant", "rounded", "huge", "one outlier"]))
+def test_order_stats2_matches_naive(naive, seed, n, k_frac, kind):
+    """The bucketed selection gives the two order statistics of a sort, ties, constant runs,
+    spans that overflow and lone outliers (one full bucket) included."""
+    rng = np.random.default_rng(seed)
+    a = {"normal": lambda: rng.normal(size=n), "few values": lambda: rng.integers(0, 4, n).astype(float),
+         "constant": lambda: np.full(n, 0.25), "rounded": lambda: np.round(rng.normal(size=n), 1),
+         "huge": lambda: rng.choice([-1.0, 1.0], n) * 1.5e308 * rng.uniform(0.5, 1, n),
+         "one outlier": lambda: np.r_[rng.normal(size=n - 1), 1e12]}[kind]()
+    k = min(int(k_frac * n), n - 1)
+    got = _kernels._order_stats2(a.copy(), k)
+    assert got == naive.order_stats2(a, k)
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 160), n_pad=st.integers(0, 140))
 def test_vertical_displacement_matches_naive_and_the_separate_kernels(naive, seed, n, n_pad):
@@ -226,15 +242,33 @@ def test_resample_checks_extra_in_the_same_pass(dtype):
         Resampler(25.0, 5.0, 0.0).update(t, x, extra=g[:5], extra_name="gyro")
 
 
+def _laid_out(a: np.ndarray, layout: str) -> np.ndarray:
+    """``a`` (n, c) as a view with the same values: rows of a wider array (as the accel and
+    gyro of one (n, 6) recording), Fortran order, or columns in reverse memory order."""
+    if layout == "wide":
+        wide = np.zeros((a.shape[0], a.shape[1] + 3), a.dtype)
+        wide[:, 1:1 + a.shape[1]] = a
+        return wide[:, 1:1 + a.shape[1]]
+    if layout == "fortran":
+        return np.asfortranarray(a)
+    if layout == "reversed":
+        return np.ascontiguousarray(a[:, ::-1])[:, ::-1]
+    return a
+
+
 @settings(max_examples=150, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 80), with_extra=st.booleans(), f32=st.booleans(),
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 80), n_extra=st.sampled_from([0, 1, 2, 3, 3, 4]),
+       f32=st.booleans(), layout=st.sampled_from(["c", "wide", "fortran", "reversed"]),
        faults=st.lists(st.tuples(st.sampled_from(["t", "x", "extra", "order", "gap"]), st.integers(0, 79),
                                  st.sampled_from([np.nan, np.inf, -np.inf])), max_size=3))
-def test_resample_reports_the_first_bad_sample(naive, seed, n, with_extra, f32, faults):
+def test_resample_reports_the_first_bad_sample(naive, seed, n, n_extra, f32, layout, faults):
+    """The first bad sample is named whatever the dtype, the memory layout (the kernel reads
+    a row's values in one vector load) and the number of extra columns (3 are checked in the
+    kernel's pass, others by the wrapper: the extra's problem first, wherever it is)."""
     t, x = _irregular_times(seed, n, 100.0)
     dtype = np.float32 if f32 else np.float64
     x = x.astype(dtype)
-    extra = np.random.default_rng(seed).normal(0, 50, (n, 3)).astype(dtype) if with_extra else None
+    extra = np.random.default_rng(seed).normal(0, 50, (n, n_extra)).astype(dtype) if n_extra else None
     for kind, row, value in faults:
         row %= n
         if kind == "t":
@@ -242,12 +276,14 @@ def test_resample_reports_the_first_bad_sample(naive, seed, n, with_extra, f32, 
         elif kind == "x":
             x[row, row % 3] = value
         elif kind == "extra" and extra is not None:
-            extra[row, (row + 1) % 3] = value
+            extra[row, (row + 1) % n_extra] = value
         elif kind == "order" and row > 0:
             t[row] = t[row - 1]
         elif kind == "gap":
             t[row:] += 6.0
     bad, code = naive.first_bad_sample(t, x, extra)
+    x = _laid_out(x, layout)
+    extra = _laid_out(extra, layout) if extra is not None else None
     r = Resampler(25.0, 5.0, 0.032)
     if bad < 0:
         gt, gx, br = r.update(t, x, "accel", extra=extra, extra_name="gyro")
@@ -278,28 +314,105 @@ def test_vertical_displacements_of_many_stretches(seed, lengths):
         assert np.array_equal(a_up[offs[j]:offs[j + 1]], ra) and np.array_equal(z[offs[j]:offs[j + 1]], rz)
 
 
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 400), min_size=4, max_size=4),
-       n_pad=st.integers(0, 140), backward=st.booleans())
-def test_four_lane_passes_are_four_single_ones(seed, lengths, n_pad, backward):
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 400), min_size=8, max_size=8),
+       n_pad=st.integers(0, 140), n_groups=st.sampled_from([1, 2]))
+def test_two_groups_of_four_lanes_are_single_stretches(naive, seed, lengths, n_pad, n_groups):
+    """Eight stretches (or four) through the vector lanes == one _vertical_displacement call
+    each, bit for bit, whatever their lengths (also paddings that differ between lanes)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 0.2, (sum(lengths), 3)) + np.array([0.0, 0.0, 1.0])
     starts = np.cumsum([0, *lengths[:-1]]).astype(np.int64)
     stops = starts + np.array(lengths, np.int64)
     band, hp = bandpass_sos(0.2, 1.5, 25.0), highpass1_sos(0.2, 25.0)
     a_up, z = np.full(len(x), np.nan), np.full(len(x), np.nan)
-    _kernels._vertical_displacement4(x, starts, stops, band, hp, n_pad, 0.04, 9.80665, a_up, z, starts.copy())
-    for lo, hi in zip(starts, stops):
+    _kernels._vertical_displacement4x2(x, starts, stops, n_groups, band, hp, n_pad, 0.04, 9.80665, a_up, z,
+                                       starts.copy())
+    for j, (lo, hi) in enumerate(zip(starts, stops)):
+        if j >= 4 * n_groups:
+            assert np.isnan(a_up[lo:hi]).all() and np.isnan(z[lo:hi]).all()  # not written
+            continue
         ra, rz = _kernels._vertical_displacement(x[lo:hi], band, hp, n_pad, 0.04, 9.80665)
         assert np.array_equal(a_up[lo:hi], ra) and np.array_equal(z[lo:hi], rz)  # bit-identical
-    y = rng.normal(0, 1, (max(lengths), 4))
-    for sos in (band, hp):
-        got = y.copy()
-        _kernels._sos_pass4(got, sos, backward)
+    lo, hi = starts[0], stops[0]
+    na, nz = naive.vertical_displacement(x[lo:hi], band, hp, n_pad, 0.04, 9.80665)
+    np.testing.assert_allclose(a_up[lo:hi], na, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(z[lo:hi], nz, rtol=1e-7, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), ma=st.integers(1, 60), mb=st.integers(0, 60),
+       shifts=st.lists(st.integers(0, 7), min_size=8, max_size=8), backward=st.booleans(),
+       first_order=st.booleans())
+def test_vector_pass_of_two_groups_is_the_single_pass_per_column(naive, seed, ma, mb, shifts, backward, first_order):
+    """_pass4x2: every column of both groups gets exactly _sos_pass (bit for bit; the naive
+    twin within rounding), written shifted down by its own amount; the source is untouched."""
+    rng = np.random.default_rng(seed)
+    sos = highpass1_sos(0.2, 25.0) if first_order else bandpass_sos(0.2, 1.5, 25.0)
+    ya, yb = rng.normal(0, 1, (ma, 4)), rng.normal(0, 1, (mb, 4))
+    sha, shb = np.array(shifts[:4], np.int64), np.array(shifts[4:], np.int64)
+    da, db = np.full((ma + 8, 4), np.nan), np.full((mb + 8, 4), np.nan)
+    src_a, src_b = ya.copy(), yb.copy()
+    _kernels._pass4x2(ya, da, sha, yb, db, shb, sos, backward)
+    assert np.array_equal(ya, src_a) and np.array_equal(yb, src_b)
+    for y, d, sh in ((src_a, da, sha), (src_b, db, shb)):
         for lane in range(4):
             ref = y[:, lane].copy()
             _kernels._sos_pass(ref, sos, backward)
-            assert np.array_equal(got[:, lane], ref)
+            got = d[sh[lane]:sh[lane] + y.shape[0], lane]
+            assert np.array_equal(got, ref)
+            assert np.isnan(d[:sh[lane], lane]).all() and np.isnan(d[sh[lane] + y.shape[0]:, lane]).all()
+            if y.shape[0]:
+                np.testing.assert_allclose(got, naive.sos_pass(y[:, lane], sos, backward), rtol=1e-9, atol=1e-12)
+
+
+def test_vector_lanes_are_the_scalar_operations():
+    """The _simd intrinsics: each lane gets the IEEE operation of the scalar code (bits)."""
+    from numba import njit
+
+    from repsense.dsp._simd import (add4, fdiv, lane4, load3, load4, make4, mul4, scatter4, splat4, sqrt4, store3,
+                                    store4, sub4)
+
+    @njit(cache=False)
+    def rows3(x, i, out, j):
+        v = load3(x, i)
+        store3(out, j, v)
+        return lane4(v, 3), fdiv(x[i, 0], x[i, 1])
+
+    wide = np.arange(24, dtype=np.float32).reshape(4, 6) / 7
+    for x in (wide[:, :3], wide[:, 3:], np.ascontiguousarray(wide[:, 2:5], dtype=np.float64)):
+        out = np.full((3, 3), -1.0)
+        last, q = rows3(x, 3, out, 1)
+        assert last == 0.0 and out[1].tolist() == x[3].astype(np.float64).tolist()  # widened exactly
+        assert (out[[0, 2]] == -1.0).all() and q == float(x[3, 0]) / float(x[3, 1])
+
+    @njit(cache=False)
+    def ops(a, b, out, flat, idx):
+        va = load4(a, 0)
+        vb = make4(b[0], b[1], b[2], b[3])
+        store4(out, 0, add4(va, vb))
+        store4(out, 1, sub4(va, vb))
+        store4(out, 2, mul4(va, vb))
+        store4(out, 3, sqrt4(mul4(va, va)))
+        store4(out, 4, splat4(b[1]))
+        scatter4(out, idx[0], idx[1], idx[2], idx[3], vb)
+        scatter4(flat, idx[3], idx[2], idx[1], idx[0], va)
+        return lane4(va, 0) + lane4(va, 3)
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(0, 1, (1, 4)) * 1e3
+    b = rng.normal(0, 1, 4) / 7
+    out = np.zeros((9, 4))
+    flat = np.zeros(9)
+    idx = np.array([7, 5, 6, 8], np.int64)
+    got = ops(a, b, out, flat, idx)
+    assert got == a[0, 0] + a[0, 3]
+    assert np.array_equal(out[0], a[0] + b) and np.array_equal(out[1], a[0] - b)
+    assert np.array_equal(out[2], a[0] * b) and np.array_equal(out[3], np.sqrt(a[0] * a[0]))
+    assert np.array_equal(out[4], np.full(4, b[1]))
+    assert [out[7, 0], out[5, 1], out[6, 2], out[8, 3]] == b.tolist()
+    assert np.count_nonzero(out[5:]) == 4
+    assert flat.tolist() == [0.0] * 5 + [a[0, 2], a[0, 1], a[0, 3], a[0, 0]]
 
 
 @settings(max_examples=30, deadline=None)
@@ -347,3 +460,21 @@ def test_resampler_counts_the_holes_signal_holes_lists(naive, seed, n, cuts, hol
         r.update(t[a:b], x[a:b])
         assert r.n_holes_ == len(naive.signal_holes(t[a:b], t_prev, hole_min_s, 5.0))
         t_prev = float(t[b - 1])
+
+
+def test_kernels_reject_rows_whose_values_are_not_contiguous():
+    """The vector row loads (one masked load per row) need the values of a row side by side:
+    the kernels refuse anything else instead of reading the wrong values (the wrappers copy)."""
+    from repsense.segment import _kernels as seg_kernels
+
+    t = np.arange(6) * 0.01
+    wide = np.zeros((6, 6))
+    strided = wide[:, ::2]  # 3 columns, 16 bytes apart
+    with pytest.raises(ValueError, match="contiguous"):
+        _kernels._resample_linear(t, strided, strided, 0, np.zeros(7), np.empty(20), np.empty((20, 3)), 0.04, 5.0,
+                                  0.0, np.inf)
+    with pytest.raises(ValueError, match="contiguous"):
+        seg_kernels._activity_sets(strided, np.zeros(1, np.int64), 0, np.zeros(seg_kernels.N_STATE), 0.1, 0.1,
+                                   0.01, 0.001, 10, 5, 5, 100, 2**62)
+    gt, gx, _ = Resampler(25.0, 5.0, 0.0).update(t, strided)  # the wrapper passes a copy
+    assert gx.shape == (2, 3) and not gx.any()

@@ -53,3 +53,45 @@ def test_fast_constructors_make_the_dataclass_objects():
     fs, rs = _repset(*sargs), RepSet(*sargs)
     assert type(fs) is RepSet and fs == rs and fs.n_reps == 3
     assert pickle.loads(pickle.dumps(fs)) == rs
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_detect_pauses_the_cyclic_gc_and_restores_its_state(enabled):
+    """detect() runs with the cyclic garbage collector paused (many small rep objects would
+    trigger full collections) and leaves it as it found it, also after an input error."""
+    import gc
+
+    from repsense.errors import InputError
+    from repsense.segment import detect
+    from repsense.simulate import simulate_session
+
+    rec, _ = simulate_session(3, sample_rate_hz=25.0, n_sets=1)
+    seen = []
+    real = gc.isenabled
+    was = gc.isenabled()
+    try:
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
+        import repsense.segment.streaming as streaming
+        orig = streaming.RepSegmenter.update
+
+        def spy(self, *args, **kwargs):
+            seen.append(real())
+            return orig(self, *args, **kwargs)
+
+        streaming.RepSegmenter.update = spy
+        try:
+            det = detect(rec)
+            assert det.n_reps > 0 and seen and not any(seen)  # paused while the blocks run
+            assert gc.isenabled() is enabled
+            t = rec.accel.t_s.copy()
+            t[5] = t[4]
+            with pytest.raises(InputError, match="strictly increase"):
+                detect(t, rec.accel.values)
+            assert gc.isenabled() is enabled
+        finally:
+            streaming.RepSegmenter.update = orig
+    finally:
+        gc.enable() if was else gc.disable()

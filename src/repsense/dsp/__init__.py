@@ -102,6 +102,17 @@ class Resampler:
             return np.empty(0), np.empty((0, 3)), np.empty(0, np.int64)
         if extra is not None and (extra.ndim != 2 or extra.shape[0] != t.shape[0] or extra.dtype.kind != "f"):
             raise InputError(f"{extra_name}: want ({t.shape[0]}, c) float samples, got {extra.shape} {extra.dtype}")
+        if a.strides[1] != a.itemsize:  # the kernel reads a row's 3 values in one vector load
+            a = np.ascontiguousarray(a)
+        if extra is not None and extra.shape[1] == 3 and not (extra.dtype in (np.float32, np.float64)
+                                                              and extra.strides[1] == extra.itemsize):
+            extra = np.ascontiguousarray(extra, dtype=np.float64)
+        # the kernel checks 3 extra columns in its pass; other counts are checked here (an
+        # extra problem is reported first, wherever it is, as check_finite before the block)
+        extra3 = extra is not None and extra.shape[1] == 3
+        bad_extra = -1
+        if extra is not None and not extra3 and t.shape[0]:
+            bad_extra = int(_kernels._first_nonfinite_row(extra))
         m = self.max_grid_rows(t)
         if out_t is None or out_x is None:
             out_t = np.empty(m)
@@ -112,12 +123,14 @@ class Resampler:
             raise InputError(f"{name}: output buffers {out_t.shape} {out_x.shape} cannot hold {m} grid rows "
                              "(C-contiguous float64 wanted)")
         saved = self._state.copy()
-        # no extra: the samples stand in, unchecked (the same array type as a gyro view of the
-        # same rows, so the kernel is not compiled once more)
-        n, breaks, bad, code, n_holes = _kernels._resample_linear(t, a, a if extra is None else extra,
-                                                         0 if extra is None else extra.shape[1], self._state,
-                                                         out_t, out_x, self.dt_grid_s, self.max_gap_s,
-                                                         self.anti_alias_tau_s, self.hole_min_s)
+        # (no extra stream: the samples themselves stand in, the same array type as a gyro view
+        # of the same rows, so the kernel is not compiled once more)
+        n, breaks, bad, code, n_holes = _kernels._resample_linear(t, a, extra if extra3 else a, 3 if extra3 else 0,
+                                                                  self._state, out_t, out_x, self.dt_grid_s,
+                                                                  self.max_gap_s, self.anti_alias_tau_s,
+                                                                  self.hole_min_s)
+        if bad_extra >= 0:
+            code, bad = 4, bad_extra
         if code:
             self._state[:] = saved
             if code == 4:
@@ -166,7 +179,7 @@ def check_shapes(t_s: np.ndarray, x: np.ndarray, name: str, *, allow_empty: bool
 def _filtfilt_axes(x: np.ndarray, sos: np.ndarray, n_pad: int) -> np.ndarray:
     """``_kernels._sosfilt_fb`` of each column of float64 ``x`` (n, c), n >= 2: C-contiguous
     (c, n), bit-identical. Up to 4 columns with the analyser's sections go through the
-    four-lane pass that its displacement kernel has compiled already (no other kernel to
+    four-lane passes that its displacement kernel has compiled already (no other kernel to
     compile, e.g. inside a timed run); the padding here does the kernel's arithmetic."""
     n, c = x.shape
     if c > 4 or not _kernels._sos_fast(sos):
@@ -179,9 +192,10 @@ def _filtfilt_axes(x: np.ndarray, sos: np.ndarray, n_pad: int) -> np.ndarray:
     y[p:p + n, c:] = x[:, :1]  # spare lanes
     y[:p] = 2.0 * y[p] - y[2 * p:p:-1]  # odd reflection, as _kernels._pad_odd
     y[p + n:] = 2.0 * y[p + n - 1] - y[p + n - 2:n - 2:-1]
-    y2 = np.empty((m, 4))
-    _kernels._fb4(y, y2, np.full(4, m, np.int64), np.ascontiguousarray(sos, dtype=np.float64))
-    return np.ascontiguousarray(y2[p:p + n, :c].T)
+    m_lane = np.full(4, m, np.int64)
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    _kernels._fb4x2(y, np.empty((m, 4)), m_lane, y[:0], y[:0], m_lane, 0, 0, sos)  # no second group
+    return np.ascontiguousarray(y[p:p + n, :c].T)
 
 
 def bandpass_sos(low_hz: float, high_hz: float, sample_rate_hz: float) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from .._jit import JIT
+from ._simd import add4, fdiv, lane4, load3, load4, make4, mul4, scatter4, splat4, sqrt4, store3, store4, sub4
 
 
 @njit(**JIT)
@@ -31,9 +32,12 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     Parameters
     ----------
     t_s : float64 (n,).
-    x : float32 or float64 (n, 3), any strides.
-    extra : float32 or float64 (n, c) to check (any array when ``n_extra`` is 0).
-    n_extra : int, number of columns of ``extra`` to check (0: none).
+    x : float32 or float64 (n, 3), rows of any stride, the values within a row contiguous
+        (``strides[1] == itemsize``: a row is read in one masked vector load).
+    extra : float32 or float64 (n, 3) to check, laid out as ``x``; ``x`` itself when
+        ``n_extra`` is 0 (summed all the same: one branch less per row).
+    n_extra : int, 3: ``extra`` is another stream; 0: none (the wrapper checks other column
+        counts).
     state : float64 (>= 7,) ``[started, origin, k_next, t_prev, filtered x (3)]``, updated in
         place only on success (the caller restores it after an error); zeros at first.
     out_t : float64 (m,) grid times written here (m large enough, see wrapper).
@@ -53,89 +57,83 @@ def _resample_linear(t_s, x, extra, n_extra, state, out_t, out_x, dt_grid_s, max
     n_holes : int, the intervals counted (valid when ``bad_code`` is 0).
     """
     n = x.shape[0]
+    if n and (x.strides[1] != x.itemsize or (n_extra and extra.strides[1] != extra.itemsize)):
+        raise ValueError("_resample_linear: the values within a row must be contiguous")
     n_out = 0
     breaks = np.empty(n + 1, np.int64)
     n_breaks = 0
-    started = state[0]
+    started = state[0] != 0.0
     origin = state[1]
     k_next = state[2]
-    t_prev = state[3]
-    f0 = state[4]  # filtered value at t_prev, one scalar per axis (kept in registers)
-    f1 = state[5]
-    f2 = state[6]
+    t_prev = state[3] if started else math.nan  # NaN: every comparison below is False
+    # the filtered value at t_prev, the three axes in one vector register (lanes 0-2; every
+    # lane gets the scalar operations, so the bits of one scalar filter per axis)
+    f = make4(state[4], state[5], state[6], 0.0)
     ce = n_extra
-    extra_sum = 0.0  # NaN or inf as soon as an extra value is (or, rarely, on overflow)
+    extra_acc = splat4(0.0)  # per-lane sums of extra: NaN or inf as soon as an extra value is
     tg = origin + k_next * dt_grid_s  # next grid time (kept, not recomputed per sample)
     n_holes = 0
     for i in range(n):
         ti = t_s[i]
-        x0 = float(x[i, 0])
-        x1 = float(x[i, 1])
-        x2 = float(x[i, 2])
-        if ce == 3:
-            extra_sum += (extra[i, 0] + extra[i, 1]) + extra[i, 2]
-        else:
-            for j in range(ce):
-                extra_sum += extra[i, j]
+        xi = load3(x, i)
+        extra_acc = add4(extra_acc, load3(extra, i))  # (without an extra stream: x again, harmless)
         dt = ti - t_prev
-        if started != 0.0 and dt > 0.0 and dt <= max_gap_s:  # the common case: no per-value tests
+        if dt > 0.0 and dt <= max_gap_s:  # the common case (started): no per-value tests
             n_holes += dt >= min_hole_s  # (a hole is always bridged here, never a restart)
-            alpha = dt / (tau_aa_s + dt)
-            g0 = f0 + alpha * (x0 - f0)
-            g1 = f1 + alpha * (x1 - f1)
-            g2 = f2 + alpha * (x2 - f2)
-            while tg <= ti:
-                w = (tg - t_prev) / dt
-                out_t[n_out] = tg
-                out_x[n_out, 0] = f0 + w * (g0 - f0)
-                out_x[n_out, 1] = f1 + w * (g1 - f1)
-                out_x[n_out, 2] = f2 + w * (g2 - f2)
-                n_out += 1
-                k_next += 1.0
-                tg = origin + k_next * dt_grid_s
-            f0 = g0
-            f1 = g1
-            f2 = g2
+            g = add4(f, mul4(splat4(fdiv(dt, tau_aa_s + dt)), sub4(xi, f)))  # f + alpha * (x - f)
+            if tg <= ti:
+                d = sub4(g, f)
+                while tg <= ti:
+                    out_t[n_out] = tg
+                    store3(out_x, n_out, add4(f, mul4(splat4(fdiv(tg - t_prev, dt)), d)))  # f + w * (g - f)
+                    n_out += 1
+                    k_next += 1.0
+                    tg = origin + k_next * dt_grid_s
+            f = g
             t_prev = ti
             continue
         # rare: first sample, gap, or a time that is not finite or not increasing. A bad value
         # since the last restart has made the filter state NaN or inf (it stays so), a bad
-        # extra value the sum: only then are the rows scanned for the first bad one.
-        if not (math.isfinite(f0 + f1 + f2) and math.isfinite(extra_sum) and math.isfinite(ti)
-                and math.isfinite(x0 + x1 + x2)):
+        # extra value the sums: only then are the rows scanned for the first bad one.
+        if not (math.isfinite(lane4(f, 0) + lane4(f, 1) + lane4(f, 2)) and _finite4(extra_acc) and math.isfinite(ti)
+                and math.isfinite(lane4(xi, 0) + lane4(xi, 1) + lane4(xi, 2))):
             bad, code = _first_bad_row(t_s, x, extra, ce, i + 1)
             if bad >= 0:
                 return n_out, breaks[:n_breaks].copy(), bad, code, n_holes
-        if started != 0.0 and ti <= t_prev:
+        if ti <= t_prev:  # (never before the first sample: t_prev is NaN)
             return n_out, breaks[:n_breaks].copy(), i, 2, n_holes
         # first sample, or after a gap: restart the grid here
-        started = 1.0
+        started = True
         origin = ti
-        f0 = x0
-        f1 = x1
-        f2 = x2
+        f = xi
         breaks[n_breaks] = n_out
         n_breaks += 1
         out_t[n_out] = ti
-        out_x[n_out, 0] = f0
-        out_x[n_out, 1] = f1
-        out_x[n_out, 2] = f2
+        store3(out_x, n_out, f)
         n_out += 1
         k_next = 1.0
         tg = origin + k_next * dt_grid_s
         t_prev = ti
-    if n and not (math.isfinite(f0 + f1 + f2) and math.isfinite(extra_sum)):
+    if n and not (math.isfinite(lane4(f, 0) + lane4(f, 1) + lane4(f, 2)) and _finite4(extra_acc)):
         bad, code = _first_bad_row(t_s, x, extra, ce, n)
         if bad >= 0:
             return n_out, breaks[:n_breaks].copy(), bad, code, n_holes
-    state[0] = started
+    if not started:  # no rows
+        return n_out, breaks[:n_breaks].copy(), -1, 0, n_holes
+    state[0] = 1.0
     state[1] = origin
     state[2] = k_next
     state[3] = t_prev
-    state[4] = f0
-    state[5] = f1
-    state[6] = f2
+    state[4] = lane4(f, 0)
+    state[5] = lane4(f, 1)
+    state[6] = lane4(f, 2)
     return n_out, breaks[:n_breaks].copy(), -1, 0, n_holes
+
+
+@njit(**JIT)
+def _finite4(v):
+    """Lanes 0-2 of the ``F64x4`` ``v`` are finite."""
+    return math.isfinite(lane4(v, 0)) and math.isfinite(lane4(v, 1)) and math.isfinite(lane4(v, 2))
 
 
 @njit(**JIT)
@@ -287,7 +285,7 @@ def _abs_percentile(x, q):
         f = lo / n
         r = int(f * ns - 4.0 * math.sqrt(ns * f * (1.0 - f)) - 2.0)
         if r > 0:
-            thr = _select(smp, r)
+            thr = _order_stats2(smp, r)[0]
             kept = np.empty(n)
             n_kept = 0
             for i in range(n):  # without a branch: always written, kept when >= thr
@@ -303,14 +301,73 @@ def _abs_percentile(x, q):
         for i in range(n):
             a[i] = abs(x[i])
         k = lo
-    v_lo = _select(a, k)
-    v_hi = v_lo
-    if hi > lo:  # the smallest value after the k-th is the (k+1)-th
-        v_hi = a[k + 1]
-        for i in range(k + 2, a.shape[0]):
-            if a[i] < v_hi:
-                v_hi = a[i]
+    v_lo, v_hi = _order_stats2(a, k)
+    if hi == lo:
+        v_hi = v_lo
     return v_lo + (v_hi - v_lo) * frac
+
+
+@njit(**JIT)
+def _order_stats2(a, k):
+    """The ``k``-th and ``(k + 1)``-th smallest values of the NaN-free ``a`` (the second is the
+    first when ``k`` is the last rank); ``a`` may be reordered.
+
+    One pass counts the values into ``n / 4`` equal-width buckets between the minimum and the
+    maximum (the bucket of a value, ``int((v - min) * scale)``, never decreases as the value
+    grows, so a bucket's values all rank after every earlier bucket's), and only the bucket
+    holding rank ``k`` goes through :func:`_select`: a few values instead of all (quickselect's
+    branches mispredict at every other value). Exact: the same two values as a full sort.
+    Short arrays, or a span whose scale is not finite, are selected directly.
+    """
+    n = a.shape[0]
+    mn = a[0]
+    mx = a[0]
+    for i in range(1, n):
+        v = a[i]
+        mn = min(mn, v)
+        mx = max(mx, v)
+    if mn == mx:
+        return mn, mn
+    nb = n >> 2
+    scale = nb / (mx - mn)  # (mx - mn) may overflow to inf: then 0
+    if n < 32 or not (scale > 0.0 and math.isfinite(scale)):
+        v1 = _select(a, k)
+        v2 = v1
+        if k + 1 < n:  # the smallest value after the k-th is the (k+1)-th
+            v2 = a[k + 1]
+            for i in range(k + 2, n):
+                v2 = min(v2, a[i])
+        return v1, v2
+    counts = np.zeros(nb + 1, np.int64)
+    for i in range(n):
+        counts[min(int((a[i] - mn) * scale), nb)] += 1
+    below = 0  # values in the buckets before b
+    b = 0
+    while below + counts[b] <= k:
+        below += counts[b]
+        b += 1
+    m = counts[b]
+    tmp = np.empty(m)
+    j = 0
+    for i in range(n):  # without a branch: always written, kept when in bucket b
+        v = a[i]
+        tmp[j] = v
+        j += min(int((v - mn) * scale), nb) == b
+    kb = k - below
+    v1 = _select(tmp, kb)
+    if k + 1 >= n:
+        return v1, v1
+    if kb + 1 < m:
+        v2 = tmp[kb + 1]
+        for i in range(kb + 2, m):
+            v2 = min(v2, tmp[i])
+        return v1, v2
+    v2 = math.inf  # the (k+1)-th is the smallest value of the later buckets
+    for i in range(n):
+        v = a[i]
+        if min(int((v - mn) * scale), nb) > b:
+            v2 = min(v2, v)
+    return v1, v2
 
 
 @njit(**JIT)
@@ -431,9 +488,9 @@ def _vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
 @njit(**JIT)
 def _vertical_displacements(x, starts, stops, order, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
     """:func:`_vertical_displacement` of the stretches ``x[starts[j]:stops[j]]`` (each >= 2
-    rows), four at a time in the given ``order`` (by length: similar lengths together), see
-    :func:`_vertical_displacement4`; a last group of fewer than four repeats its last stretch
-    in the spare lanes. Needs :func:`_sos_fast` sections.
+    rows), four at a time in the given ``order`` (by length: similar lengths together) and
+    two such groups side by side, see :func:`_vertical_displacement4x2`; a last group of fewer
+    than four repeats its last stretch in the spare lanes. Needs :func:`_sos_fast` sections.
 
     Returns ``(a_up, z, offsets)``: stretch ``j``'s results are ``a_up[offsets[j]:offsets[j + 1]]``
     and likewise in ``z``, bit-identical to one :func:`_vertical_displacement` call each.
@@ -444,94 +501,113 @@ def _vertical_displacements(x, starts, stops, order, band_sos, hp_sos, n_pad, dt
         offsets[j + 1] = offsets[j] + (stops[j] - starts[j])
     a_up = np.empty(offsets[r])
     z = np.empty(offsets[r])
-    st4 = np.empty(4, np.int64)
-    sp4 = np.empty(4, np.int64)
-    of4 = np.empty(4, np.int64)
-    for k in range(0, r, 4):
-        for lane in range(4):
+    st8 = np.empty(8, np.int64)
+    sp8 = np.empty(8, np.int64)
+    of8 = np.empty(8, np.int64)
+    for k in range(0, r, 8):
+        for lane in range(8):
             j = order[min(k + lane, r - 1)]  # a spare lane recomputes (and rewrites) the last stretch
-            st4[lane] = starts[j]
-            sp4[lane] = stops[j]
-            of4[lane] = offsets[j]
-        _vertical_displacement4(x, st4, sp4, band_sos, hp_sos, n_pad, dt_s, g_m_s2, a_up, z, of4)
+            st8[lane] = starts[j]
+            sp8[lane] = stops[j]
+            of8[lane] = offsets[j]
+        _vertical_displacement4x2(x, st8, sp8, 2 if r - k > 4 else 1, band_sos, hp_sos, n_pad, dt_s, g_m_s2,
+                                  a_up, z, of8)
     return a_up, z, offsets
 
 
 @njit(**JIT)
-def _sos_pass4(y, sos, backward):
-    """:func:`_sos_pass` on the 4 columns of ``y`` (m, 4) at once, every column over all m
-    rows (from row 0, or from row m - 1 backwards). Only for two sections or one first-order
-    section (see :func:`_sos_fast`). Four independent recursions side by side, written out
-    lane by lane so that the compiler can also pack them into vector instructions; each
-    column gets exactly the operations of :func:`_sos_pass` (bit-identical)."""
-    m = y.shape[0]
-    start = m - 1 if backward else 0
+def _pass4x2(ya, da, sha, yb, db, shb, sos, backward):
+    """One direction of :func:`_sos_pass` on each column of ``ya`` (ma, 4) and of ``yb`` (mb,
+    4), every column over all its rows (from row 0, or from the last row backwards), the
+    result of row ``i`` of column ``l`` written to row ``i + sha[l]`` of the same column of
+    ``da`` (``db``, ``shb``; ``da`` has room and is not ``ya``). ``ma >= 1``; ``mb`` may be 0
+    (no second group). Only for two sections or one first-order section (see
+    :func:`_sos_fast`).
+
+    Each group's four recursions run in one vector register (:mod:`._simd`: every lane gets
+    the operations of :func:`_sos_pass`, so the bits), and the two groups' recursions,
+    independent dependency chains, are interleaved in one loop over their common length
+    (then the longer group alone): the pass is bound by its chain's latency, which the two
+    chains share. The shifted writes let each column's backward pass start at its own end
+    (see :func:`_vertical_displacement4x2`).
+    """
+    ma = ya.shape[0]
+    mb = yb.shape[0]
     step = -1 if backward else 1
-    y00 = y[start, 0]
-    y01 = y[start, 1]
-    y02 = y[start, 2]
-    y03 = y[start, 3]
-    b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-    i = start
-    if sos.shape[0] == 1:
-        z0 = z1 = z2 = z3 = 0.0
-        for _ in range(m):
-            v0 = y[i, 0] - y00
-            v1 = y[i, 1] - y01
-            v2 = y[i, 2] - y02
-            v3 = y[i, 3] - y03
-            o0 = b0 * v0 + z0
-            o1 = b0 * v1 + z1
-            o2 = b0 * v2 + z2
-            o3 = b0 * v3 + z3
-            z0 = b1 * v0 - a1 * o0
-            z1 = b1 * v1 - a1 * o1
-            z2 = b1 * v2 - a1 * o2
-            z3 = b1 * v3 - a1 * o3
-            y[i, 0] = o0
-            y[i, 1] = o1
-            y[i, 2] = o2
-            y[i, 3] = o3
-            i += step
-        return
-    c0, c1, c2, d1, d2 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
-    z10 = z11 = z12 = z13 = 0.0
-    z20 = z21 = z22 = z23 = 0.0
-    w10 = w11 = w12 = w13 = 0.0
-    w20 = w21 = w22 = w23 = 0.0
-    for _ in range(m):
-        v0 = y[i, 0] - y00
-        v1 = y[i, 1] - y01
-        v2 = y[i, 2] - y02
-        v3 = y[i, 3] - y03
-        o0 = b0 * v0 + z10
-        o1 = b0 * v1 + z11
-        o2 = b0 * v2 + z12
-        o3 = b0 * v3 + z13
-        z10 = b1 * v0 - a1 * o0 + z20
-        z11 = b1 * v1 - a1 * o1 + z21
-        z12 = b1 * v2 - a1 * o2 + z22
-        z13 = b1 * v3 - a1 * o3 + z23
-        z20 = b2 * v0 - a2 * o0
-        z21 = b2 * v1 - a2 * o1
-        z22 = b2 * v2 - a2 * o2
-        z23 = b2 * v3 - a2 * o3
-        u0 = c0 * o0 + w10
-        u1 = c0 * o1 + w11
-        u2 = c0 * o2 + w12
-        u3 = c0 * o3 + w13
-        w10 = c1 * o0 - d1 * u0 + w20
-        w11 = c1 * o1 - d1 * u1 + w21
-        w12 = c1 * o2 - d1 * u2 + w22
-        w13 = c1 * o3 - d1 * u3 + w23
-        w20 = c2 * o0 - d2 * u0
-        w21 = c2 * o1 - d2 * u1
-        w22 = c2 * o2 - d2 * u2
-        w23 = c2 * o3 - d2 * u3
-        y[i, 0] = u0
-        y[i, 1] = u1
-        y[i, 2] = u2
-        y[i, 3] = u3
+    ia = ma - 1 if backward else 0
+    ib = mb - 1 if backward else 0
+    ya0 = load4(ya, ia)
+    yb0 = load4(yb, ib) if mb > 0 else splat4(0.0)
+    common = min(ma, mb)
+    a0, a1, a2, a3 = sha[0], sha[1], sha[2], sha[3]
+    e0, e1, e2, e3 = shb[0], shb[1], shb[2], shb[3]
+    b0, b1, b2 = splat4(sos[0, 0]), splat4(sos[0, 1]), splat4(sos[0, 2])
+    f1, f2 = splat4(sos[0, 4]), splat4(sos[0, 5])
+    two = sos.shape[0] == 2
+    c0, c1, c2 = b0, b1, b2
+    d1, d2 = f1, f2
+    if two:
+        c0, c1, c2 = splat4(sos[1, 0]), splat4(sos[1, 1]), splat4(sos[1, 2])
+        d1, d2 = splat4(sos[1, 4]), splat4(sos[1, 5])
+    za1 = splat4(0.0)
+    za2 = za1
+    wa1 = za1
+    wa2 = za1
+    zb1 = za1
+    zb2 = za1
+    wb1 = za1
+    wb2 = za1
+    if not two:  # first order (b2 == a2 == 0): as _sos_pass's first-order loop
+        for _ in range(common):
+            va = sub4(load4(ya, ia), ya0)
+            vb = sub4(load4(yb, ib), yb0)
+            oa = add4(mul4(b0, va), za1)
+            ob = add4(mul4(b0, vb), zb1)
+            za1 = sub4(mul4(b1, va), mul4(f1, oa))
+            zb1 = sub4(mul4(b1, vb), mul4(f1, ob))
+            scatter4(da, ia + a0, ia + a1, ia + a2, ia + a3, oa)
+            scatter4(db, ib + e0, ib + e1, ib + e2, ib + e3, ob)
+            ia += step
+            ib += step
+    else:
+        for _ in range(common):
+            va = sub4(load4(ya, ia), ya0)
+            vb = sub4(load4(yb, ib), yb0)
+            oa = add4(mul4(b0, va), za1)
+            ob = add4(mul4(b0, vb), zb1)
+            za1 = add4(sub4(mul4(b1, va), mul4(f1, oa)), za2)
+            zb1 = add4(sub4(mul4(b1, vb), mul4(f1, ob)), zb2)
+            za2 = sub4(mul4(b2, va), mul4(f2, oa))
+            zb2 = sub4(mul4(b2, vb), mul4(f2, ob))
+            ua = add4(mul4(c0, oa), wa1)
+            ub = add4(mul4(c0, ob), wb1)
+            wa1 = add4(sub4(mul4(c1, oa), mul4(d1, ua)), wa2)
+            wb1 = add4(sub4(mul4(c1, ob), mul4(d1, ub)), wb2)
+            wa2 = sub4(mul4(c2, oa), mul4(d2, ua))
+            wb2 = sub4(mul4(c2, ob), mul4(d2, ub))
+            scatter4(da, ia + a0, ia + a1, ia + a2, ia + a3, ua)
+            scatter4(db, ib + e0, ib + e1, ib + e2, ib + e3, ub)
+            ia += step
+            ib += step
+    # the longer group alone
+    if mb > ma:
+        y, d, i, y0, z1, z2, w1, w2 = yb, db, ib, yb0, zb1, zb2, wb1, wb2
+        a0, a1, a2, a3 = e0, e1, e2, e3
+    else:
+        y, d, i, y0, z1, z2, w1, w2 = ya, da, ia, ya0, za1, za2, wa1, wa2
+    for _ in range(max(ma, mb) - common):
+        v = sub4(load4(y, i), y0)
+        o = add4(mul4(b0, v), z1)
+        if two:
+            z1 = add4(sub4(mul4(b1, v), mul4(f1, o)), z2)
+            z2 = sub4(mul4(b2, v), mul4(f2, o))
+            u = add4(mul4(c0, o), w1)
+            w1 = add4(sub4(mul4(c1, o), mul4(d1, u)), w2)
+            w2 = sub4(mul4(c2, o), mul4(d2, u))
+            o = u
+        else:
+            z1 = sub4(mul4(b1, v), mul4(f1, o))
+        scatter4(d, i + a0, i + a1, i + a2, i + a3, o)
         i += step
 
 
@@ -543,75 +619,18 @@ def _sos_fast(sos):
 
 
 @njit(**JIT)
-def _fb4(y, y2, m_lane, sos):
-    """Forward-backward :func:`_sos_pass4` of 4 signals of lengths ``m_lane`` held
-    left-aligned in the columns of ``y`` (rows past a signal's end are scratch). For the
-    backward pass each is copied right-aligned into ``y2`` (same shape), so that every
-    signal's pass starts at its own end; the results are left in ``y2``, signal ``l`` at rows
-    ``y2.shape[0] - m_lane[l]`` on."""
-    m = y.shape[0]
-    _sos_pass4(y, sos, False)
-    for i in range(m):
-        for lane in range(4):
-            k = i - (m - m_lane[lane])
-            y2[i, lane] = y[k, lane] if k >= 0 else 0.0
-    _sos_pass4(y2, sos, True)
+def _lanes_setup(x, starts, stops, n_pad):
+    """Work buffers for :func:`_vertical_displacement4x2` of the 4 stretches
+    ``x[starts[l]:stops[l]]``: ``(y, r, base, n_lane, p_lane, m_lane)``.
 
-
-@njit(**JIT)
-def _scale_integrate4(src, q_lane, n_lane, scale, out, offsets, y, p_lane, dt_s, keep=True):
-    """For each of 4 signals ``v = src[q:q + n, lane]`` (times ``scale`` when ``keep``, and then
-    stored to ``out[offsets[lane]:...]``): its running sum times ``dt_s`` into ``y[p:p + n,
-    lane]``, odd-padded (``np.cumsum(v) * dt_s`` as :func:`_vertical_displacement` integrates).
-    The four running sums advance side by side (independent chains)."""
-    both = min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3]))
-    c0 = 0.0
-    c1 = 0.0
-    c2 = 0.0
-    c3 = 0.0
-    q0, q1, q2, q3 = q_lane[0], q_lane[1], q_lane[2], q_lane[3]
-    p0, p1, p2, p3 = p_lane[0], p_lane[1], p_lane[2], p_lane[3]
-    o0, o1, o2, o3 = offsets[0], offsets[1], offsets[2], offsets[3]
-    for i in range(both):
-        v0 = src[q0 + i, 0]
-        v1 = src[q1 + i, 1]
-        v2 = src[q2 + i, 2]
-        v3 = src[q3 + i, 3]
-        if keep:
-            v0 = v0 * scale
-            v1 = v1 * scale
-            v2 = v2 * scale
-            v3 = v3 * scale
-            out[o0 + i] = v0
-            out[o1 + i] = v1
-            out[o2 + i] = v2
-            out[o3 + i] = v3
-        c0 += v0
-        c1 += v1
-        c2 += v2
-        c3 += v3
-        y[p0 + i, 0] = c0 * dt_s
-        y[p1 + i, 1] = c1 * dt_s
-        y[p2 + i, 2] = c2 * dt_s
-        y[p3 + i, 3] = c3 * dt_s
-    for lane in range(4):
-        q, p, o, n = q_lane[lane], p_lane[lane], offsets[lane], n_lane[lane]
-        c = c0 if lane == 0 else c1 if lane == 1 else c2 if lane == 2 else c3
-        for i in range(both, n):
-            v = src[q + i, lane]
-            if keep:
-                v = v * scale
-                out[o + i] = v
-            c += v
-            y[p + i, lane] = c * dt_s
-        _pad_odd(y[:, lane], n, p)
-
-
-@njit(**JIT)
-def _vertical_displacement4(x, starts, stops, band_sos, hp_sos, n_pad, dt_s, g_m_s2, a_up, z, offsets):
-    """:func:`_vertical_displacement` of the 4 stretches ``x[starts[l]:stops[l]]`` at once (see
-    :func:`_sos_pass4`), written to ``a_up[offsets[l]:...]`` and ``z[...]``; bit-identical.
-    Needs :func:`_sos_fast` sections."""
+    Stretch ``l`` (``n_lane[l]`` rows, padded by ``p_lane[l]`` rows each side to
+    ``m_lane[l]``) is "left-aligned" in ``y[base:base + m]`` (``m = max(m_lane)``): its
+    padded signal at rows ``base .. base + m_lane[l]`` of column ``l``, here its ``|x|``,
+    odd-padded. ``r`` takes a forward pass's results "right-aligned" (every padded signal
+    ending at row ``m - 1``); ``base = m - min(m_lane)`` rows of room before ``y[base]`` and
+    after ``r[m - 1]`` take the other rows of a pass (scratch; zeros where a pass reads
+    them first).
+    """
     n_lane = np.empty(4, np.int64)
     p_lane = np.empty(4, np.int64)
     m_lane = np.empty(4, np.int64)
@@ -620,25 +639,109 @@ def _vertical_displacement4(x, starts, stops, band_sos, hp_sos, n_pad, dt_s, g_m
         p_lane[lane] = min(n_pad, n_lane[lane] - 1)
         m_lane[lane] = n_lane[lane] + 2 * p_lane[lane]
     m = max(max(m_lane[0], m_lane[1]), max(m_lane[2], m_lane[3]))
-    y = np.zeros((m, 4))
-    y2 = np.empty((m, 4))
+    base = m - min(min(m_lane[0], m_lane[1]), min(m_lane[2], m_lane[3]))
+    y = np.empty((m + base, 4))
+    r = np.empty((m + base, 4))
+    for lane in range(4):  # the scratch rows that a pass reads before any pass writes them
+        y[base + m_lane[lane]:, lane] = 0.0
+        r[:m - m_lane[lane], lane] = 0.0
+    p = p_lane[0]
+    n0 = 0  # rows done four lanes at a time: all of the shortest when the paddings agree
+    if p_lane[1] == p and p_lane[2] == p and p_lane[3] == p:
+        n0 = min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3]))
+    s0, s1, s2, s3 = starts[0], starts[1], starts[2], starts[3]
+    for i in range(n0):
+        v0 = make4(x[s0 + i, 0], x[s1 + i, 0], x[s2 + i, 0], x[s3 + i, 0])
+        v1 = make4(x[s0 + i, 1], x[s1 + i, 1], x[s2 + i, 1], x[s3 + i, 1])
+        v2 = make4(x[s0 + i, 2], x[s1 + i, 2], x[s2 + i, 2], x[s3 + i, 2])
+        store4(y, base + p + i, sqrt4(add4(add4(mul4(v0, v0), mul4(v1, v1)), mul4(v2, v2))))
     for lane in range(4):
-        n, p, s = n_lane[lane], p_lane[lane], starts[lane]
-        for i in range(n):
+        n, q, s = n_lane[lane], base + p_lane[lane], starts[lane]
+        for i in range(n0, n):
             j = s + i
-            y[p + i, lane] = math.sqrt(x[j, 0] * x[j, 0] + x[j, 1] * x[j, 1] + x[j, 2] * x[j, 2])
-        _pad_odd(y[:, lane], n, p)
-    _fb4(y, y2, m_lane, band_sos)
-    q_lane = m - m_lane + p_lane  # where each signal starts in y2 after the backward pass
-    # a_up = band-passed |x| * g, integrated (running sum * dt) into y for the next filter
-    _scale_integrate4(y2, q_lane, n_lane, g_m_s2, a_up, offsets, y, p_lane, dt_s)
-    _fb4(y, y2, m_lane, hp_sos)
-    # the velocity is only integrated further (not kept)
-    _scale_integrate4(y2, q_lane, n_lane, 1.0, a_up, offsets, y, p_lane, dt_s, False)
-    _fb4(y, y2, m_lane, hp_sos)
+            y[q + i, lane] = math.sqrt(x[j, 0] * x[j, 0] + x[j, 1] * x[j, 1] + x[j, 2] * x[j, 2])
+        _pad_odd(y[base:, lane], n, p_lane[lane])
+    return y, r, base, n_lane, p_lane, m_lane
+
+
+@njit(**JIT)
+def _integrate4(y, p_lane, n_lane, scale, keep, out, offsets, dt_s):
+    """In place in the left-aligned ``y`` (see :func:`_lanes_setup`): for each column ``l``,
+    its samples ``v = y[p:p + n, l]`` (``p = p_lane[l]``, ``n = n_lane[l]``; times ``scale``
+    and stored to ``out[offsets[l]:...]`` when ``keep``) are replaced by their running sum
+    times ``dt_s``, odd-padded (``np.cumsum(v) * dt_s`` as :func:`_vertical_displacement`
+    integrates). The four running sums advance in one vector register while the paddings
+    agree (all but very short stretches)."""
+    p = p_lane[0]
+    n0 = 0
+    if p_lane[1] == p and p_lane[2] == p and p_lane[3] == p:
+        n0 = min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3]))
+    o0, o1, o2, o3 = offsets[0], offsets[1], offsets[2], offsets[3]
+    c = splat4(0.0)
+    sc = splat4(scale)
+    dt = splat4(dt_s)
+    for i in range(n0):
+        v = load4(y, p + i)
+        if keep:
+            v = mul4(v, sc)
+            scatter4(out, o0 + i, o1 + i, o2 + i, o3 + i, v)
+        c = add4(c, v)
+        store4(y, p + i, mul4(c, dt))
     for lane in range(4):
-        n, q, o = n_lane[lane], q_lane[lane], offsets[lane]
-        for i in range(n):
-            z[o + i] = y2[q + i, lane]
+        q, o, n = p_lane[lane], offsets[lane], n_lane[lane]
+        cl = lane4(c, lane)
+        for i in range(n0, n):
+            v = y[q + i, lane]
+            if keep:
+                v = v * scale
+                out[o + i] = v
+            cl += v
+            y[q + i, lane] = cl * dt_s
+        _pad_odd(y[:, lane], n, q)
 
 
+@njit(**JIT)
+def _fb4x2(ya, ra, ma_lane, yb, rb, mb_lane, base_a, base_b, sos):
+    """Forward-backward :func:`_sos_pass` of the padded signals left-aligned in ``ya[base_a:]``
+    (see :func:`_lanes_setup`; lengths ``ma_lane``), and likewise of ``yb`` (0 rows: no
+    second group), both groups at once (:func:`_pass4x2`): the forward pass writes them
+    right-aligned into ``ra`` (``rb``), the backward pass from there, every signal from its
+    own end, back left-aligned into ``ya[base_a:]`` (``yb[base_b:]``)."""
+    ma = ya.shape[0] - base_a
+    mb = yb.shape[0] - base_b
+    offa = ma - ma_lane  # right-aligned: signal l at rows off .. ma - 1
+    offb = mb - mb_lane
+    # one call site for both directions (the pass is compiled and inlined once)
+    sa, da, sha, sb, db, shb = ya[base_a:], ra, offa, yb[base_b:], rb, offb
+    for direction in range(2):
+        _pass4x2(sa, da, sha, sb, db, shb, sos, direction == 1)
+        sa, da, sha, sb, db, shb = ra[:ma], ya, base_a - offa, rb[:mb], yb, base_b - offb
+
+
+@njit(**JIT)
+def _vertical_displacement4x2(x, starts, stops, n_groups, band_sos, hp_sos, n_pad, dt_s, g_m_s2, a_up, z, offsets):
+    """:func:`_vertical_displacement` of the 8 stretches ``x[starts[l]:stops[l]]`` (or of the
+    first 4 when ``n_groups`` is 1), two groups of four at once (see :func:`_pass4x2`),
+    written to ``a_up[offsets[l]:...]`` and ``z[...]``; bit-identical. Needs
+    :func:`_sos_fast` sections."""
+    ya, ra, base_a, na, pa, ma = _lanes_setup(x, starts[:4], stops[:4], n_pad)
+    if n_groups == 2:
+        yb, rb, base_b, nb, pb, mb = _lanes_setup(x, starts[4:], stops[4:], n_pad)
+    else:
+        yb, rb, base_b, nb, pb, mb = ya[:0], ra[:0], 0, na, pa, ma
+    # band-pass, then integrate and high-pass twice; one call site per kernel (each is
+    # compiled and inlined once)
+    for stage in range(3):
+        _fb4x2(ya, ra, ma, yb, rb, mb, base_a, base_b, band_sos if stage == 0 else hp_sos)
+        for g in range(n_groups):
+            y, base, p_lane, n_lane, of = (ya, base_a, pa, na, offsets[:4]) if g == 0 else (yb, base_b, pb, nb,
+                                                                                              offsets[4:])
+            if stage < 2:
+                # stage 0: a_up = band-passed |x| * g (kept), integrated (running sum * dt) for
+                # the next filter; stage 1: the velocity, only integrated further
+                _integrate4(y[base:], p_lane, n_lane, g_m_s2 if stage == 0 else 1.0, stage == 0, a_up, of, dt_s)
+            else:
+                for lane in range(4):
+                    n, q, o = n_lane[lane], base + p_lane[lane], of[lane]
+                    for i in range(n):
+                        z[o + i] = y[q + i, lane]

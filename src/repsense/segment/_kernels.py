@@ -12,6 +12,7 @@ from numba import njit
 
 from .._jit import JIT
 from ..dsp import _kernels as _dsp
+from ..dsp._simd import add4, lane4, load3, make4, mul4, splat4, sub4
 
 # Layout of the activity state vector (float64), shared with the naive twin.
 S_INIT, S_G0, S_G1, S_G2, S_MS, S_ACTIVE, S_KSTART, S_BELOW, S_SEGSTART, S_NEXTFIRST, S_K = range(11)
@@ -32,7 +33,7 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
 
     Parameters
     ----------
-    x : float64 (m, 3) grid samples of this block.
+    x : float64 (m, 3) grid samples of this block (the values within a row contiguous).
     breaks : int64 (b,) block-local indices where a new grid segment starts (sorted).
     k0 : int, global index of ``x[0]``.
     state : float64 (N_STATE,), updated in place; zeros before the first call.
@@ -46,14 +47,17 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
         now and ``last`` the current sample.
     """
     m = x.shape[0]
+    if m and x.strides[1] != x.itemsize:
+        raise ValueError("_activity_sets: the values within a row must be contiguous")
     ev = np.empty((2 * (m // max(min(n_rest, n_max), 1)) + m // max(n_check, 1) + breaks.shape[0] + 4, 3), np.int64)
     ne = 0
     bi = 0
     # the state in locals (registers) during the loop, written back at the end
     s_init = state[S_INIT]
-    s_g0 = state[S_G0]
-    s_g1 = state[S_G1]
-    s_g2 = state[S_G2]
+    # the gravity estimate of the three axes in one vector register (lanes 0-2; every lane
+    # gets the scalar operations, so the bits of one scalar low-pass per axis)
+    s_g = make4(state[S_G0], state[S_G1], state[S_G2], 0.0)
+    a_g = splat4(alpha_g)
     s_ms = state[S_MS]
     s_active = state[S_ACTIVE]
     s_kstart = state[S_KSTART]
@@ -78,25 +82,18 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
                     s_nextfirst = last + 1.0
             s_init = 0.0
             s_active = 0.0
-        x0 = x[i, 0]
-        x1 = x[i, 1]
-        x2 = x[i, 2]
+        xi = load3(x, i)
         if s_init == 0.0:
             s_init = 1.0
-            s_g0 = x0
-            s_g1 = x1
-            s_g2 = x2
+            s_g = xi
             s_ms = 0.0
             s_active = 0.0
             s_below = -1.0
             s_segstart = k
-        s_g0 += alpha_g * (x0 - s_g0)
-        s_g1 += alpha_g * (x1 - s_g1)
-        s_g2 += alpha_g * (x2 - s_g2)
-        d0 = x0 - s_g0
-        d1 = x1 - s_g1
-        d2 = x2 - s_g2
-        s_ms += alpha_ms * (d0 * d0 + d1 * d1 + d2 * d2 - s_ms)
+        s_g = add4(s_g, mul4(a_g, sub4(xi, s_g)))  # g += alpha_g * (x - g)
+        d = sub4(xi, s_g)
+        dd = mul4(d, d)
+        s_ms += alpha_ms * (lane4(dd, 0) + lane4(dd, 1) + lane4(dd, 2) - s_ms)
         ms = s_ms
         s_k = k
         if s_active == 0.0:
@@ -136,9 +133,9 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
                 s_kstart = k + 1
                 s_below = -1.0
     state[S_INIT] = s_init
-    state[S_G0] = s_g0
-    state[S_G1] = s_g1
-    state[S_G2] = s_g2
+    state[S_G0] = lane4(s_g, 0)
+    state[S_G1] = lane4(s_g, 1)
+    state[S_G2] = lane4(s_g, 2)
     state[S_MS] = s_ms
     state[S_ACTIVE] = s_active
     state[S_KSTART] = s_kstart

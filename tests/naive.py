@@ -183,7 +183,7 @@ def as_array(rows) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
-def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio, phase_rel=0.1):
+def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
     """Twin of ``_rep_table``: one row per turnaround, walking the displacement by hand."""
     rows = []
     n, p = len(z), len(idx)
@@ -222,18 +222,7 @@ def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio, phase_re
             p1 += 1
         start, end = t_s[s] - dt_s / 2, t_s[e] + dt_s / 2
         travel = max(travel0 if has_prev else 0.0, travel1 if has_next else 0.0)
-        pause = t_s[p1] - t_s[p0]
-        # velocity (np.gradient) signed positive away from the boundary: down from a top
-        away = [-boundary * g for g in np.gradient(np.asarray(z, dtype=float))[s:e + 1]]
-        top_away, top_back = max([0.0] + away), max([0.0] + [-w for w in away])
-        n_away = sum(1 for w in away if top_away > 0 and w > phase_rel * top_away)
-        n_back = sum(1 for w in away if top_back > 0 and -w > phase_rel * top_back)
-        if n_away + n_back:
-            first = (end - start - pause) * n_away / (n_away + n_back)
-            second = (end - start - pause) - first
-        else:
-            first, second = t_s[p0] - start, end - t_s[p1]
-        rows.append([start, end, first, second, pause, travel, 1.0])
+        rows.append([start, end, t_s[p0] - start, end - t_s[p1], t_s[p1] - t_s[p0], travel, 1.0])
     return rows
 
 
@@ -382,7 +371,7 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     n_max = kind.count(1)
     n_min = len(kind) - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
-    rows = rep_table(list(t_s), z, idx, kind, boundary, still, dt_s, open_ratio, phase_rel)
+    rows = rep_table(list(t_s), z, idx, kind, boundary, still, dt_s, open_ratio)
     keep = [int(r[6] > 0 and min_rep <= r[1] - r[0] <= max_rep) for r in rows]
     lo = [int(np.searchsorted(t_s, r[0])) for r in rows]
     hi = [max(int(np.searchsorted(t_s, r[1])), a + 1) for r, a in zip(rows, lo)]
@@ -470,6 +459,8 @@ def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps
                 continue
             if len(members) < rhythm_reps and max(dur) > short_ratio * min(dur):
                 continue
+            _a_up, z_j = vertical_displacement(x[lo:hi], band_sos, hp_sos, int(prm[0]), prm[1], prm[2])
+            members = split_phases(list(np.asarray(buf_t[lo:hi]) - shift_s), z_j, members, boundary, prm[17], prm[1])
             thr = still_threshold(x[lo:hi], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
             members = trim_still(list(np.asarray(buf_t[lo:hi]) - shift_s), still_mask(x[lo:hi], int(prm[18]), thr),
                                  members, prm[1], int(prm[23]))
@@ -479,6 +470,26 @@ def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps
     return rows, groups, sums
 
 
+def split_phases(t_s, z, rows, boundary, phase_rel, dt_s):
+    """Twin of ``_split_phases``: new rows, each rep's moving time shared by the samples whose
+    velocity (np.gradient) moves away from / back to the boundary beyond phase_rel x its peak."""
+    grad = np.gradient(np.asarray(z, dtype=float))
+    out = []
+    for row in rows:
+        start, end, first, second, pause = row[:5]
+        a = min(range(len(t_s)), key=lambda i: abs((t_s[i] - dt_s / 2) - start))
+        b = min(range(len(t_s)), key=lambda i: abs((t_s[i] + dt_s / 2) - end))
+        away = [-boundary * g for g in grad[a:b + 1]]
+        top_away, top_back = max([0.0] + away), max([0.0] + [-w for w in away])
+        n_away = sum(1 for w in away if top_away > 0 and w > phase_rel * top_away)
+        n_back = sum(1 for w in away if top_back > 0 and -w > phase_rel * top_back)
+        if n_away + n_back:
+            first = (end - start - pause) * n_away / (n_away + n_back)
+            second = (end - start - pause) - first
+        out.append([start, end, first, second, pause] + list(row[5:]))
+    return out
+
+
 def window_sd(x, i, half):
     """Twin of ``_window_sd``: root sum of the axes' np.var in the window cut at the edges."""
     x = np.asarray(x, dtype=float)
@@ -486,7 +497,7 @@ def window_sd(x, i, half):
     return math.sqrt(sum(float(np.var(win[:, c])) for c in range(3)))
 
 
-def still_threshold(x, half, rel, floor_g, cap_g, pct, step=4):
+def still_threshold(x, half, rel, floor_g, cap_g, pct, step=8):
     """Twin of ``_still_threshold``: rel x the percentile of the window deviation at every
     ``step``-th sample, clamped to [floor_g, cap_g]."""
     sd = [window_sd(x, i, half) for i in range(0, len(x), step)]

@@ -76,14 +76,21 @@ def test_activity_sets_chunking_is_exact(seed, n, cuts):
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 400), th=st.floats(0.05, 1.0), still=st.sampled_from([0.0, 0.05, 0.1, 0.3]),
        open_ratio=st.sampled_from([0.0, 0.5, 1.0]), phase=st.sampled_from([0.0, 0.1, 0.5]))
-def test_rep_table_matches_naive(naive, seed, n, th, still, open_ratio, phase):
+def test_rep_table_and_phase_split_match_naive(naive, seed, n, th, still, open_ratio, phase):
     rng = np.random.default_rng(seed)
     z = np.convolve(rng.normal(0, 1, n + 20), np.ones(10) / 10, mode="valid")[:n]
     t = 5.0 + np.arange(n) * 0.04
     idx, kind = _kernels._turning_points(z, th)
     for boundary in (1, -1):
-        got = _kernels._rep_table(t, z, idx, kind, boundary, still, 0.04, open_ratio, phase)
-        ref = naive.rep_table(t, z, list(idx), list(kind), boundary, still, 0.04, open_ratio, phase)
+        got = _kernels._rep_table(t, z, idx, kind, boundary, still, 0.04, open_ratio)
+        ref = naive.rep_table(t, z, list(idx), list(kind), boundary, still, 0.04, open_ratio)
+        valid = [row for row in ref if row[6] > 0]
+        split = got[got[:, 6] > 0].copy()
+        _kernels._split_phases(t, z, split, boundary, phase, 0.04)
+        if valid:
+            np.testing.assert_allclose(split, np.array(naive.split_phases(t, z, valid, boundary, phase, 0.04)),
+                                       rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(split[:, 2] + split[:, 3] + split[:, 4], split[:, 1] - split[:, 0], atol=1e-9)
         assert got.shape == (len(ref), 7)
         if ref:
             np.testing.assert_allclose(got, np.array(ref), rtol=1e-12, atol=1e-12)

@@ -218,7 +218,47 @@ def _away_velocity(z, i, n, boundary):
 
 
 @njit(**JIT)
-def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio, phase_rel):
+def _split_phases(t_s, z, rows, boundary, phase_rel, dt_s):
+    """In place on rep-table rows of the grid ``t_s`` / displacement ``z``: each rep's moving
+    time (duration minus pause) is split between its two phases in proportion to the grid
+    samples moving away from the boundary and back towards it; a sample moves when the
+    velocity ``dz/dt`` (central difference) exceeds ``phase_rel`` x the rep's peak speed in
+    that direction. Timing the phases by the velocity's sign, not by where the turning
+    point of ``z`` lies, keeps the split right when the high-passed ``z`` shifts its turning
+    point. A rep with no moving sample keeps the turning-point split."""
+    t0 = t_s[0]
+    n = z.shape[0]
+    for r in range(rows.shape[0]):
+        a = int(np.floor((rows[r, 0] - t0) / dt_s + 1.0))  # start = t[a] - dt / 2
+        b = int(np.floor((rows[r, 1] - t0) / dt_s))  # end = t[b] + dt / 2
+        if a < 0:
+            a = 0
+        if b > n - 1:
+            b = n - 1
+        peak_away = 0.0
+        peak_back = 0.0
+        for i in range(a, b + 1):
+            w = _away_velocity(z, i, n, boundary)
+            if w > peak_away:
+                peak_away = w
+            elif -w > peak_back:
+                peak_back = -w
+        n_away = 0
+        n_back = 0
+        for i in range(a, b + 1):
+            w = _away_velocity(z, i, n, boundary)
+            if peak_away > 0.0 and w > phase_rel * peak_away:
+                n_away += 1
+            elif peak_back > 0.0 and -w > phase_rel * peak_back:
+                n_back += 1
+        if n_away + n_back > 0:
+            moving = (rows[r, 1] - rows[r, 0]) - rows[r, 4]
+            rows[r, 2] = moving * n_away / (n_away + n_back)
+            rows[r, 3] = moving - rows[r, 2]
+
+
+@njit(**JIT)
+def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
     """One row per turnaround (turning point of kind ``-boundary``): the rep around it.
 
     The rep runs between the boundary turning points before and after the turnaround (a
@@ -231,11 +271,8 @@ def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio, phase_r
     (a truncated rep at the start of a recording does; a single set-up or rack move that
     ends at the turnaround level does not).
 
-    The moving time (duration minus pause) is split between the two phases in proportion to
-    the samples moving away from the boundary and back towards it: a sample moves when the
-    velocity ``dz/dt`` (central difference) exceeds ``phase_rel`` x the rep's peak speed in
-    that direction. Timing the phases by the velocity's sign, not by where the turning point
-    of ``z`` lies, keeps the split right when the high-passed ``z`` shifts its turning point.
+    The phases here are cut at the turning point; :func:`_split_phases` re-times them by the
+    velocity for the reps that end up in sets.
 
     Returns
     -------
@@ -306,34 +343,11 @@ def _rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio, phase_r
             p1 += 1
         start = t_s[s] - 0.5 * dt_s
         end = t_s[e] + 0.5 * dt_s
-        pause = t_s[p1] - t_s[p0]
-        # velocity away from the boundary (x 2 dt_s: only its sign and ratios are used)
-        peak_away = 0.0
-        peak_back = 0.0
-        for i in range(s, e + 1):
-            w = _away_velocity(z, i, n, boundary)
-            if w > peak_away:
-                peak_away = w
-            elif -w > peak_back:
-                peak_back = -w
-        n_away = 0
-        n_back = 0
-        for i in range(s, e + 1):
-            w = _away_velocity(z, i, n, boundary)
-            if peak_away > 0.0 and w > phase_rel * peak_away:
-                n_away += 1
-            elif peak_back > 0.0 and -w > phase_rel * peak_back:
-                n_back += 1
         out[row, 0] = start
         out[row, 1] = end
-        if n_away + n_back > 0:
-            moving = (end - start) - pause
-            out[row, 2] = moving * n_away / (n_away + n_back)
-            out[row, 3] = moving - out[row, 2]
-        else:
-            out[row, 2] = t_s[p0] - start
-            out[row, 3] = end - t_s[p1]
-        out[row, 4] = pause
+        out[row, 2] = t_s[p0] - start
+        out[row, 3] = end - t_s[p1]
+        out[row, 4] = t_s[p1] - t_s[p0]
         tr = 0.0
         if j >= 1:
             tr = travel0
@@ -639,7 +653,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             n_max += 1
     n_min = idx.shape[0] - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
-    table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7], prm[17])
+    table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7])
     r = table.shape[0]
     keep = np.zeros(r, np.int64)
     n_keep = 0
@@ -732,8 +746,8 @@ def _signal_holes(t_s, t_prev_s, min_hole_s, max_hole_s):
     return out
 
 
-#: The noise floor of a stretch is taken from the window deviation at every 4th grid sample.
-_NOISE_STEP = 4
+#: The noise floor of a stretch is taken from the window deviation at every 8th grid sample.
+_NOISE_STEP = 8
 
 
 @njit(**JIT)
@@ -875,7 +889,8 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     Returns
     -------
     rows : float64 (R, 7) the rep-table rows of the surviving groups, group after group,
-        with their still edges trimmed (:func:`_trim_still`).
+        their phases split by the velocity (:func:`_split_phases`), then their still edges
+        trimmed (:func:`_trim_still`).
     groups : int64 (G, 5) per group, in stretch then time order: stretch ``j``, first and
         end row in ``rows``, 1 when the group has fewer than ``rhythm_reps`` reps (its
         vertical fraction is still to check), the stretch's ``boundary`` (+1 / -1).
@@ -944,6 +959,8 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                         for c in range(7):
                             rows[q, c] = table[k, c]
                         q += 1
+                _split_phases(buf_t[lo_i[j]:hi_i[j]] - shift_s, z[offsets[j]:offsets[j + 1]], rows[q0:q], bounds[j],
+                              prm[17], prm[1])
                 if still_thr[j] < 0.0:  # fewer than 3 kept reps (min_reps < 3)
                     still_thr[j] = _still_threshold(x[lo_i[j]:hi_i[j]], int(prm[18]), prm[19], prm[20], prm[21],
                                                     prm[22])

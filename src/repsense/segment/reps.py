@@ -133,12 +133,14 @@ class SetAnalyzer:
                 dur = [row[1] - row[0] for row in rows]
                 if max(dur) > c.short_set_duration_ratio * min(dur):
                     continue  # no rhythm: a few unrelated movements
-            # the count is settled: trim the reps' still edges, in the order of _analyse_stretches
+            # the count is settled: phases by the velocity, then the reps' still edges trimmed,
+            # in the order of _analyse_stretches
             p = self._prm
             x64 = np.ascontiguousarray(x_g, dtype=np.float64)
             if still_thr < 0.0:  # fewer than 3 kept reps (min_reps < 3)
                 still_thr = _kernels._still_threshold(x64, int(p[18]), p[19], p[20], p[21], p[22])
             arr = np.array(rows)
+            _kernels._split_phases(t_s, displacement[1], arr, boundary, p[17], self.dt_s)
             _kernels._trim_still(t_s, x64, int(p[18]), still_thr, arr, self.dt_s, int(p[23]))
             rows = arr.tolist()
             if short and not self._vertical_enough(t_s, x_g, a_up, rows):

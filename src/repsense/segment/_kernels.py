@@ -671,8 +671,6 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     g_dur = table[:, 1] - table[:, 0]
     if n_keep >= 3:
         still_thr = _still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
-        trimmed = table.copy()
-        _trim_still(t_s, x, int(prm[18]), still_thr, trimmed, dt_s, int(prm[23]))
         edge = np.zeros(r, np.uint8)
         prev = -1
         last_end = -np.inf
@@ -687,9 +685,22 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             last_end = table[i, 1]
         if prev >= 0:
             edge[prev] = 1
+        n_inner = 0
         for i in range(r):
             if keep[i] and not edge[i]:
-                g_dur[i] = trimmed[i, 1] - trimmed[i, 0]
+                n_inner += 1
+        inner = np.empty((n_inner, 7))  # trim only the rows whose trimmed duration is read
+        q = 0
+        for i in range(r):
+            if keep[i] and not edge[i]:
+                inner[q] = table[i]
+                q += 1
+        _trim_still(t_s, x, int(prm[18]), still_thr, inner, dt_s, int(prm[23]))
+        q = 0
+        for i in range(r):
+            if keep[i] and not edge[i]:
+                g_dur[i] = inner[q, 1] - inner[q, 0]
+                q += 1
     # rotation of the kept reps only (the grouping reads no other)
     lo_i = np.empty(n_keep, np.int64)
     hi_i = np.empty(n_keep, np.int64)

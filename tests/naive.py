@@ -67,22 +67,7 @@ def sosfilt_fb(x, sos, n_pad):
     n = len(x)
     p = min(n_pad, n - 1)
     y = [2 * x[0] - x[p - i] for i in range(p)] + x + [2 * x[n - 1] - x[n - 2 - i] for i in range(p)]
-
-    def one_pass(sig):
-        sig = [v - sig[0] for v in sig]
-        for b0, b1, b2, _a0, a1, a2 in sos:
-            out = []
-            for i in range(len(sig)):
-                xm1 = sig[i - 1] if i >= 1 else 0.0
-                xm2 = sig[i - 2] if i >= 2 else 0.0
-                ym1 = out[i - 1] if i >= 1 else 0.0
-                ym2 = out[i - 2] if i >= 2 else 0.0
-                out.append(b0 * sig[i] + b1 * xm1 + b2 * xm2 - a1 * ym1 - a2 * ym2)
-            sig = out
-        return sig
-
-    y = one_pass(y)
-    y = one_pass(y[::-1])[::-1]
+    y = sos_pass(sos_pass(y, sos, False), sos, True)
     return y[p:p + n]
 
 

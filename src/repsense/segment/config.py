@@ -157,7 +157,9 @@ class DetectorConfig:
         sample is still when the acceleration's standard deviation (root sum over the
         axes) in a ``still_window_s`` window is below ``still_noise_ratio`` x its
         ``still_noise_percentile``-th percentile over the active stretch (the sensor's
-        own noise there), but at least ``still_floor_g`` and at most ``still_max_g``.
+        own noise there, read at every 8th grid sample), but at least ``still_floor_g`` and
+        at most ``still_max_g``. The inner reps of a rhythm are also judged by their trimmed
+        duration when the set's edges are tested (see ``edge_duration_ratio``).
         ``still_noise_ratio = 0`` with ``still_floor_g = 0`` switches the trim off.
         Movement starts (and ends) with a run of at least ``still_min_move_s`` of samples
         that are not still: shorter blips, a noisy sample in a still stretch, are passed over.

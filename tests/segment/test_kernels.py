@@ -213,6 +213,19 @@ def test_analyse_displacement_matches_the_naive_steps(naive, seed, n_reps, rate_
         np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
     assert list(got[4]) == list(ref[4])
     assert got[5] == pytest.approx(ref[5], rel=1e-9, abs=1e-15)
+    # the still edges kept for the groups' trim: those of the naive trim at that threshold
+    edges = got[6]
+    assert edges.shape == (got[3].shape[0], 4)
+    rows = [list(row) for row in got[3]]
+    still = naive.still_mask(x, int(an._prm[18]), got[5]) if (edges[:, 0] >= 0).any() else []
+    for row, (a, b, a2, b2) in zip(rows, edges.tolist()):
+        if a < 0:
+            assert (a, b, a2, b2) == (-1, -1, -1, -1)
+            continue
+        assert got[5] >= 0.0
+        want = naive.trim_still(list(t), still, [row], 0.04, int(an._prm[23]))[0]
+        assert t[a] - 0.02 == pytest.approx(row[0], abs=1e-9) and t[b] + 0.02 == pytest.approx(row[1], abs=1e-9)
+        assert t[a2] - 0.02 == pytest.approx(want[0], abs=1e-9) and t[b2] + 0.02 == pytest.approx(want[1], abs=1e-9)
 
 
 def test_rep_rotation_ties_and_opposite_directions():

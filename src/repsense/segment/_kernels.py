@@ -636,6 +636,8 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     table : float64 (r, 7) from :func:`_rep_table`.
     gid : int64 (r,) from :func:`_group_reps`.
     still_thr : float, :func:`_still_threshold` of ``x`` (-1 when fewer than 3 reps are kept).
+    edges : int64 (r, 4) :func:`_still_edges` ``a, b, a2, b2`` of the rows trimmed for the
+        grouping at ``still_thr``, -1 for the others.
     """
     dt_s = prm[1]
     amp = _dsp._abs_percentile(z, prm[3])
@@ -646,7 +648,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         threshold = prm[5] / 2
     idx, kind = _turning_points(z, threshold)
     if idx.shape[0] < 2:
-        return a_up, amp, 0, np.zeros((0, 7)), np.zeros(0, np.int64), -1.0
+        return a_up, amp, 0, np.zeros((0, 7)), np.zeros(0, np.int64), -1.0, np.zeros((0, 4), np.int64)
     n_max = 0
     for j in range(kind.shape[0]):
         if kind[j] == 1:
@@ -669,6 +671,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     # gaps between reps stay untrimmed (a hole bridged by a straight line looks still)
     still_thr = -1.0
     g_dur = table[:, 1] - table[:, 0]
+    edges = np.full((r, 4), -1, np.int64)
     if n_keep >= 3:
         still_thr = _still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
         edge = np.zeros(r, np.uint8)
@@ -685,22 +688,18 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             last_end = table[i, 1]
         if prev >= 0:
             edge[prev] = 1
-        n_inner = 0
+        # trim only the rows whose trimmed duration is read; their edges are kept for the
+        # trim of the kept groups (the same rows, threshold and samples)
         for i in range(r):
             if keep[i] and not edge[i]:
-                n_inner += 1
-        inner = np.empty((n_inner, 7))  # trim only the rows whose trimmed duration is read
-        q = 0
-        for i in range(r):
-            if keep[i] and not edge[i]:
-                inner[q] = table[i]
-                q += 1
-        _trim_still(t_s, x, int(prm[18]), still_thr, inner, dt_s, int(prm[23]))
-        q = 0
-        for i in range(r):
-            if keep[i] and not edge[i]:
-                g_dur[i] = inner[q, 1] - inner[q, 0]
-                q += 1
+                a, b, a2, b2 = _still_edges(t_s, x, int(prm[18]), still_thr, table[i, 0], table[i, 1], dt_s,
+                                            int(prm[23]))
+                edges[i, 0] = a
+                edges[i, 1] = b
+                edges[i, 2] = a2
+                edges[i, 3] = b2
+                if a2 != a or b2 != b:
+                    g_dur[i] = (t_s[b2] + 0.5 * dt_s) - (t_s[a2] - 0.5 * dt_s)  # as _trim_row's end - start
     # rotation of the kept reps only (the grouping reads no other)
     lo_i = np.empty(n_keep, np.int64)
     hi_i = np.empty(n_keep, np.int64)
@@ -719,7 +718,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             q += 1
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
                       rotation_deg, prm[14], prm[15], prm[16])
-    return a_up, amp, boundary, table, gid, still_thr
+    return a_up, amp, boundary, table, gid, still_thr, edges
 
 
 @njit(**JIT)
@@ -821,6 +820,91 @@ def _still_threshold(x, half, rel, floor_g, cap_g, pct):
 
 
 @njit(**JIT)
+def _still_edges(t_s, x, half, threshold, start_s, end_s, dt_s, run_n):
+    """The samples a rep of the grid ``t_s`` / ``x`` spanning ``[start_s, end_s]`` (sample
+    edges, as in the rep table) is trimmed to by :func:`_trim_still`.
+
+    Returns
+    -------
+    a, b : int, its first and last sample.
+    a2, b2 : int, the first and last samples of its first and last run of >= ``run_n``
+        moving samples (``a2 == a and b2 == b``: nothing to trim).
+    """
+    t0 = t_s[0]
+    m = t_s.shape[0]
+    a = int(np.floor((start_s - t0) / dt_s + 1.0))  # rows hold sample edges: start = t[a] - dt / 2
+    b = int(np.floor((end_s - t0) / dt_s))  # end = t[b] + dt / 2
+    if a < 0:
+        a = 0
+    if b > m - 1:
+        b = m - 1
+    # the first and last samples of a run of >= run_n moving samples (shorter blips of a
+    # noisy still are passed over; a run cut by the rep's edge counts). The walks read a
+    # sample's stillness again right after reading it: ``ci`` / ``cv`` keep the last one.
+    ci = -1
+    cv = False
+    a2 = a
+    while a2 < b:
+        if ci != a2:
+            ci = a2
+            cv = _window_sd(x, a2, half) < threshold
+        if cv:
+            a2 += 1
+            continue
+        k = a2
+        while k <= b and k - a2 < run_n:
+            if ci != k:
+                ci = k
+                cv = _window_sd(x, k, half) < threshold
+            if cv:
+                break
+            k += 1
+        if k - a2 >= run_n or k > b:
+            break
+        a2 = k
+    b2 = b
+    while b2 > a2:
+        if ci != b2:
+            ci = b2
+            cv = _window_sd(x, b2, half) < threshold
+        if cv:
+            b2 -= 1
+            continue
+        k = b2
+        while k >= a2 and b2 - k < run_n:
+            if ci != k:
+                ci = k
+                cv = _window_sd(x, k, half) < threshold
+            if cv:
+                break
+            k -= 1
+        if b2 - k >= run_n or k < a2:
+            break
+        b2 = k
+    return a, b, a2, b2
+
+
+@njit(**JIT)
+def _trim_row(t_s, rows, r, a, b, a2, b2, dt_s):
+    """Row ``r`` of ``rows`` cut to the samples ``[a2, b2]`` of :func:`_still_edges` (in place)."""
+    if a2 == a and b2 == b:
+        return
+    moving0 = (rows[r, 1] - rows[r, 0]) - rows[r, 4]
+    frac = rows[r, 2] / moving0 if moving0 > 0.0 else 0.5
+    start = t_s[a2] - 0.5 * dt_s
+    end = t_s[b2] + 0.5 * dt_s
+    pause = rows[r, 4]
+    if pause > end - start:
+        pause = end - start
+    moving = (end - start) - pause
+    rows[r, 0] = start
+    rows[r, 1] = end
+    rows[r, 2] = moving * frac
+    rows[r, 3] = moving - rows[r, 2]
+    rows[r, 4] = pause
+
+
+@njit(**JIT)
 def _trim_still(t_s, x, half, threshold, rows, dt_s, run_n):
     """In place on rep-table rows (see :func:`_rep_table`) of the grid ``t_s`` / ``x``: a
     rep's start moves past the still samples it begins with and its end back before those
@@ -829,54 +913,9 @@ def _trim_still(t_s, x, half, threshold, rows, dt_s, run_n):
     run of ``run_n`` moving samples: shorter blips in a noisy still are passed over. The
     pause is kept (capped at the new duration), the moving time shrinks and keeps its phase
     split."""
-    t0 = t_s[0]
-    m = t_s.shape[0]
     for r in range(rows.shape[0]):
-        a = int(np.floor((rows[r, 0] - t0) / dt_s + 1.0))  # rows hold sample edges: start = t[a] - dt / 2
-        b = int(np.floor((rows[r, 1] - t0) / dt_s))  # end = t[b] + dt / 2
-        if a < 0:
-            a = 0
-        if b > m - 1:
-            b = m - 1
-        # the first and last samples of a run of >= run_n moving samples (shorter blips of
-        # a noisy still are passed over; a run cut by the rep's edge counts)
-        a2 = a
-        while a2 < b:
-            if _window_sd(x, a2, half) < threshold:
-                a2 += 1
-                continue
-            k = a2
-            while k <= b and not _window_sd(x, k, half) < threshold and k - a2 < run_n:
-                k += 1
-            if k - a2 >= run_n or k > b:
-                break
-            a2 = k
-        b2 = b
-        while b2 > a2:
-            if _window_sd(x, b2, half) < threshold:
-                b2 -= 1
-                continue
-            k = b2
-            while k >= a2 and not _window_sd(x, k, half) < threshold and b2 - k < run_n:
-                k -= 1
-            if b2 - k >= run_n or k < a2:
-                break
-            b2 = k
-        if a2 == a and b2 == b:
-            continue
-        moving0 = (rows[r, 1] - rows[r, 0]) - rows[r, 4]
-        frac = rows[r, 2] / moving0 if moving0 > 0.0 else 0.5
-        start = t_s[a2] - 0.5 * dt_s
-        end = t_s[b2] + 0.5 * dt_s
-        pause = rows[r, 4]
-        if pause > end - start:
-            pause = end - start
-        moving = (end - start) - pause
-        rows[r, 0] = start
-        rows[r, 1] = end
-        rows[r, 2] = moving * frac
-        rows[r, 3] = moving - rows[r, 2]
-        rows[r, 4] = pause
+        a, b, a2, b2 = _still_edges(t_s, x, half, threshold, rows[r, 0], rows[r, 1], dt_s, run_n)
+        _trim_row(t_s, rows, r, a, b, a2, b2, dt_s)
 
 
 @njit(**JIT)
@@ -913,6 +952,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     n_rows = 0
     tables = []
     gids = []
+    edge_tabs = []
     still_thr = np.empty(s)
     bounds = np.zeros(s, np.int64)
     for j in range(s):
@@ -921,9 +961,11 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         t_s = buf_t[lo:hi] - shift_s
         o0 = offsets[j]
         o1 = offsets[j + 1]
-        _a, _amp, boundary, table, gid, thr_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1], prm, 0.0)
+        _a, _amp, boundary, table, gid, thr_j, edges_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1],
+                                                                               prm, 0.0)
         bounds[j] = boundary
         tables.append(table)
+        edge_tabs.append(edges_j)
         gids.append(gid)
         still_thr[j] = thr_j
         n_rows += table.shape[0]
@@ -937,6 +979,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
             continue
         table = tables[j]
         gid = gids[j]
+        edges = edge_tabs[j]
         r = table.shape[0]
         i = 0
         while i < r:
@@ -975,8 +1018,19 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                 if still_thr[j] < 0.0:  # fewer than 3 kept reps (min_reps < 3)
                     still_thr[j] = _still_threshold(x[lo_i[j]:hi_i[j]], int(prm[18]), prm[19], prm[20], prm[21],
                                                     prm[22])
-                _trim_still(buf_t[lo_i[j]:hi_i[j]] - shift_s, x[lo_i[j]:hi_i[j]], int(prm[18]), still_thr[j],
-                            rows[q0:q], prm[1], int(prm[23]))
+                # the still trim (:func:`_trim_still`), with the edges the grouping found
+                t_j = buf_t[lo_i[j]:hi_i[j]] - shift_s
+                x_j = x[lo_i[j]:hi_i[j]]
+                p = q0
+                for k in range(i, last + 1):
+                    if gid[k] == g:
+                        if edges[k, 0] >= 0:
+                            a, b, a2, b2 = edges[k, 0], edges[k, 1], edges[k, 2], edges[k, 3]
+                        else:
+                            a, b, a2, b2 = _still_edges(t_j, x_j, int(prm[18]), still_thr[j], rows[p, 0], rows[p, 1],
+                                                        prm[1], int(prm[23]))
+                        _trim_row(t_j, rows, p, a, b, a2, b2, prm[1])
+                        p += 1
                 groups[n_g, 0] = j
                 groups[n_g, 1] = q0
                 groups[n_g, 2] = q

@@ -12,7 +12,7 @@ from numba import njit
 
 from .._jit import JIT
 from ..dsp import _kernels as _dsp
-from ..dsp._simd import add4, lane4, load3, make4, mul4, splat4, sub4
+from ..dsp._simd import add4, div4, lane4, load3, make4, mul4, splat4, sub4
 
 # Layout of the activity state vector (float64), shared with the naive twin.
 S_INIT, S_G0, S_G1, S_G2, S_MS, S_ACTIVE, S_KSTART, S_BELOW, S_SEGSTART, S_NEXTFIRST, S_K = range(11)
@@ -767,36 +767,27 @@ def _window_sd(x, i, half):
     m = x.shape[0]
     lo = max(0, i - half)
     hi = min(m, i + half + 1)
-    k = hi - lo
-    r0 = x[lo, 0]
-    r1 = x[lo, 1]
-    r2 = x[lo, 2]
-    s10 = 0.0
-    s11 = 0.0
-    s12 = 0.0
-    s20 = 0.0
-    s21 = 0.0
-    s22 = 0.0
+    # the three axes in the lanes of one vector (lane 3 is 0): the scalar operations per axis
+    ref = load3(x, lo)
+    s1 = splat4(0.0)
+    s2 = splat4(0.0)
     for q in range(lo, hi):  # offsets from the window's first row: no cancellation near 1 g
-        d0 = x[q, 0] - r0
-        d1 = x[q, 1] - r1
-        d2 = x[q, 2] - r2
-        s10 += d0
-        s11 += d1
-        s12 += d2
-        s20 += d0 * d0
-        s21 += d1 * d1
-        s22 += d2 * d2
+        d = sub4(load3(x, q), ref)
+        s1 = add4(s1, d)
+        s2 = add4(s2, mul4(d, d))
+    k = splat4(hi - lo)
+    mean = div4(s1, k)
+    v = sub4(div4(s2, k), mul4(mean, mean))
     total = 0.0
-    v = s20 / k - (s10 / k) * (s10 / k)
-    if v > 0.0:
-        total += v
-    v = s21 / k - (s11 / k) * (s11 / k)
-    if v > 0.0:
-        total += v
-    v = s22 / k - (s12 / k) * (s12 / k)
-    if v > 0.0:
-        total += v
+    v0 = lane4(v, 0)
+    if v0 > 0.0:
+        total += v0
+    v1 = lane4(v, 1)
+    if v1 > 0.0:
+        total += v1
+    v2 = lane4(v, 2)
+    if v2 > 0.0:
+        total += v2
     return np.sqrt(total)
 
 

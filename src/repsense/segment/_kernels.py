@@ -799,9 +799,22 @@ def _still_threshold(x, half, rel, floor_g, cap_g, pct):
     still when ``_window_sd(x, i, half)`` is below it."""
     m = x.shape[0]
     n = (m + _NOISE_STEP - 1) // _NOISE_STEP
+    # The floor decides once hi + 1 deviations are clearly below floor_g / rel (hi: the
+    # higher rank _abs_percentile interpolates from): the percentile is then at most the
+    # hi-th smallest deviation (its interpolation rounds at most an ulp above it), rel x it
+    # is below floor_g, and the threshold is floor_g whatever the other deviations are.
+    # (A quiet sensor: the usual case.) Else every deviation is needed.
+    hi = min(int(math.floor(pct / 100.0 * (n - 1))) + 1, n - 1)
+    low_g = floor_g * (1.0 - 1e-9)
+    n_low = 0
     sd = np.empty(n)
     for j in range(n):
-        sd[j] = _window_sd(x, j * _NOISE_STEP, half)
+        v = _window_sd(x, j * _NOISE_STEP, half)
+        sd[j] = v
+        if rel * v < low_g:
+            n_low += 1
+            if n_low > hi:
+                return floor_g if floor_g <= cap_g else cap_g
     threshold = rel * _dsp._abs_percentile(sd, pct) if n > 0 else 0.0
     if threshold < floor_g:
         threshold = floor_g

@@ -225,7 +225,7 @@ def _split_phases(t_s, z, rows, boundary, phase_rel, dt_s):
     velocity ``dz/dt`` (central difference) exceeds ``phase_rel`` x the rep's peak speed in
     that direction. Timing the phases by the velocity's sign, not by where the turning
     point of ``z`` lies, keeps the split right when the high-passed ``z`` shifts its turning
-    point. A rep with no moving sample keeps the turning-point split."""
+    point. A rep with no moving sample keeps the turning-point split. ``z`` has >= 2 samples."""
     t0 = t_s[0]
     n = z.shape[0]
     for r in range(rows.shape[0]):
@@ -235,22 +235,37 @@ def _split_phases(t_s, z, rows, boundary, phase_rel, dt_s):
             a = 0
         if b > n - 1:
             b = n - 1
+        # the interior samples [c, d] without the one-sided ends' branches (n >= 2); the
+        # peaks are maxima and the counts sums: the order of the samples does not matter
+        c = max(a, 1)
+        d = min(b, n - 2)
         peak_away = 0.0
         peak_back = 0.0
-        for i in range(a, b + 1):
-            w = _away_velocity(z, i, n, boundary)
-            if w > peak_away:
-                peak_away = w
-            elif -w > peak_back:
-                peak_back = -w
+        for i in range(c, d + 1):
+            w = (z[i - 1] - z[i + 1]) * boundary  # _away_velocity
+            peak_away = w if w > peak_away else peak_away
+            peak_back = -w if -w > peak_back else peak_back
+        for i in (0, n - 1):
+            if a <= i <= b:
+                w = _away_velocity(z, i, n, boundary)
+                peak_away = w if w > peak_away else peak_away
+                peak_back = -w if -w > peak_back else peak_back
+        # a sample counts for one phase at most (the first test wins, as away is tested first)
+        thr_away = phase_rel * peak_away if peak_away > 0.0 else np.inf
+        thr_back = phase_rel * peak_back if peak_back > 0.0 else np.inf
         n_away = 0
         n_back = 0
-        for i in range(a, b + 1):
-            w = _away_velocity(z, i, n, boundary)
-            if peak_away > 0.0 and w > phase_rel * peak_away:
-                n_away += 1
-            elif peak_back > 0.0 and -w > phase_rel * peak_back:
-                n_back += 1
+        for i in range(c, d + 1):
+            w = (z[i - 1] - z[i + 1]) * boundary
+            away = w > thr_away
+            n_away += away
+            n_back += (not away) & (-w > thr_back)
+        for i in (0, n - 1):
+            if a <= i <= b:
+                w = _away_velocity(z, i, n, boundary)
+                away = w > thr_away
+                n_away += away
+                n_back += (not away) & (-w > thr_back)
         if n_away + n_back > 0:
             moving = (rows[r, 1] - rows[r, 0]) - rows[r, 4]
             rows[r, 2] = moving * n_away / (n_away + n_back)

@@ -512,3 +512,29 @@ def test_group_reps_splits_a_rhythm_at_an_inner_handling_move():
     # an inner rep that turns like the others (curls: every rep ~75 deg) splits nothing
     gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, np.full(9, 75.0), 2.5, 20.0, 0.25)
     assert gid[2] in (-1, gid[3]) and len(set(gid[3:].tolist())) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(xs=st.lists(st.sampled_from([-1.5, -0.0, 0.0, 0.25, 1.0, 2.0, 7.5]) | st.floats(-1e3, 1e3), min_size=1,
+                   max_size=70), seed=st.integers(0, 1000))
+def test_median_at_is_the_median_of_the_picked_values(xs, seed):
+    from statistics import median
+
+    v = np.array(xs)
+    idx = np.random.default_rng(seed).permutation(len(xs))[:max(1, len(xs) // 2 + seed % 3)]
+    got = _kernels._median_at(v, idx.astype(np.int64), np.empty(48))
+    assert got == median(v[idx].tolist())  # exact: the same two middle values
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(0, 6), min_size=0, max_size=8), seed=st.integers(0, 1000))
+def test_group_members_are_flatnonzero_per_group(sizes, seed):
+    rng = np.random.default_rng(seed)
+    gid = []
+    for k, size in enumerate(sizes):
+        for _ in range(size):
+            gid += [-1] * int(rng.integers(0, 3)) + [k]
+    gid = np.array(gid + [-1], np.int64)
+    members, starts = _kernels._group_members(gid, len(sizes))
+    for k in range(len(sizes)):
+        assert members[starts[k]:starts[k + 1]].tolist() == np.flatnonzero(gid == k).tolist()

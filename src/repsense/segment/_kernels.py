@@ -383,6 +383,44 @@ def _median(x):
 
 
 @njit(**JIT)
+def _median_at(v, idx, buf):
+    """``_median(v[idx])`` (idx non-empty) with ``buf`` (>= ``len(idx)``) as scratch: an
+    insertion sort of the few values of a group, the same sorted numbers as ``np.sort``
+    (so the same median; a -0.0 and a 0.0 may swap, which no comparison tells apart)."""
+    n = idx.shape[0]
+    if n > 48:
+        return _median(v[idx])
+    for q in range(n):
+        y = v[idx[q]]
+        j = q
+        while j > 0 and buf[j - 1] > y:
+            buf[j] = buf[j - 1]
+            j -= 1
+        buf[j] = y
+    return buf[n // 2] if n % 2 == 1 else 0.5 * (buf[n // 2 - 1] + buf[n // 2])
+
+
+@njit(**JIT)
+def _group_members(gid, n_groups):
+    """Rows of each group: group ``k`` is ``members[starts[k]:starts[k + 1]]`` (ascending),
+    ``np.flatnonzero(gid == k)`` for all ``k`` in one pass (the group numbers of the rows
+    that have one never decrease)."""
+    starts = np.zeros(n_groups + 1, np.int64)
+    for i in range(gid.shape[0]):
+        if gid[i] >= 0:
+            starts[gid[i] + 1] += 1
+    for k in range(n_groups):
+        starts[k + 1] += starts[k]
+    members = np.empty(starts[n_groups], np.int64)
+    q = 0
+    for i in range(gid.shape[0]):
+        if gid[i] >= 0:
+            members[q] = i
+            q += 1
+    return members, starts
+
+
+@njit(**JIT)
 def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
                 rotation_deg, rotation_ratio, rotation_min_deg, ref_frac):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
@@ -409,6 +447,7 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
     """
     r = start_s.shape[0]
     gid = np.full(r, -1, np.int64)
+    buf = np.empty(48)  # scratch of _median_at
     g = -1
     last_end = -np.inf
     for i in range(r):
@@ -423,13 +462,14 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
         # an inner rep turning the forearm more than the rhythm's rotation limit
         split = np.zeros(r, np.uint8)
         n_split = 0
+        all_members, starts = _group_members(gid, g + 1)
         for k in range(g + 1):
-            members = np.flatnonzero(gid == k)
+            members = all_members[starts[k]:starts[k + 1]]
             m = members.shape[0]
             if m < 3:
                 continue
             cut = int(m * ref_frac) if ref_frac > 0.0 and m >= 6 else 0
-            lim = max(rotation_ratio * _median(rotation_deg[members[cut:m - cut]]), rotation_min_deg)
+            lim = max(rotation_ratio * _median_at(rotation_deg, members[cut:m - cut], buf), rotation_min_deg)
             for q in range(1, m - 1):
                 if rotation_deg[members[q]] > lim:
                     split[members[q]] = 1
@@ -450,31 +490,32 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
                     new_group = False
                 gid[i] = g
                 last_end = end_s[i]
+    all_members, starts = _group_members(gid, g + 1)
     for k in range(g + 1):
-        members = np.flatnonzero(gid == k)
+        members = all_members[starts[k]:starts[k + 1]]
         lo = 0
         hi = members.shape[0]
         fixed = ref_frac > 0.0 and hi >= 6
         if fixed:
             cut = int(hi * ref_frac)
             core = members[cut:hi - cut]
-            med_tr = _median(travel[core])
-            med_d = _median(dur_s[core])
+            med_tr = _median_at(travel, core, buf)
+            med_d = _median_at(dur_s, core, buf)
             rot_lim = math.inf
             rot_low = -math.inf
             if rotation_ratio > 0.0:
-                ref_rot = _median(rotation_deg[core])
+                ref_rot = _median_at(rotation_deg, core, buf)
                 rot_lim = max(rotation_ratio * ref_rot, rotation_min_deg)
                 rot_low = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
         while hi - lo >= 3:
             if not fixed:
                 sel = members[lo:hi]
-                med_tr = _median(travel[sel])
-                med_d = _median(dur_s[sel])
+                med_tr = _median_at(travel, sel, buf)
+                med_d = _median_at(dur_s, sel, buf)
                 rot_lim = math.inf
                 rot_low = -math.inf
                 if rotation_ratio > 0.0:
-                    ref_rot = _median(rotation_deg[sel])
+                    ref_rot = _median_at(rotation_deg, sel, buf)
                     rot_lim = max(rotation_ratio * ref_rot, rotation_min_deg)
                     rot_low = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
             a = members[lo]

@@ -213,6 +213,19 @@ def test_analyse_displacement_matches_the_naive_steps(naive, seed, n_reps, rate_
         np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
     assert list(got[4]) == list(ref[4])
     assert got[5] == pytest.approx(ref[5], rel=1e-9, abs=1e-15)
+    # the still edges kept for the groups' trim: those of the naive trim at that threshold
+    edges = got[6]
+    assert edges.shape == (got[3].shape[0], 4)
+    rows = [list(row) for row in got[3]]
+    still = naive.still_mask(x, int(an._prm[18]), got[5]) if (edges[:, 0] >= 0).any() else []
+    for row, (a, b, a2, b2) in zip(rows, edges.tolist()):
+        if a < 0:
+            assert (a, b, a2, b2) == (-1, -1, -1, -1)
+            continue
+        assert got[5] >= 0.0
+        want = naive.trim_still(list(t), still, [row], 0.04, int(an._prm[23]))[0]
+        assert t[a] - 0.02 == pytest.approx(row[0], abs=1e-9) and t[b] + 0.02 == pytest.approx(row[1], abs=1e-9)
+        assert t[a2] - 0.02 == pytest.approx(want[0], abs=1e-9) and t[b2] + 0.02 == pytest.approx(want[1], abs=1e-9)
 
 
 def test_rep_rotation_ties_and_opposite_directions():
@@ -427,15 +440,19 @@ def test_analyse_many_is_analyse_of_each_stretch():
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), m=st.integers(1, 120), half=st.integers(0, 4), rel=st.sampled_from([0.0, 1.5, 2.0, 4.0]),
-       floor=st.sampled_from([0.0, 0.006, 0.05]), pct=st.sampled_from([0.0, 5.0, 50.0]))
-def test_still_threshold_and_window_sd_match_naive(naive, seed, m, half, rel, floor, pct):
+       floor=st.sampled_from([0.0, 0.006, 0.05]), pct=st.sampled_from([0.0, 5.0, 50.0]),
+       noise=st.sampled_from([0.0005, 0.0017, 0.005]))
+def test_still_threshold_and_window_sd_match_naive(naive, seed, m, half, rel, floor, pct, noise):
+    # noise 0.0005: the floor decides early (most windows are far below floor / rel);
+    # 0.0017: deviations near floor / rel = 0.003 (the early decision's margin)
     rng = np.random.default_rng(seed)
-    x = rng.normal(0, 0.005, (m, 3)) + np.array([0.0, 0.0, 1.0])
+    x = rng.normal(0, noise, (m, 3)) + np.array([0.0, 0.0, 1.0])
     x[m // 3: m // 2] += rng.normal(0, 0.1, (m // 2 - m // 3, 3))  # a burst of movement
     for i in range(m):
         assert _kernels._window_sd(x, i, half) == pytest.approx(naive.window_sd(x, i, half), rel=1e-9, abs=1e-15)
     got = _kernels._still_threshold(x, half, rel, floor, 0.03, pct)
     assert got == pytest.approx(naive.still_threshold(x, half, rel, floor, 0.03, pct), rel=1e-9, abs=1e-15)
+    assert _kernels._still_threshold(x, half, rel, floor, 0.004, pct) == min(got, 0.004)  # the cap applies after
 
 
 @settings(max_examples=60, deadline=None)
@@ -495,3 +512,29 @@ def test_group_reps_splits_a_rhythm_at_an_inner_handling_move():
     # an inner rep that turns like the others (curls: every rep ~75 deg) splits nothing
     gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, np.full(9, 75.0), 2.5, 20.0, 0.25)
     assert gid[2] in (-1, gid[3]) and len(set(gid[3:].tolist())) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(xs=st.lists(st.sampled_from([-1.5, -0.0, 0.0, 0.25, 1.0, 2.0, 7.5]) | st.floats(-1e3, 1e3), min_size=1,
+                   max_size=70), seed=st.integers(0, 1000))
+def test_median_at_is_the_median_of_the_picked_values(xs, seed):
+    from statistics import median
+
+    v = np.array(xs)
+    idx = np.random.default_rng(seed).permutation(len(xs))[:max(1, len(xs) // 2 + seed % 3)]
+    got = _kernels._median_at(v, idx.astype(np.int64), np.empty(48))
+    assert got == median(v[idx].tolist())  # exact: the same two middle values
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(0, 6), min_size=0, max_size=8), seed=st.integers(0, 1000))
+def test_group_members_are_flatnonzero_per_group(sizes, seed):
+    rng = np.random.default_rng(seed)
+    gid = []
+    for k, size in enumerate(sizes):
+        for _ in range(size):
+            gid += [-1] * int(rng.integers(0, 3)) + [k]
+    gid = np.array(gid + [-1], np.int64)
+    members, starts = _kernels._group_members(gid, len(sizes))
+    for k in range(len(sizes)):
+        assert members[starts[k]:starts[k + 1]].tolist() == np.flatnonzero(gid == k).tolist()

@@ -26,7 +26,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["F64x4", "add4", "fdiv", "lane4", "load3", "load4", "make4", "mul4", "scatter4", "splat4", "sqrt4",
+__all__ = ["F64x4", "add4", "div4", "fdiv", "lane4", "load3", "load4", "make4", "mul4", "scatter4", "splat4", "sqrt4",
            "store3", "store4", "sub4"]
 
 _VEC = ir.VectorType(ir.DoubleType(), 4)
@@ -176,7 +176,7 @@ def _binary(op_name: str, doc: str):
 
         return F64x4(a, b), codegen
 
-    typer.__name__ = typer.__qualname__ = {"fadd": "add4", "fsub": "sub4", "fmul": "mul4"}[op_name]
+    typer.__name__ = typer.__qualname__ = {"fadd": "add4", "fsub": "sub4", "fmul": "mul4", "fdiv": "div4"}[op_name]
     typer.__doc__ = doc
     return intrinsic(typer)
 
@@ -184,6 +184,7 @@ def _binary(op_name: str, doc: str):
 add4 = _binary("fadd", "Lane by lane ``a + b`` (IEEE, no fast-math flags).")
 sub4 = _binary("fsub", "Lane by lane ``a - b`` (IEEE, no fast-math flags).")
 mul4 = _binary("fmul", "Lane by lane ``a * b`` (IEEE, no fast-math flags).")
+div4 = _binary("fdiv", "Lane by lane ``a / b`` (IEEE, no fast-math flags; a zero divisor gives inf / NaN, unchecked).")
 
 
 def _rows3(arr) -> bool:

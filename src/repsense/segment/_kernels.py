@@ -12,7 +12,7 @@ from numba import njit
 
 from .._jit import JIT
 from ..dsp import _kernels as _dsp
-from ..dsp._simd import add4, lane4, load3, make4, mul4, splat4, sub4
+from ..dsp._simd import add4, div4, lane4, load3, make4, mul4, splat4, sub4
 
 # Layout of the activity state vector (float64), shared with the naive twin.
 S_INIT, S_G0, S_G1, S_G2, S_MS, S_ACTIVE, S_KSTART, S_BELOW, S_SEGSTART, S_NEXTFIRST, S_K = range(11)
@@ -225,7 +225,7 @@ def _split_phases(t_s, z, rows, boundary, phase_rel, dt_s):
     velocity ``dz/dt`` (central difference) exceeds ``phase_rel`` x the rep's peak speed in
     that direction. Timing the phases by the velocity's sign, not by where the turning
     point of ``z`` lies, keeps the split right when the high-passed ``z`` shifts its turning
-    point. A rep with no moving sample keeps the turning-point split."""
+    point. A rep with no moving sample keeps the turning-point split. ``z`` has >= 2 samples."""
     t0 = t_s[0]
     n = z.shape[0]
     for r in range(rows.shape[0]):
@@ -235,22 +235,37 @@ def _split_phases(t_s, z, rows, boundary, phase_rel, dt_s):
             a = 0
         if b > n - 1:
             b = n - 1
+        # the interior samples [c, d] without the one-sided ends' branches (n >= 2); the
+        # peaks are maxima and the counts sums: the order of the samples does not matter
+        c = max(a, 1)
+        d = min(b, n - 2)
         peak_away = 0.0
         peak_back = 0.0
-        for i in range(a, b + 1):
-            w = _away_velocity(z, i, n, boundary)
-            if w > peak_away:
-                peak_away = w
-            elif -w > peak_back:
-                peak_back = -w
+        for i in range(c, d + 1):
+            w = (z[i - 1] - z[i + 1]) * boundary  # _away_velocity
+            peak_away = w if w > peak_away else peak_away
+            peak_back = -w if -w > peak_back else peak_back
+        for i in (0, n - 1):
+            if a <= i <= b:
+                w = _away_velocity(z, i, n, boundary)
+                peak_away = w if w > peak_away else peak_away
+                peak_back = -w if -w > peak_back else peak_back
+        # a sample counts for one phase at most (the first test wins, as away is tested first)
+        thr_away = phase_rel * peak_away if peak_away > 0.0 else np.inf
+        thr_back = phase_rel * peak_back if peak_back > 0.0 else np.inf
         n_away = 0
         n_back = 0
-        for i in range(a, b + 1):
-            w = _away_velocity(z, i, n, boundary)
-            if peak_away > 0.0 and w > phase_rel * peak_away:
-                n_away += 1
-            elif peak_back > 0.0 and -w > phase_rel * peak_back:
-                n_back += 1
+        for i in range(c, d + 1):
+            w = (z[i - 1] - z[i + 1]) * boundary
+            away = w > thr_away
+            n_away += away
+            n_back += (not away) & (-w > thr_back)
+        for i in (0, n - 1):
+            if a <= i <= b:
+                w = _away_velocity(z, i, n, boundary)
+                away = w > thr_away
+                n_away += away
+                n_back += (not away) & (-w > thr_back)
         if n_away + n_back > 0:
             moving = (rows[r, 1] - rows[r, 0]) - rows[r, 4]
             rows[r, 2] = moving * n_away / (n_away + n_back)
@@ -368,6 +383,44 @@ def _median(x):
 
 
 @njit(**JIT)
+def _median_at(v, idx, buf):
+    """``_median(v[idx])`` (idx non-empty) with ``buf`` (>= ``len(idx)``) as scratch: an
+    insertion sort of the few values of a group, the same sorted numbers as ``np.sort``
+    (so the same median; a -0.0 and a 0.0 may swap, which no comparison tells apart)."""
+    n = idx.shape[0]
+    if n > 48:
+        return _median(v[idx])
+    for q in range(n):
+        y = v[idx[q]]
+        j = q
+        while j > 0 and buf[j - 1] > y:
+            buf[j] = buf[j - 1]
+            j -= 1
+        buf[j] = y
+    return buf[n // 2] if n % 2 == 1 else 0.5 * (buf[n // 2 - 1] + buf[n // 2])
+
+
+@njit(**JIT)
+def _group_members(gid, n_groups):
+    """Rows of each group: group ``k`` is ``members[starts[k]:starts[k + 1]]`` (ascending),
+    ``np.flatnonzero(gid == k)`` for all ``k`` in one pass (the group numbers of the rows
+    that have one never decrease)."""
+    starts = np.zeros(n_groups + 1, np.int64)
+    for i in range(gid.shape[0]):
+        if gid[i] >= 0:
+            starts[gid[i] + 1] += 1
+    for k in range(n_groups):
+        starts[k + 1] += starts[k]
+    members = np.empty(starts[n_groups], np.int64)
+    q = 0
+    for i in range(gid.shape[0]):
+        if gid[i] >= 0:
+            members[q] = i
+            q += 1
+    return members, starts
+
+
+@njit(**JIT)
 def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
                 rotation_deg, rotation_ratio, rotation_min_deg, ref_frac):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
@@ -394,6 +447,7 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
     """
     r = start_s.shape[0]
     gid = np.full(r, -1, np.int64)
+    buf = np.empty(48)  # scratch of _median_at
     g = -1
     last_end = -np.inf
     for i in range(r):
@@ -408,13 +462,14 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
         # an inner rep turning the forearm more than the rhythm's rotation limit
         split = np.zeros(r, np.uint8)
         n_split = 0
+        all_members, starts = _group_members(gid, g + 1)
         for k in range(g + 1):
-            members = np.flatnonzero(gid == k)
+            members = all_members[starts[k]:starts[k + 1]]
             m = members.shape[0]
             if m < 3:
                 continue
             cut = int(m * ref_frac) if ref_frac > 0.0 and m >= 6 else 0
-            lim = max(rotation_ratio * _median(rotation_deg[members[cut:m - cut]]), rotation_min_deg)
+            lim = max(rotation_ratio * _median_at(rotation_deg, members[cut:m - cut], buf), rotation_min_deg)
             for q in range(1, m - 1):
                 if rotation_deg[members[q]] > lim:
                     split[members[q]] = 1
@@ -435,31 +490,32 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
                     new_group = False
                 gid[i] = g
                 last_end = end_s[i]
+    all_members, starts = _group_members(gid, g + 1)
     for k in range(g + 1):
-        members = np.flatnonzero(gid == k)
+        members = all_members[starts[k]:starts[k + 1]]
         lo = 0
         hi = members.shape[0]
         fixed = ref_frac > 0.0 and hi >= 6
         if fixed:
             cut = int(hi * ref_frac)
             core = members[cut:hi - cut]
-            med_tr = _median(travel[core])
-            med_d = _median(dur_s[core])
+            med_tr = _median_at(travel, core, buf)
+            med_d = _median_at(dur_s, core, buf)
             rot_lim = math.inf
             rot_low = -math.inf
             if rotation_ratio > 0.0:
-                ref_rot = _median(rotation_deg[core])
+                ref_rot = _median_at(rotation_deg, core, buf)
                 rot_lim = max(rotation_ratio * ref_rot, rotation_min_deg)
                 rot_low = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
         while hi - lo >= 3:
             if not fixed:
                 sel = members[lo:hi]
-                med_tr = _median(travel[sel])
-                med_d = _median(dur_s[sel])
+                med_tr = _median_at(travel, sel, buf)
+                med_d = _median_at(dur_s, sel, buf)
                 rot_lim = math.inf
                 rot_low = -math.inf
                 if rotation_ratio > 0.0:
-                    ref_rot = _median(rotation_deg[sel])
+                    ref_rot = _median_at(rotation_deg, sel, buf)
                     rot_lim = max(rotation_ratio * ref_rot, rotation_min_deg)
                     rot_low = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
             a = members[lo]
@@ -636,6 +692,8 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     table : float64 (r, 7) from :func:`_rep_table`.
     gid : int64 (r,) from :func:`_group_reps`.
     still_thr : float, :func:`_still_threshold` of ``x`` (-1 when fewer than 3 reps are kept).
+    edges : int64 (r, 4) :func:`_still_edges` ``a, b, a2, b2`` of the rows trimmed for the
+        grouping at ``still_thr``, -1 for the others.
     """
     dt_s = prm[1]
     amp = _dsp._abs_percentile(z, prm[3])
@@ -646,7 +704,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         threshold = prm[5] / 2
     idx, kind = _turning_points(z, threshold)
     if idx.shape[0] < 2:
-        return a_up, amp, 0, np.zeros((0, 7)), np.zeros(0, np.int64), -1.0
+        return a_up, amp, 0, np.zeros((0, 7)), np.zeros(0, np.int64), -1.0, np.zeros((0, 4), np.int64)
     n_max = 0
     for j in range(kind.shape[0]):
         if kind[j] == 1:
@@ -669,6 +727,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     # gaps between reps stay untrimmed (a hole bridged by a straight line looks still)
     still_thr = -1.0
     g_dur = table[:, 1] - table[:, 0]
+    edges = np.full((r, 4), -1, np.int64)
     if n_keep >= 3:
         still_thr = _still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
         edge = np.zeros(r, np.uint8)
@@ -685,22 +744,18 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             last_end = table[i, 1]
         if prev >= 0:
             edge[prev] = 1
-        n_inner = 0
+        # trim only the rows whose trimmed duration is read; their edges are kept for the
+        # trim of the kept groups (the same rows, threshold and samples)
         for i in range(r):
             if keep[i] and not edge[i]:
-                n_inner += 1
-        inner = np.empty((n_inner, 7))  # trim only the rows whose trimmed duration is read
-        q = 0
-        for i in range(r):
-            if keep[i] and not edge[i]:
-                inner[q] = table[i]
-                q += 1
-        _trim_still(t_s, x, int(prm[18]), still_thr, inner, dt_s, int(prm[23]))
-        q = 0
-        for i in range(r):
-            if keep[i] and not edge[i]:
-                g_dur[i] = inner[q, 1] - inner[q, 0]
-                q += 1
+                a, b, a2, b2 = _still_edges(t_s, x, int(prm[18]), still_thr, table[i, 0], table[i, 1], dt_s,
+                                            int(prm[23]))
+                edges[i, 0] = a
+                edges[i, 1] = b
+                edges[i, 2] = a2
+                edges[i, 3] = b2
+                if a2 != a or b2 != b:
+                    g_dur[i] = (t_s[b2] + 0.5 * dt_s) - (t_s[a2] - 0.5 * dt_s)  # as _trim_row's end - start
     # rotation of the kept reps only (the grouping reads no other)
     lo_i = np.empty(n_keep, np.int64)
     hi_i = np.empty(n_keep, np.int64)
@@ -719,7 +774,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             q += 1
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
                       rotation_deg, prm[14], prm[15], prm[16])
-    return a_up, amp, boundary, table, gid, still_thr
+    return a_up, amp, boundary, table, gid, still_thr, edges
 
 
 @njit(**JIT)
@@ -768,36 +823,27 @@ def _window_sd(x, i, half):
     m = x.shape[0]
     lo = max(0, i - half)
     hi = min(m, i + half + 1)
-    k = hi - lo
-    r0 = x[lo, 0]
-    r1 = x[lo, 1]
-    r2 = x[lo, 2]
-    s10 = 0.0
-    s11 = 0.0
-    s12 = 0.0
-    s20 = 0.0
-    s21 = 0.0
-    s22 = 0.0
+    # the three axes in the lanes of one vector (lane 3 is 0): the scalar operations per axis
+    ref = load3(x, lo)
+    s1 = splat4(0.0)
+    s2 = splat4(0.0)
     for q in range(lo, hi):  # offsets from the window's first row: no cancellation near 1 g
-        d0 = x[q, 0] - r0
-        d1 = x[q, 1] - r1
-        d2 = x[q, 2] - r2
-        s10 += d0
-        s11 += d1
-        s12 += d2
-        s20 += d0 * d0
-        s21 += d1 * d1
-        s22 += d2 * d2
+        d = sub4(load3(x, q), ref)
+        s1 = add4(s1, d)
+        s2 = add4(s2, mul4(d, d))
+    k = splat4(hi - lo)
+    mean = div4(s1, k)
+    v = sub4(div4(s2, k), mul4(mean, mean))
     total = 0.0
-    v = s20 / k - (s10 / k) * (s10 / k)
-    if v > 0.0:
-        total += v
-    v = s21 / k - (s11 / k) * (s11 / k)
-    if v > 0.0:
-        total += v
-    v = s22 / k - (s12 / k) * (s12 / k)
-    if v > 0.0:
-        total += v
+    v0 = lane4(v, 0)
+    if v0 > 0.0:
+        total += v0
+    v1 = lane4(v, 1)
+    if v1 > 0.0:
+        total += v1
+    v2 = lane4(v, 2)
+    if v2 > 0.0:
+        total += v2
     return np.sqrt(total)
 
 
@@ -809,15 +855,113 @@ def _still_threshold(x, half, rel, floor_g, cap_g, pct):
     still when ``_window_sd(x, i, half)`` is below it."""
     m = x.shape[0]
     n = (m + _NOISE_STEP - 1) // _NOISE_STEP
+    # The floor decides once hi + 1 deviations are clearly below floor_g / rel (hi: the
+    # higher rank _abs_percentile interpolates from): the percentile is then at most the
+    # hi-th smallest deviation (its interpolation rounds at most an ulp above it), rel x it
+    # is below floor_g, and the threshold is floor_g whatever the other deviations are.
+    # (A quiet sensor: the usual case.) Else every deviation is needed.
+    hi = min(int(math.floor(pct / 100.0 * (n - 1))) + 1, n - 1)
+    low_g = floor_g * (1.0 - 1e-9)
+    n_low = 0
     sd = np.empty(n)
     for j in range(n):
-        sd[j] = _window_sd(x, j * _NOISE_STEP, half)
+        v = _window_sd(x, j * _NOISE_STEP, half)
+        sd[j] = v
+        if rel * v < low_g:
+            n_low += 1
+            if n_low > hi:
+                return floor_g if floor_g <= cap_g else cap_g
     threshold = rel * _dsp._abs_percentile(sd, pct) if n > 0 else 0.0
     if threshold < floor_g:
         threshold = floor_g
     if threshold > cap_g:
         threshold = cap_g
     return threshold
+
+
+@njit(**JIT)
+def _still_edges(t_s, x, half, threshold, start_s, end_s, dt_s, run_n):
+    """The samples a rep of the grid ``t_s`` / ``x`` spanning ``[start_s, end_s]`` (sample
+    edges, as in the rep table) is trimmed to by :func:`_trim_still`.
+
+    Returns
+    -------
+    a, b : int, its first and last sample.
+    a2, b2 : int, the first and last samples of its first and last run of >= ``run_n``
+        moving samples (``a2 == a and b2 == b``: nothing to trim).
+    """
+    t0 = t_s[0]
+    m = t_s.shape[0]
+    a = int(np.floor((start_s - t0) / dt_s + 1.0))  # rows hold sample edges: start = t[a] - dt / 2
+    b = int(np.floor((end_s - t0) / dt_s))  # end = t[b] + dt / 2
+    if a < 0:
+        a = 0
+    if b > m - 1:
+        b = m - 1
+    # the first and last samples of a run of >= run_n moving samples (shorter blips of a
+    # noisy still are passed over; a run cut by the rep's edge counts). The walks read a
+    # sample's stillness again right after reading it: ``ci`` / ``cv`` keep the last one.
+    ci = -1
+    cv = False
+    a2 = a
+    while a2 < b:
+        if ci != a2:
+            ci = a2
+            cv = _window_sd(x, a2, half) < threshold
+        if cv:
+            a2 += 1
+            continue
+        k = a2
+        while k <= b and k - a2 < run_n:
+            if ci != k:
+                ci = k
+                cv = _window_sd(x, k, half) < threshold
+            if cv:
+                break
+            k += 1
+        if k - a2 >= run_n or k > b:
+            break
+        a2 = k
+    b2 = b
+    while b2 > a2:
+        if ci != b2:
+            ci = b2
+            cv = _window_sd(x, b2, half) < threshold
+        if cv:
+            b2 -= 1
+            continue
+        k = b2
+        while k >= a2 and b2 - k < run_n:
+            if ci != k:
+                ci = k
+                cv = _window_sd(x, k, half) < threshold
+            if cv:
+                break
+            k -= 1
+        if b2 - k >= run_n or k < a2:
+            break
+        b2 = k
+    return a, b, a2, b2
+
+
+@njit(**JIT)
+def _trim_row(t_s, rows, r, a, b, a2, b2, dt_s):
+    """Row ``r`` of ``rows`` cut to the samples ``[a2, b2]`` of :func:`_still_edges` (in place)."""
+    if a2 == a and b2 == b:
+        return
+    moving0 = (rows[r, 1] - rows[r, 0]) - rows[r, 4]
+    frac = rows[r, 2] / moving0 if moving0 > 0.0 else 0.5
+    start = t_s[a2] - 0.5 * dt_s
+    end = t_s[b2] + 0.5 * dt_s
+    pause = rows[r, 4]
+    if pause > end - start:
+        pause = end - start
+    moving = (end - start) - pause
+    rows[r, 0] = start
+    rows[r, 1] = end
+    rows[r, 2] = moving * frac
+    rows[r, 3] = moving - rows[r, 2]
+    rows[r, 4] = pause
 
 
 @njit(**JIT)
@@ -829,54 +973,9 @@ def _trim_still(t_s, x, half, threshold, rows, dt_s, run_n):
     run of ``run_n`` moving samples: shorter blips in a noisy still are passed over. The
     pause is kept (capped at the new duration), the moving time shrinks and keeps its phase
     split."""
-    t0 = t_s[0]
-    m = t_s.shape[0]
     for r in range(rows.shape[0]):
-        a = int(np.floor((rows[r, 0] - t0) / dt_s + 1.0))  # rows hold sample edges: start = t[a] - dt / 2
-        b = int(np.floor((rows[r, 1] - t0) / dt_s))  # end = t[b] + dt / 2
-        if a < 0:
-            a = 0
-        if b > m - 1:
-            b = m - 1
-        # the first and last samples of a run of >= run_n moving samples (shorter blips of
-        # a noisy still are passed over; a run cut by the rep's edge counts)
-        a2 = a
-        while a2 < b:
-            if _window_sd(x, a2, half) < threshold:
-                a2 += 1
-                continue
-            k = a2
-            while k <= b and not _window_sd(x, k, half) < threshold and k - a2 < run_n:
-                k += 1
-            if k - a2 >= run_n or k > b:
-                break
-            a2 = k
-        b2 = b
-        while b2 > a2:
-            if _window_sd(x, b2, half) < threshold:
-                b2 -= 1
-                continue
-            k = b2
-            while k >= a2 and not _window_sd(x, k, half) < threshold and b2 - k < run_n:
-                k -= 1
-            if b2 - k >= run_n or k < a2:
-                break
-            b2 = k
-        if a2 == a and b2 == b:
-            continue
-        moving0 = (rows[r, 1] - rows[r, 0]) - rows[r, 4]
-        frac = rows[r, 2] / moving0 if moving0 > 0.0 else 0.5
-        start = t_s[a2] - 0.5 * dt_s
-        end = t_s[b2] + 0.5 * dt_s
-        pause = rows[r, 4]
-        if pause > end - start:
-            pause = end - start
-        moving = (end - start) - pause
-        rows[r, 0] = start
-        rows[r, 1] = end
-        rows[r, 2] = moving * frac
-        rows[r, 3] = moving - rows[r, 2]
-        rows[r, 4] = pause
+        a, b, a2, b2 = _still_edges(t_s, x, half, threshold, rows[r, 0], rows[r, 1], dt_s, run_n)
+        _trim_row(t_s, rows, r, a, b, a2, b2, dt_s)
 
 
 @njit(**JIT)
@@ -913,6 +1012,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     n_rows = 0
     tables = []
     gids = []
+    edge_tabs = []
     still_thr = np.empty(s)
     bounds = np.zeros(s, np.int64)
     for j in range(s):
@@ -921,9 +1021,11 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         t_s = buf_t[lo:hi] - shift_s
         o0 = offsets[j]
         o1 = offsets[j + 1]
-        _a, _amp, boundary, table, gid, thr_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1], prm, 0.0)
+        _a, _amp, boundary, table, gid, thr_j, edges_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1],
+                                                                               prm, 0.0)
         bounds[j] = boundary
         tables.append(table)
+        edge_tabs.append(edges_j)
         gids.append(gid)
         still_thr[j] = thr_j
         n_rows += table.shape[0]
@@ -937,6 +1039,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
             continue
         table = tables[j]
         gid = gids[j]
+        edges = edge_tabs[j]
         r = table.shape[0]
         i = 0
         while i < r:
@@ -975,8 +1078,19 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                 if still_thr[j] < 0.0:  # fewer than 3 kept reps (min_reps < 3)
                     still_thr[j] = _still_threshold(x[lo_i[j]:hi_i[j]], int(prm[18]), prm[19], prm[20], prm[21],
                                                     prm[22])
-                _trim_still(buf_t[lo_i[j]:hi_i[j]] - shift_s, x[lo_i[j]:hi_i[j]], int(prm[18]), still_thr[j],
-                            rows[q0:q], prm[1], int(prm[23]))
+                # the still trim (:func:`_trim_still`), with the edges the grouping found
+                t_j = buf_t[lo_i[j]:hi_i[j]] - shift_s
+                x_j = x[lo_i[j]:hi_i[j]]
+                p = q0
+                for k in range(i, last + 1):
+                    if gid[k] == g:
+                        if edges[k, 0] >= 0:
+                            a, b, a2, b2 = edges[k, 0], edges[k, 1], edges[k, 2], edges[k, 3]
+                        else:
+                            a, b, a2, b2 = _still_edges(t_j, x_j, int(prm[18]), still_thr[j], rows[p, 0], rows[p, 1],
+                                                        prm[1], int(prm[23]))
+                        _trim_row(t_j, rows, p, a, b, a2, b2, prm[1])
+                        p += 1
                 groups[n_g, 0] = j
                 groups[n_g, 1] = q0
                 groups[n_g, 2] = q

@@ -114,7 +114,7 @@ class SetAnalyzer:
             return []
         if displacement is None:
             displacement = self.displacements(x_g, [(0, t_s.shape[0])])[(0, t_s.shape[0])]
-        a_up, amp, boundary, table, gid, still_thr = _kernels._analyse_displacement(
+        a_up, amp, boundary, table, gid, still_thr, _edges = _kernels._analyse_displacement(
             t_s, x_g, displacement[0], displacement[1], self._prm, amp_floor_m)
         self.last_amp_m = amp
         if boundary == 0:

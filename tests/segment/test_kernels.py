@@ -474,8 +474,13 @@ def test_trim_still_matches_naive(naive, seed, r, run_n, p_still):
         first = float(rng.uniform(0, dur - pause))
         rows.append([t[a] - 0.02, t[b] + 0.02, first, dur - pause - first, pause, 0.3, 1.0])
     got = np.array(rows).reshape(-1, 7)
-    _kernels._trim_still(t, x, 2, threshold, got, 0.04, run_n)
+    known = got.copy()  # the same rows trimmed with their _still_edges given, as the grouping passes them
+    edges = np.array([_kernels._still_edges(t, x, 2, threshold, row[0], row[1], 0.04, run_n) for row in known],
+                     np.int64).reshape(-1, 4)
+    _kernels._trim_still(t, x, 2, threshold, got, 0.04, run_n, np.full((got.shape[0], 4), -1, np.int64))
+    _kernels._trim_still(t, x, 2, threshold, known, 0.04, run_n, edges)
     want = naive.trim_still(list(t), naive.still_mask(x, 2, threshold), rows, 0.04, run_n)
+    assert known.tolist() == got.tolist()
     if rows:
         np.testing.assert_allclose(got, np.array(want), rtol=1e-12, atol=1e-12)
         # phases and pause still tile each rep, and no rep grows

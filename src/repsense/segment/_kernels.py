@@ -218,6 +218,19 @@ def _away_velocity(z, i, n, boundary):
 
 
 @njit(**JIT)
+def _row_samples(t0, dt_s, start_s, end_s, n):
+    """The first and last grid sample (``t0 + i dt_s``, ``n`` of them) of a rep-table span:
+    rows hold sample edges, ``start = t[a] - dt / 2`` and ``end = t[b] + dt / 2``."""
+    a = int(np.floor((start_s - t0) / dt_s + 1.0))
+    b = int(np.floor((end_s - t0) / dt_s))
+    if a < 0:
+        a = 0
+    if b > n - 1:
+        b = n - 1
+    return a, b
+
+
+@njit(**JIT)
 def _split_phases(t_s, z, rows, boundary, phase_rel, dt_s):
     """In place on rep-table rows of the grid ``t_s`` / displacement ``z``: each rep's moving
     time (duration minus pause) is split between its two phases in proportion to the grid
@@ -229,12 +242,7 @@ def _split_phases(t_s, z, rows, boundary, phase_rel, dt_s):
     t0 = t_s[0]
     n = z.shape[0]
     for r in range(rows.shape[0]):
-        a = int(np.floor((rows[r, 0] - t0) / dt_s + 1.0))  # start = t[a] - dt / 2
-        b = int(np.floor((rows[r, 1] - t0) / dt_s))  # end = t[b] + dt / 2
-        if a < 0:
-            a = 0
-        if b > n - 1:
-            b = n - 1
+        a, b = _row_samples(t0, dt_s, rows[r, 0], rows[r, 1], n)
         # the interior samples [c, d] without the one-sided ends' branches (n >= 2); the
         # peaks are maxima and the counts sums: the order of the samples does not matter
         c = max(a, 1)
@@ -421,6 +429,52 @@ def _group_members(gid, n_groups):
 
 
 @njit(**JIT)
+def _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid):
+    """Number the kept reps' rhythms into ``gid`` (in place): a new rhythm after a still gap
+    longer than ``max_inter_rep_s`` or after a rep marked in ``split`` (which itself gets
+    -1). Returns the number of rhythms."""
+    g = -1
+    last_end = -np.inf
+    new_group = False
+    for i in range(start_s.shape[0]):
+        if keep[i] == 0:
+            continue
+        if split[i]:
+            gid[i] = -1
+            new_group = True
+            continue
+        if g < 0 or new_group or start_s[i] - last_end > max_inter_rep_s:
+            g += 1
+            new_group = False
+        gid[i] = g
+        last_end = end_s[i]
+    return g + 1
+
+
+@njit(**JIT)
+def _rhythm_reference(sel, travel, dur_s, rotation_deg, rotation_ratio, rotation_min_deg, buf, ref):
+    """``ref`` (4,) = the reference of the reps ``sel``: median travel, median duration, and
+    the lowest and highest rotation a rep like them may have (-inf / inf when
+    ``rotation_ratio`` is 0)."""
+    ref[0] = _median_at(travel, sel, buf)
+    ref[1] = _median_at(dur_s, sel, buf)
+    ref[2] = -math.inf
+    ref[3] = math.inf
+    if rotation_ratio > 0.0:
+        ref_rot = _median_at(rotation_deg, sel, buf)
+        ref[2] = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
+        ref[3] = max(rotation_ratio * ref_rot, rotation_min_deg)
+
+
+@njit(**JIT)
+def _like_reference(i, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio):
+    """Rep ``i`` is like the reference ``ref`` of :func:`_rhythm_reference`."""
+    return (ref[0] / travel_ratio <= travel[i] <= ref[0] * travel_ratio
+            and ref[1] / duration_ratio <= dur_s[i] <= ref[1] * duration_ratio
+            and ref[2] <= rotation_deg[i] <= ref[3])
+
+
+@njit(**JIT)
 def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
                 rotation_deg, rotation_ratio, rotation_min_deg, ref_frac):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
@@ -448,22 +502,14 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
     r = start_s.shape[0]
     gid = np.full(r, -1, np.int64)
     buf = np.empty(48)  # scratch of _median_at
-    g = -1
-    last_end = -np.inf
-    for i in range(r):
-        if keep[i] == 0:
-            continue
-        if g < 0 or start_s[i] - last_end > max_inter_rep_s:
-            g += 1
-        gid[i] = g
-        last_end = end_s[i]
+    split = np.zeros(r, np.uint8)
+    g = _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid)
     if rotation_ratio > 0.0:
         # handling inside a rhythm (a set-up move between walking and the set) splits it:
         # an inner rep turning the forearm more than the rhythm's rotation limit
-        split = np.zeros(r, np.uint8)
         n_split = 0
-        all_members, starts = _group_members(gid, g + 1)
-        for k in range(g + 1):
+        all_members, starts = _group_members(gid, g)
+        for k in range(g):
             members = all_members[starts[k]:starts[k + 1]]
             m = members.shape[0]
             if m < 3:
@@ -475,60 +521,29 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
                     split[members[q]] = 1
                     n_split += 1
         if n_split > 0:
-            g = -1
-            last_end = -np.inf
-            new_group = False
-            for i in range(r):
-                if keep[i] == 0:
-                    continue
-                if split[i]:
-                    gid[i] = -1
-                    new_group = True
-                    continue
-                if g < 0 or new_group or start_s[i] - last_end > max_inter_rep_s:
-                    g += 1
-                    new_group = False
-                gid[i] = g
-                last_end = end_s[i]
-    all_members, starts = _group_members(gid, g + 1)
-    for k in range(g + 1):
+            g = _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid)
+    ref = np.empty(4)  # travel, duration, lowest and highest rotation of a rhythm's reference
+    all_members, starts = _group_members(gid, g)
+    for k in range(g):
         members = all_members[starts[k]:starts[k + 1]]
         lo = 0
         hi = members.shape[0]
         fixed = ref_frac > 0.0 and hi >= 6
         if fixed:
             cut = int(hi * ref_frac)
-            core = members[cut:hi - cut]
-            med_tr = _median_at(travel, core, buf)
-            med_d = _median_at(dur_s, core, buf)
-            rot_lim = math.inf
-            rot_low = -math.inf
-            if rotation_ratio > 0.0:
-                ref_rot = _median_at(rotation_deg, core, buf)
-                rot_lim = max(rotation_ratio * ref_rot, rotation_min_deg)
-                rot_low = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
+            _rhythm_reference(members[cut:hi - cut], travel, dur_s, rotation_deg, rotation_ratio, rotation_min_deg,
+                              buf, ref)
         while hi - lo >= 3:
             if not fixed:
-                sel = members[lo:hi]
-                med_tr = _median_at(travel, sel, buf)
-                med_d = _median_at(dur_s, sel, buf)
-                rot_lim = math.inf
-                rot_low = -math.inf
-                if rotation_ratio > 0.0:
-                    ref_rot = _median_at(rotation_deg, sel, buf)
-                    rot_lim = max(rotation_ratio * ref_rot, rotation_min_deg)
-                    rot_low = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
+                _rhythm_reference(members[lo:hi], travel, dur_s, rotation_deg, rotation_ratio, rotation_min_deg,
+                                  buf, ref)
             a = members[lo]
-            d = dur_s[a]
-            if not (med_tr / travel_ratio <= travel[a] <= med_tr * travel_ratio
-                    and med_d / duration_ratio <= d <= med_d * duration_ratio and rot_low <= rotation_deg[a] <= rot_lim):
+            if not _like_reference(a, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio):
                 gid[a] = -1
                 lo += 1
                 continue
             b = members[hi - 1]
-            d = dur_s[b]
-            if not (med_tr / travel_ratio <= travel[b] <= med_tr * travel_ratio
-                    and med_d / duration_ratio <= d <= med_d * duration_ratio and rot_low <= rotation_deg[b] <= rot_lim):
+            if not _like_reference(b, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio):
                 gid[b] = -1
                 hi -= 1
                 continue
@@ -890,14 +905,7 @@ def _still_edges(t_s, x, half, threshold, start_s, end_s, dt_s, run_n):
     a2, b2 : int, the first and last samples of its first and last run of >= ``run_n``
         moving samples (``a2 == a and b2 == b``: nothing to trim).
     """
-    t0 = t_s[0]
-    m = t_s.shape[0]
-    a = int(np.floor((start_s - t0) / dt_s + 1.0))  # rows hold sample edges: start = t[a] - dt / 2
-    b = int(np.floor((end_s - t0) / dt_s))  # end = t[b] + dt / 2
-    if a < 0:
-        a = 0
-    if b > m - 1:
-        b = m - 1
+    a, b = _row_samples(t_s[0], dt_s, start_s, end_s, t_s.shape[0])
     # the first and last samples of a run of >= run_n moving samples (shorter blips of a
     # noisy still are passed over; a run cut by the rep's edge counts). The walks read a
     # sample's stillness again right after reading it: ``ci`` / ``cv`` keep the last one.
@@ -965,17 +973,35 @@ def _trim_row(t_s, rows, r, a, b, a2, b2, dt_s):
 
 
 @njit(**JIT)
-def _trim_still(t_s, x, half, threshold, rows, dt_s, run_n):
+def _trim_still(t_s, x, half, threshold, rows, dt_s, run_n, edges):
     """In place on rep-table rows (see :func:`_rep_table`) of the grid ``t_s`` / ``x``: a
     rep's start moves past the still samples it begins with and its end back before those
     it ends with (the wait at the rest end, which the high-passed displacement drifts
     through); still: ``_window_sd(x, i, half) < threshold``. Movement starts at the first
     run of ``run_n`` moving samples: shorter blips in a noisy still are passed over. The
     pause is kept (capped at the new duration), the moving time shrinks and keeps its phase
-    split."""
+    split. ``edges`` (k, 4): the :func:`_still_edges` of each row when already known, else
+    ``-1`` (found here)."""
     for r in range(rows.shape[0]):
-        a, b, a2, b2 = _still_edges(t_s, x, half, threshold, rows[r, 0], rows[r, 1], dt_s, run_n)
+        if edges[r, 0] >= 0:
+            a, b, a2, b2 = edges[r, 0], edges[r, 1], edges[r, 2], edges[r, 3]
+        else:
+            a, b, a2, b2 = _still_edges(t_s, x, half, threshold, rows[r, 0], rows[r, 1], dt_s, run_n)
         _trim_row(t_s, rows, r, a, b, a2, b2, dt_s)
+
+
+@njit(**JIT)
+def _settle_reps(t_s, x, z, rows, edges, boundary, still_thr, prm):
+    """The reps of a kept group once its count is settled, in place on its rep-table
+    ``rows`` (stretch grid ``t_s``, ``x``, displacement ``z``): phases split by the velocity
+    (:func:`_split_phases`), then still edges trimmed (:func:`_trim_still`, with the
+    :func:`_still_edges` the grouping found: ``edges`` (k, 4) per row, ``-1`` when none).
+    ``still_thr`` < 0: the stretch's threshold is computed here. Returns the threshold."""
+    _split_phases(t_s, z, rows, boundary, prm[17], prm[1])
+    if still_thr < 0.0:  # fewer than 3 kept reps in the stretch (min_reps < 3)
+        still_thr = _still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
+    _trim_still(t_s, x, int(prm[18]), still_thr, rows, prm[1], int(prm[23]), edges)
+    return still_thr
 
 
 @njit(**JIT)
@@ -1030,6 +1056,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         still_thr[j] = thr_j
         n_rows += table.shape[0]
     rows = np.empty((n_rows, 7))
+    row_edges = np.empty((n_rows, 4), np.int64)
     groups = np.empty((n_rows, 5), np.int64)
     aggs = np.empty((n_rows, 6))
     q = 0
@@ -1072,25 +1099,12 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                     if gid[k] == g:
                         for c in range(7):
                             rows[q, c] = table[k, c]
+                        for c in range(4):
+                            row_edges[q, c] = edges[k, c]
                         q += 1
-                _split_phases(buf_t[lo_i[j]:hi_i[j]] - shift_s, z[offsets[j]:offsets[j + 1]], rows[q0:q], bounds[j],
-                              prm[17], prm[1])
-                if still_thr[j] < 0.0:  # fewer than 3 kept reps (min_reps < 3)
-                    still_thr[j] = _still_threshold(x[lo_i[j]:hi_i[j]], int(prm[18]), prm[19], prm[20], prm[21],
-                                                    prm[22])
-                # the still trim (:func:`_trim_still`), with the edges the grouping found
-                t_j = buf_t[lo_i[j]:hi_i[j]] - shift_s
-                x_j = x[lo_i[j]:hi_i[j]]
-                p = q0
-                for k in range(i, last + 1):
-                    if gid[k] == g:
-                        if edges[k, 0] >= 0:
-                            a, b, a2, b2 = edges[k, 0], edges[k, 1], edges[k, 2], edges[k, 3]
-                        else:
-                            a, b, a2, b2 = _still_edges(t_j, x_j, int(prm[18]), still_thr[j], rows[p, 0], rows[p, 1],
-                                                        prm[1], int(prm[23]))
-                        _trim_row(t_j, rows, p, a, b, a2, b2, prm[1])
-                        p += 1
+                still_thr[j] = _settle_reps(buf_t[lo_i[j]:hi_i[j]] - shift_s, x[lo_i[j]:hi_i[j]],
+                                            z[offsets[j]:offsets[j + 1]], rows[q0:q], row_edges[q0:q], bounds[j],
+                                            still_thr[j], prm)
                 groups[n_g, 0] = j
                 groups[n_g, 1] = q0
                 groups[n_g, 2] = q

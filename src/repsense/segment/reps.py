@@ -114,34 +114,30 @@ class SetAnalyzer:
             return []
         if displacement is None:
             displacement = self.displacements(x_g, [(0, t_s.shape[0])])[(0, t_s.shape[0])]
-        a_up, amp, boundary, table, gid, still_thr, _edges = _kernels._analyse_displacement(
+        a_up, amp, boundary, table, gid, still_thr, edges = _kernels._analyse_displacement(
             t_s, x_g, displacement[0], displacement[1], self._prm, amp_floor_m)
         self.last_amp_m = amp
         if boundary == 0:
             return []
         concentric_first = boundary == -1
-        groups: list[list] = [[] for _ in range(max(gid.max(initial=-1) + 1, 0))]
-        for row, g in zip(table.tolist(), gid.tolist()):  # rows by group, in time order (lists: cheap)
+        members: list[list[int]] = [[] for _ in range(max(gid.max(initial=-1) + 1, 0))]
+        for k, g in enumerate(gid.tolist()):  # table rows by group, in time order
             if g >= 0:
-                groups[g].append(row)
+                members[g].append(k)
+        x64 = np.ascontiguousarray(x_g, dtype=np.float64)
         kept = []
-        for rows in groups:
-            if len(rows) < c.min_reps:
+        for idx in members:
+            if len(idx) < c.min_reps:
                 continue
-            short = len(rows) < c.rhythm_reps
+            short = len(idx) < c.rhythm_reps
             if short:
-                dur = [row[1] - row[0] for row in rows]
+                dur = [row[1] - row[0] for row in table[idx].tolist()]
                 if max(dur) > c.short_set_duration_ratio * min(dur):
                     continue  # no rhythm: a few unrelated movements
-            # the count is settled: phases by the velocity, then the reps' still edges trimmed,
-            # in the order of _analyse_stretches
-            p = self._prm
-            x64 = np.ascontiguousarray(x_g, dtype=np.float64)
-            if still_thr < 0.0:  # fewer than 3 kept reps (min_reps < 3)
-                still_thr = _kernels._still_threshold(x64, int(p[18]), p[19], p[20], p[21], p[22])
-            arr = np.array(rows)
-            _kernels._split_phases(t_s, displacement[1], arr, boundary, p[17], self.dt_s)
-            _kernels._trim_still(t_s, x64, int(p[18]), still_thr, arr, self.dt_s, int(p[23]))
+            # the count is settled: phases by the velocity, still edges trimmed (as _analyse_stretches)
+            arr = table[idx]
+            still_thr = _kernels._settle_reps(t_s, x64, displacement[1], arr, edges[idx], boundary, still_thr,
+                                              self._prm)
             rows = arr.tolist()
             if short and not self._vertical_enough(t_s, x_g, a_up, rows):
                 continue

@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from repsense import detect
-from repsense.bench.accuracy import match_sets
+from repsense.bench.accuracy import match_sets, phase_errors
 
 G_M_S2 = 9.80665
 
@@ -106,13 +106,11 @@ def score(n_seeds: int, rates_hz: tuple[float, ...] = (25.0, 50.0, 100.0)) -> di
                     continue
                 ds = det.sets[j]
                 errors.append(ds.n_reps - n)
-                # as repsense.bench.accuracy.simulated_accuracy: set TUT and concentric share
-                tut_err.append(abs(ds.tut_s - (ecc_s + con_s + pause_s)) / (ecc_s + con_s + pause_s))
+                tut, split = phase_errors(ds, ecc_s + con_s + pause_s, ecc_s, con_s)
+                tut_err.append(tut)
+                split_err.append(split)
                 if ds.n_reps == n and ds.n_reps_in_gaps == 0:
-                    tut_exact.append(tut_err[-1])
-                moving = ds.concentric_s + ds.eccentric_s
-                share = con_s / (con_s + ecc_s)
-                split_err.append(abs((ds.concentric_s / moving if moving > 0 else 0.0) - share) / share)
+                    tut_exact.append(tut)
             fp += len(det.sets) - sum(j >= 0 for j in matches)
     e = np.asarray(errors, dtype=float)
     tp = e.size

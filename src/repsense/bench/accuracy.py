@@ -81,6 +81,16 @@ def match_sets(truth_spans: list[tuple[float, float]], found_spans: list[tuple[f
     return out
 
 
+def phase_errors(found: Any, tut_s: float, eccentric_s: float, concentric_s: float) -> tuple[float, float]:
+    """TUT and eccentric/concentric split errors of a matched set ``found`` (a ``RepSet``)
+    against its true TUT and phase times: ``|TUT - true| / true`` and ``|share - true share|
+    / true share``, the share being ``con / (con + ecc)`` (0 for a set with no phase time)."""
+    share_t = concentric_s / (concentric_s + eccentric_s)
+    denom = found.concentric_s + found.eccentric_s
+    share_d = found.concentric_s / denom if denom > 0 else 0.0
+    return abs(found.tut_s - tut_s) / tut_s, abs(share_d - share_t) / share_t
+
+
 def simulated_accuracy(seeds: range, rates_hz: tuple[float, ...] = (12.5, 25.0, 50.0, 100.0), n_sets: int = 3,
                        config: DetectorConfig | None = None) -> dict[str, Any]:
     """Set F1 (IoU >= 0.5), rep-count accuracy, TUT and phase-split errors on simulated sessions.
@@ -116,13 +126,11 @@ def simulated_accuracy(seeds: range, rates_hz: tuple[float, ...] = (12.5, 25.0, 
                 errors.append(e)
                 per_ex.setdefault(ts.exercise, []).append(e)
                 per_rate.setdefault(f"{rate:g}", []).append(e)
-                tut_err.append(abs(ds.tut_s - ts.tut_s) / ts.tut_s)
+                tut, split = phase_errors(ds, ts.tut_s, ts.eccentric_s, ts.concentric_s)
+                tut_err.append(tut)
+                split_err.append(split)
                 if e == 0 and ds.n_reps_in_gaps == 0:
-                    tut_err_exact.append(tut_err[-1])
-                share_t = ts.concentric_s / (ts.concentric_s + ts.eccentric_s)
-                denom = ds.concentric_s + ds.eccentric_s
-                share_d = ds.concentric_s / denom if denom > 0 else 0.0
-                split_err.append(abs(share_d - share_t) / share_t)
+                    tut_err_exact.append(tut)
             fp += len(det.sets) - sum(j >= 0 for j in matches)
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
     return {

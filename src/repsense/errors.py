@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+
+#: ``OSError.errno`` values of a write the disk refused for room: no space, file-size limit
+#: (``RLIMIT_FSIZE``), quota.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
 
 class RepsenseError(Exception):
     """Base of every documented repsense error."""

@@ -13,8 +13,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..errors import DISK_FULL_ERRNOS
+
 #: OSError numbers that mean the disk refused a write, never the Bluetooth link.
-_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS})
+_DISK_ERRNOS = DISK_FULL_ERRNOS | {errno.EROFS}
 
 NAME = "live"
 HELP = "capture from one or more bands (or --emulate), show reps live, store to Parquet"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import signal
 import threading
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DeviceError, DeviceNotFoundError, RepsenseError
+from ..errors import DISK_FULL_ERRNOS, DeviceError, DeviceNotFoundError, RepsenseError
 from ..ingest import DeviceSession, FoundDevice, HostClock, LinkState, SessionOptions, driver_for, scan
 from ..types import Detection, Rep, RepSet
 from .writer import LiveSessionWriter, SessionInfo, live_session_id
@@ -306,7 +305,7 @@ class LiveStorageError(RepsenseError):
 
 def _storage_message(exc: OSError) -> str:
     where = exc.filename or "the output folder"
-    hint = " (disk full or file-size limit?)" if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) else ""
+    hint = " (disk full or file-size limit?)" if exc.errno in DISK_FULL_ERRNOS else ""
     return (f"cannot write {where}: {exc.strerror or exc}{hint}; samples flushed before this are kept, "
             "and 'repsense repair --out DIR' finalises the session once the problem is fixed")
 

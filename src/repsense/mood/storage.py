@@ -12,7 +12,6 @@ both a column in each file and the partition key.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import io
 import os
@@ -26,7 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from ..errors import InputError, SchemaError
+from ..errors import DISK_FULL_ERRNOS, InputError, SchemaError
 from ..store import atomic_write_table, sanitize_partition_value
 from ..store import atomic_write_bytes as _store_write_bytes  # the store's one atomic writer
 from ..store import pid_alive
@@ -82,14 +81,13 @@ class OutputError(InputError):
     file, no permission. ``path`` names the file or folder; nothing half written is left behind."""
 
 
-_DISK_FULL = {errno.EFBIG, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _TMP_NAME = re.compile(r"^\..+\.tmp$")
 
 
 def describe_os_error(exc: OSError) -> str:
     """One line for an :class:`OSError` from a write: the system's text, plus a hint for a full disk."""
     text = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc) or type(exc).__name__)
-    if exc.errno in _DISK_FULL:
+    if exc.errno in DISK_FULL_ERRNOS:
         text += " (disk full or file-size limit reached)"
     return text
 

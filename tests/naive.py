@@ -212,7 +212,7 @@ def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
 
 
 def group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
-               rotation_deg, rotation_ratio, rotation_min_deg, ref_frac=0.0):
+               rotation_deg, rotation_ratio, rotation_min_deg, ref_frac=0.0, inner_duration_ratio=0.0):
     """Twin of ``_group_reps`` with Python lists and ``statistics.median``."""
     from statistics import median
 
@@ -228,15 +228,19 @@ def group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rati
         return out
 
     groups = rhythms(lambda i: keep[i])
-    if rotation_ratio > 0:  # inner handling moves split a rhythm
+    if rotation_ratio > 0 or inner_duration_ratio > 0:  # inner handling moves split a rhythm
         splitters = set()
         for members in groups:
             if len(members) < 3:
                 continue
             cut = int(len(members) * ref_frac) if ref_frac > 0 and len(members) >= 6 else 0
             core = members[cut:len(members) - cut]
-            limit = max(rotation_ratio * median([rotation_deg[m] for m in core]), rotation_min_deg)
-            splitters |= {m for m in members[1:-1] if rotation_deg[m] > limit}
+            if rotation_ratio > 0:
+                limit = max(rotation_ratio * median([rotation_deg[m] for m in core]), rotation_min_deg)
+                splitters |= {m for m in members[1:-1] if rotation_deg[m] > limit}
+            if inner_duration_ratio > 0:
+                limit = inner_duration_ratio * median([dur_s[m] for m in core])
+                splitters |= {m for m in members[1:-1] if dur_s[m] > limit}
         if splitters:
             split_groups = []
             for members in groups:
@@ -376,7 +380,7 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
             for i in rh[1:-1]:
                 durs[i] = trimmed[i][1] - trimmed[i][0]
     gid = group_reps([r[0] for r in rows], [r[1] for r in rows], durs, [r[5] for r in rows], keep, max_gap,
-                     travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac)
+                     travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac, float(prm[24]))
     return a_up, amp, boundary, rows, gid, quiet
 
 

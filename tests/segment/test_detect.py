@@ -101,9 +101,13 @@ def _cycles(rate_hz: float, periods_s: list[float], travel_m: float = 0.4, wait_
 def test_a_short_set_needs_one_tempo(periods_s, expect):
     t, acc = _cycles(50.0, periods_s)
     assert [s.n_reps for s in detect(t, acc).sets] == expect
-    # without the tempo test, the unrelated movements of 1.1 s and 5.2 s did pass as a set
-    loose = detect(t, acc, config=DetectorConfig(short_set_duration_ratio=1e9))
+    # without the tempo test (and the inner-move split, which also catches a 4.5 s move
+    # between 1.2 s ones), the unrelated movements of 1.1 s and 5.2 s did pass as a set
+    loose = detect(t, acc, config=DetectorConfig(short_set_duration_ratio=1e9, inner_duration_ratio=0.0))
     assert [s.n_reps for s in loose.sets] == [len(periods_s)]
+    loose = detect(t, acc, config=DetectorConfig(short_set_duration_ratio=1e9))
+    assert [s.n_reps for s in loose.sets] == ([] if max(periods_s) > 3 * min(periods_s) else [len(periods_s)])
+    assert [s.n_reps for s in detect(t, acc, config=DetectorConfig(inner_duration_ratio=0.0)).sets] == expect
 
 
 def test_a_hole_in_the_rest_adds_no_reps():

@@ -103,8 +103,8 @@ def test_rep_table_and_phase_split_match_naive(naive, seed, n, th, still, open_r
 @settings(max_examples=80, deadline=None)
 @given(seed=st.integers(0, 10_000), r=st.integers(0, 30), gap=st.floats(0.5, 6.0), tr=st.floats(1.1, 3.0),
        dr=st.floats(1.1, 3.0), rr=st.sampled_from([0.0, 1.5, 2.5]), rmin=st.floats(0.0, 40.0),
-       ref=st.sampled_from([0.0, 0.25, 0.4]))
-def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref):
+       ref=st.sampled_from([0.0, 0.25, 0.4]), idr=st.sampled_from([0.0, 1.5, 3.0]))
+def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref, idr):
     rng = np.random.default_rng(seed)
     dur = rng.uniform(0.5, 4.0, r)
     pause = rng.choice([0.2, 0.5, 5.0, 9.0], r)
@@ -114,9 +114,9 @@ def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref):
     keep = (rng.random(r) > 0.1).astype(np.int64)
     rot = np.where(rng.random(r) < 0.2, rng.uniform(20.0, 90.0, r), rng.uniform(0.0, 10.0, r))
     dur = dur * np.where(rng.random(r) < 0.5, 1.0, rng.uniform(0.4, 1.0, r))  # some trimmed
-    got = _kernels._group_reps(start, end, dur, travel, keep, gap, tr, dr, rot, rr, rmin, ref)
+    got = _kernels._group_reps(start, end, dur, travel, keep, gap, tr, dr, rot, rr, rmin, ref, idr)
     want = naive.group_reps(list(start), list(end), list(dur), list(travel), list(keep), gap, tr, dr, list(rot), rr,
-                            rmin, ref)
+                            rmin, ref, idr)
     assert list(got) == want
 
 
@@ -131,8 +131,8 @@ def test_group_reps_trims_a_run_of_handling_moves_against_the_middle_reps():
     end = start + dur
     keep = np.ones(14, np.int64)
     rot = np.zeros(14)
-    whole = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0)
-    middle = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.25)
+    whole = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0, 0.0)
+    middle = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.25, 0.0)
     assert list(whole) == [0] * 14
     assert list(middle) == [-1, -1] + [0] * 12
 
@@ -144,14 +144,14 @@ def test_group_reps_trims_a_rotating_edge_rep_only():
     travel = np.full(5, 0.4)
     keep = np.ones(5, np.int64)
     rot = np.array([8.0, 4.0, 5.0, 4.0, 60.0])
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.0)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.0, 0.0)
     assert list(gid) == [0, 0, 0, 0, -1]
     # the same rotation in the middle of the set is handling there too: dropped, and the
     # rhythm split around it (the one rep before it is then a group of its own)
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0, 0.0)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0, 0.0, 0.0)
     assert gid[1] == -1 and gid[0] >= 0 and len(set(gid[2:].tolist())) == 1 and gid[2] not in (-1, gid[0])
     # off (ratio 0): nothing trimmed
-    assert list(_kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0)) == [0] * 5
+    assert list(_kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0, 0.0)) == [0] * 5
 
 
 @settings(max_examples=40, deadline=None)
@@ -498,7 +498,7 @@ def test_group_reps_drops_an_edge_rep_that_turns_the_forearm_unlike_the_set(medi
     end = start + 2.0
     rot = np.full(n, median_deg)
     rot[-1] = last_deg
-    gid = _kernels._group_reps(start, end, end - start, np.full(n, 0.3), np.ones(n, np.int64), 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25)
+    gid = _kernels._group_reps(start, end, end - start, np.full(n, 0.3), np.ones(n, np.int64), 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0)
     assert (gid[-1] == -1) == dropped and (gid[:-1] == 0).all()
 
 
@@ -511,12 +511,36 @@ def test_group_reps_splits_a_rhythm_at_an_inner_handling_move():
     travel = np.array([0.15, 0.11, 0.17, 0.24, 0.24, 0.25, 0.24, 0.24, 0.23])
     rot = np.array([4.6, 2.3, 178.8, 14.7, 15.6, 16.2, 16.1, 18.2, 16.4])
     keep = np.ones(9, np.int64)
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0)
     assert gid[2] == -1 and len(set(gid[3:].tolist())) == 1 and gid[3] >= 0
     assert gid[0] != gid[3] and gid[1] != gid[3]
     # an inner rep that turns like the others (curls: every rep ~75 deg) splits nothing
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, np.full(9, 75.0), 2.5, 20.0, 0.25)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, np.full(9, 75.0), 2.5, 20.0, 0.25, 0.0)
     assert gid[2] in (-1, gid[3]) and len(set(gid[3:].tolist())) == 1
+
+
+def test_group_reps_splits_a_rhythm_at_an_inner_move_three_times_as_long():
+    # a simulated session (seed 1011): walking from the recording start, a 7.3 s walk-and-set-up
+    # move, a 5.6 s set-up, then six rows and the re-rack; no move turns the forearm much, so
+    # only its duration tells the 7.3 s move from the rhythm's reps (median 2.4 s)
+    dur = np.array([2.80, 7.28, 5.64, 2.28, 1.92, 2.68, 2.40, 2.36, 3.16, 2.08])
+    start = np.array([0.11, 3.23, 10.99, 16.91, 19.59, 21.79, 24.75, 27.51, 30.15, 33.55])
+    end = start + dur
+    travel = np.array([0.090, 0.134, 0.115, 0.136, 0.135, 0.119, 0.117, 0.104, 0.115, 0.159])
+    rot = np.array([7.9, 5.5, 13.7, 16.1, 15.7, 15.8, 16.3, 15.8, 18.1, 11.3])
+    keep = np.ones(10, np.int64)
+    off = _kernels._group_reps(start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0)
+    assert list(off) == [0] * 10  # the walk's steps pull the set into one rhythm
+    gid = _kernels._group_reps(start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 3.0)
+    assert gid[1] == -1 and gid[2] == -1  # the move, then the set-up as the set's unlike first rep
+    assert len(set(gid[3:].tolist())) == 1 and gid[3] >= 0 and gid[0] != gid[3]
+    # a grinding inner rep of 2.5x the median (a sticking point) stays in its set
+    dur2 = np.full(7, 2.0)
+    dur2[3] = 5.0
+    start2 = np.cumsum(dur2 + 0.5) - dur2
+    gid2 = _kernels._group_reps(start2, start2 + dur2, dur2, np.full(7, 0.3), np.ones(7, np.int64), 4.0, 1.6, 1.8,
+                                np.full(7, 3.0), 2.5, 20.0, 0.25, 3.0)
+    assert list(gid2) == [0] * 7
 
 
 @settings(max_examples=60, deadline=None)

@@ -476,7 +476,7 @@ def _like_reference(i, travel, dur_s, rotation_deg, ref, travel_ratio, duration_
 
 @njit(**JIT)
 def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
-                rotation_deg, rotation_ratio, rotation_min_deg, ref_frac):
+                rotation_deg, rotation_ratio, rotation_min_deg, ref_frac, inner_duration_ratio):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
 
     Consecutive kept reps belong to one group while the still gap between them (``start_s``,
@@ -492,8 +492,9 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
 
     Before trimming (``rotation_ratio`` > 0), a rep inside a rhythm (neither its first nor
     its last) whose rotation exceeds the rhythm's rotation limit (the same reference, over
-    the whole rhythm) is handling: it is dropped and the rhythm is split there, so that
-    walking before a set-up move and the set after it are judged apart.
+    the whole rhythm), or (``inner_duration_ratio`` > 0) whose ``dur_s`` exceeds that factor
+    x the reference duration, is handling: it is dropped and the rhythm is split there, so
+    that walking before a set-up move and the set after it are judged apart.
 
     Returns
     -------
@@ -504,7 +505,7 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
     buf = np.empty(48)  # scratch of _median_at
     split = np.zeros(r, np.uint8)
     g = _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid)
-    if rotation_ratio > 0.0:
+    if rotation_ratio > 0.0 or inner_duration_ratio > 0.0:
         # handling inside a rhythm (a set-up move between walking and the set) splits it:
         # an inner rep turning the forearm more than the rhythm's rotation limit
         n_split = 0
@@ -516,8 +517,13 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
                 continue
             cut = int(m * ref_frac) if ref_frac > 0.0 and m >= 6 else 0
             lim = max(rotation_ratio * _median_at(rotation_deg, members[cut:m - cut], buf), rotation_min_deg)
+            if rotation_ratio <= 0.0:
+                lim = np.inf
+            dlim = inner_duration_ratio * _median_at(dur_s, members[cut:m - cut], buf)
+            if inner_duration_ratio <= 0.0:
+                dlim = np.inf
             for q in range(1, m - 1):
-                if rotation_deg[members[q]] > lim:
+                if rotation_deg[members[q]] > lim or dur_s[members[q]] > dlim:
                     split[members[q]] = 1
                     n_split += 1
         if n_split > 0:
@@ -690,12 +696,12 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     t_s : float64 (m,) uniform grid times; x : float64 (m, 3) grid acceleration (g), m >= 2.
     a_up, z : float64 (m,) vertical acceleration (m/s^2) and displacement (m) of ``x``, from
         ``repsense.dsp._kernels._vertical_displacement(s)``.
-    prm : float64 (24,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
+    prm : float64 (25,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
         min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
         max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
         edge_rotation_min_deg, edge_reference_frac, phase_speed_rel, still_half, still_noise_ratio,
-        still_floor_g, still_max_g, still_noise_percentile, still_move_n`` (the last six for
-        :func:`_still_threshold` and :func:`_trim_still`).
+        still_floor_g, still_max_g, still_noise_percentile, still_move_n, inner_duration_ratio``
+        (``still_half`` to ``still_move_n`` for :func:`_still_threshold` and :func:`_trim_still`).
     amp_floor_m : float, smallest amplitude to scale the hysteresis by.
 
     Returns
@@ -788,7 +794,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             rotation_deg[i] = rot_kept[q]
             q += 1
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
-                      rotation_deg, prm[14], prm[15], prm[16])
+                      rotation_deg, prm[14], prm[15], prm[16], prm[24])
     return a_up, amp, boundary, table, gid, still_thr, edges
 
 
@@ -1018,7 +1024,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     a_up, z, offsets : the vertical acceleration and displacement of stretch ``j`` are
         ``a_up[offsets[j]:offsets[j + 1]]``, ``z[...]`` (from ``_vertical_displacements``).
     shift_s : float, subtracted from ``buf_t`` (the stretch's ``t_s`` is ``buf_t[lo:hi] - shift_s``).
-    prm : float64 (24,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
+    prm : float64 (25,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
     min_reps, rhythm_reps : int; short_ratio, slowdown_frac : float, as ``DetectorConfig``'s
         ``min_reps``, ``rhythm_reps``, ``short_set_duration_ratio``, ``slowdown_frac``.
 

@@ -360,6 +360,26 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     n_max = kind.count(1)
     n_min = len(kind) - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
+    rows, gid, quiet = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm)
+    if prm[25] > 0:  # count the turning points again over the spans of the groups of >= 3 reps
+        n_max = n_min = 0
+        for grp in sorted(set(gid) - {-1}):
+            mine = [rows[i] for i in range(len(rows)) if gid[i] == grp]
+            if len(mine) < 3:
+                continue
+            widen = prm[25] * float(np.median([r[1] - r[0] for r in mine]))
+            inside = [k for i, k in zip(idx, kind) if mine[0][0] - widen <= t_s[i] <= mine[-1][1] + widen]
+            n_max, n_min = n_max + inside.count(1), n_min + inside.count(-1)
+        other = 1 if n_max > n_min else -1 if n_min > n_max else 0
+        if other not in (0, boundary):
+            boundary = other
+            rows, gid, quiet = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm)
+    return a_up, amp, boundary, rows, gid, quiet
+
+
+def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
+    (n_pad, dt_s, g, pct, hyst, min_travel, still, open_ratio, min_rep, max_rep, n_half, max_gap,
+     travel_ratio, dur_ratio, rot_ratio, rot_min, ref_frac, phase_rel) = [float(v) for v in prm[:18]]
     rows = rep_table(list(t_s), z, idx, kind, boundary, still, dt_s, open_ratio)
     keep = [int(r[6] > 0 and min_rep <= r[1] - r[0] <= max_rep) for r in rows]
     lo = [int(np.searchsorted(t_s, r[0])) for r in rows]
@@ -381,7 +401,7 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
                 durs[i] = trimmed[i][1] - trimmed[i][0]
     gid = group_reps([r[0] for r in rows], [r[1] for r in rows], durs, [r[5] for r in rows], keep, max_gap,
                      travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac, float(prm[24]))
-    return a_up, amp, boundary, rows, gid, quiet
+    return rows, gid, quiet
 
 
 def first_bad_sample(t_s, x, extra, t_prev=None):

@@ -110,6 +110,43 @@ def test_a_short_set_needs_one_tempo(periods_s, expect):
     assert [s.n_reps for s in detect(t, acc, config=DetectorConfig(inner_duration_ratio=0.0)).sets] == expect
 
 
+def _set_with_handling(after_m: tuple[float, ...], rate_hz: float = 50.0):
+    """Still, six squats (0.4 m down and up, 2 s, 0.5 s waits at the top), then handling
+    steps of ``after_m`` metres (1.2 s each, 1.5 s apart), then still."""
+    def step(h):
+        u = np.arange(int(1.2 * rate_hz)) / int(1.2 * rate_hz)
+        return h * (u - np.sin(2 * np.pi * u) / (2 * np.pi))
+    u = np.arange(int(2.0 * rate_hz)) / int(2.0 * rate_hz)
+    parts, level = [np.zeros(int(6 * rate_hz))], 0.0
+    for _ in range(6):
+        parts += [-0.2 * (1 - np.cos(2 * np.pi * u)), np.zeros(int(0.5 * rate_hz))]
+    for h in after_m:
+        parts += [np.full(int(1.5 * rate_hz), level), level + step(h)]
+        level += h
+    z = np.concatenate([*parts, np.full(int(8 * rate_hz), level)])
+    a_up = np.gradient(np.gradient(z, 1 / rate_hz), 1 / rate_hz) / 9.80665
+    up = np.array([0.3, -0.2, 0.93]) / np.linalg.norm([0.3, -0.2, 0.93])
+    acc = (1 + a_up)[:, None] * up + np.random.default_rng(1).normal(0, 0.01, (z.shape[0], 3))
+    return np.arange(z.shape[0]) / rate_hz, acc.astype(np.float32)
+
+
+def test_the_rest_end_is_read_over_the_sets_span_not_the_stretchs_edges():
+    # re-racking after the set (the bar up 0.2 m onto the hooks, then the hands down 0.2 m)
+    # ends the active stretch on a minimum; counted over the whole stretch, the minima then
+    # tie the maxima and the last one decides: the squats were cut bottom to bottom
+    t, acc = _set_with_handling((0.2, -0.2))
+    whole = detect(t, acc, config=DetectorConfig(boundary_span_ratio=0.0)).sets
+    assert [(s.n_reps, s.reps[0].concentric_first) for s in whole] == [(6, True)]
+    sets = detect(t, acc).sets
+    assert [(s.n_reps, s.reps[0].concentric_first) for s in sets] == [(6, False)]
+    # each rep now runs top to bottom to top: it starts with the descent
+    assert all(r.eccentric_s > 0.5 and r.concentric_s > 0.5 for r in sets[0].reps)
+    assert abs(sets[0].reps[0].start_s - 6.0) < 0.3
+    # without handling both counts agree
+    t, acc = _set_with_handling(())
+    assert [(s.n_reps, s.reps[0].concentric_first) for s in detect(t, acc).sets] == [(6, False)]
+
+
 def test_a_hole_in_the_rest_adds_no_reps():
     t, acc, _ = sine_reps(6, 25.0, seed=5, tail_s=12.0)  # set ends at 23 s
     keep = (t < 26.0) | (t > 29.5)

@@ -184,6 +184,38 @@ def test_median_matches_statistics(xs):
     assert _kernels._median(np.array(xs)) == pytest.approx(median(xs), rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.parametrize("span", [0.0, 1.0])
+def test_analyse_displacement_reads_the_rest_end_over_the_groups_span_as_the_naive_steps(naive, span):
+    # six 0.4 m down-and-up reps from a still top, then a re-rack: 0.2 m up, 0.2 m down
+    from dataclasses import replace
+
+    from repsense.dsp import _kernels as dsp_kernels
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import SetAnalyzer
+
+    fs = 25.0
+    u = np.arange(50) / 50
+    v = np.arange(30) / 30
+    step = v - np.sin(2 * np.pi * v) / (2 * np.pi)  # 0 -> 1 in 1.2 s
+    parts = [np.zeros(150)]
+    for _ in range(6):
+        parts += [-0.2 * (1 - np.cos(2 * np.pi * u)), np.zeros(12)]
+    parts += [np.zeros(38), 0.2 * step, np.full(38, 0.2), 0.2 - 0.2 * step, np.zeros(200)]
+    z_true = np.concatenate(parts)
+    a = np.gradient(np.gradient(z_true, 1 / fs), 1 / fs) / 9.80665
+    x = (1.0 + a)[:, None] * np.array([0.0, 0.0, 1.0]) + np.random.default_rng(3).normal(0, 0.005, (a.shape[0], 3))
+    t = np.arange(a.shape[0]) / fs
+    an = SetAnalyzer(replace(DetectorConfig(), boundary_span_ratio=span))
+    a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
+    got = _kernels._analyse_displacement(t, x, a_up, z, an._prm, 0.0)
+    ref = naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, 0.0)
+    assert got[2] == ref[2] == (1 if span else -1)  # maxima (the still top) bound the reps
+    np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
+    assert list(got[4]) == list(ref[4])
+    if span:
+        assert (np.asarray(got[4]) >= 0).sum() == 6
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), n_reps=st.integers(0, 7), rate_noise=st.floats(0.0, 0.05),
        amp_floor=st.sampled_from([0.0, 0.05, 0.5]), rot=st.sampled_from([0.0, 2.5]))

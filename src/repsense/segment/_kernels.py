@@ -732,6 +732,57 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             n_max += 1
     n_min = idx.shape[0] - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
+    table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm)
+    if prm[25] > 0.0 and gid.shape[0] > 0:
+        # the stretch's majority can be swung by handling around the set: count again over
+        # the main rhythm's span, widened by prm[25] x its median rep on each side (a set of
+        # n reps has n + 1 rest-end turning points there and n turnarounds, whichever kind
+        # the first count chose)
+        other = _span_majority(t_s, idx, kind, table, gid, prm[25])
+        if other != 0 and other != boundary:
+            boundary = other
+            table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm)
+    return a_up, amp, boundary, table, gid, still_thr, edges
+
+
+@njit(**JIT)
+def _span_majority(t_s, idx, kind, table, gid, widen):
+    """+1 / -1: the kind of turning point in the majority within the spans of the groups of
+    ``gid`` with at least 3 reps (first rep's start to last rep's end, widened on each side by
+    ``widen`` x the group's median rep duration), summed over the groups; 0 for none or a tie."""
+    n_groups = 0
+    for g in gid:
+        if g + 1 > n_groups:
+            n_groups = g + 1
+    members, starts = _group_members(gid, n_groups)
+    n_max = 0
+    n_min = 0
+    for g in range(n_groups):
+        rows = members[starts[g]:starts[g + 1]]
+        m = rows.shape[0]
+        if m < 3:
+            continue
+        dur = np.empty(m)
+        for q in range(m):
+            dur[q] = table[rows[q], 1] - table[rows[q], 0]
+        w = widen * _median(dur)
+        lo_s = table[rows[0], 0] - w
+        hi_s = table[rows[m - 1], 1] + w
+        for j in range(idx.shape[0]):
+            tj = t_s[idx[j]]
+            if lo_s <= tj <= hi_s:
+                if kind[j] == 1:
+                    n_max += 1
+                else:
+                    n_min += 1
+    return 1 if n_max > n_min else -1 if n_min > n_max else 0
+
+
+@njit(**JIT)
+def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
+    """The rep table of turning points ``idx, kind`` with ``boundary`` turning points as rep
+    boundaries, and its grouping (the rest of :func:`_analyse_displacement`)."""
+    dt_s = prm[1]
     table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7])
     r = table.shape[0]
     keep = np.zeros(r, np.int64)
@@ -795,7 +846,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             q += 1
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
                       rotation_deg, prm[14], prm[15], prm[16], prm[24])
-    return a_up, amp, boundary, table, gid, still_thr, edges
+    return table, gid, still_thr, edges
 
 
 @njit(**JIT)

@@ -134,6 +134,17 @@ class DetectorConfig:
         (one session's walk joined to its row set, a 7.3 s move = 3.08x the median; 2.5 and
         2.75 split real reps there, within one -2.2 points at 25 Hz); second generator F1
         0.871 -> 0.885 at 2.5-4 alike. 0 switches the test off.
+    boundary_span_ratio : float
+        The rest end (the kind of turning point that bounds the reps) is chosen by counting
+        turning points over the whole active stretch, which in effect reads its first and
+        last ones, often handling moves. Once the reps are grouped the count is taken again
+        over each group of >= 3 reps, its span widened by this factor x its median rep on
+        each side (the true boundaries lie half a rep outside reps cut at the wrong kind);
+        a disagreement re-cuts the stretch with the other kind. Measured (1 against off):
+        MetaMotion no count changed; simulated, 25 Hz: right kind 59 -> 71 of 90 sets at
+        0.75-1 (66 at 0.5, 65 at 1.5), exact 63.6 -> 69.3 %, within one 95.5 % both, split
+        error 9.6 -> 7.8 %, TUT error 6.8 -> 7.1 %; second generator exact 63.0 -> 66.7 %,
+        TUT error 7.0 -> 7.3 %. 0 switches the second count off.
     rotation_window_s : float
         Window of the moving mean that estimates the gravity direction for
         ``edge_rotation_*`` (one slow rep's linear acceleration averages out).
@@ -208,6 +219,7 @@ class DetectorConfig:
     edge_rotation_ratio: float = 2.5
     edge_rotation_min_deg: float = 20.0
     inner_duration_ratio: float = 3.0
+    boundary_span_ratio: float = 1.0
     rotation_window_s: float = 1.0
     edge_open_ratio: float = 0.0
     min_rep_s: float = 0.8

@@ -396,9 +396,22 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
             if not rhythms or rows[i][0] - rows[rhythms[-1][-1]][1] > max_gap:
                 rhythms.append([])
             rhythms[-1].append(i)
+        still = still_mask(x, int(prm[18]), quiet)
+        tail_n, hold_n = int(prm[26]), int(prm[27])
         for rh in rhythms:
             for i in rh[1:-1]:
                 durs[i] = trimmed[i][1] - trimmed[i][0]
+                if tail_n <= 0:
+                    continue
+                a = int(round((rows[i][0] + dt_s / 2 - t_s[0]) / dt_s))  # its first and last sample
+                b = int(round((rows[i][1] - dt_s / 2 - t_s[0]) / dt_s))
+                sa = past_tail(still, a, b, tail_n, hold_n) if trimmed[i][0] == rows[i][0] else a
+                sb = (len(still) - 1 - past_tail(still[::-1], len(still) - 1 - b, len(still) - 1 - a, tail_n, hold_n)
+                      if trimmed[i][1] == rows[i][1] else b)
+                if (sa, sb) != (a, b):
+                    cut = trim_still(list(t_s), still, [[t_s[sa] - dt_s / 2, t_s[sb] + dt_s / 2, 0.0, 0.0, 0.0]],
+                                     dt_s, int(prm[23]))[0]
+                    durs[i] = cut[1] - cut[0]
     gid = group_reps([r[0] for r in rows], [r[1] for r in rows], durs, [r[5] for r in rows], keep, max_gap,
                      travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac, float(prm[24]))
     return rows, gid, quiet
@@ -516,6 +529,17 @@ def still_threshold(x, half, rel, floor_g, cap_g, pct, step=8):
 def still_mask(x, half, threshold):
     """Per sample: 1 when its window deviation is below ``threshold``."""
     return [int(window_sd(x, i, half) < threshold) for i in range(len(x))]
+
+
+def past_tail(still, a, b, tail_n, hold_n):
+    """Twin of ``_past_edge_tail`` going forward from ``a`` (to ``b``) in the still mask."""
+    n = 0
+    while a + n <= b and not still[a + n]:
+        n += 1
+    if n == 0 or n > tail_n:
+        return a
+    held = still[a + n:min(a + n + hold_n, b + 1)]
+    return a + n if len(held) == hold_n and all(held) else a
 
 
 def trim_still(t_s, still, rows, dt_s, run_n=1):

@@ -184,6 +184,57 @@ def test_median_matches_statistics(xs):
     assert _kernels._median(np.array(xs)) == pytest.approx(median(xs), rel=1e-12, abs=1e-12)
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), m=st.integers(1, 60), tail_n=st.integers(0, 6), hold_n=st.integers(1, 8),
+       forward=st.booleans())
+def test_past_edge_tail_matches_naive(naive, seed, m, tail_n, hold_n, forward):
+    rng = np.random.default_rng(seed)
+    x = np.ones((m, 3)) * np.array([0.0, 0.0, 1.0])
+    moving = np.repeat(rng.random(m // 3 + 1) < 0.4, 3)[:m]  # runs of still and moving samples
+    x = x + rng.normal(0, 0.002, (m, 3)) + moving[:, None] * rng.normal(0, 0.1, (m, 3))
+    still = naive.still_mask(x, 1, 0.02)
+    a, b = sorted(rng.integers(0, m, 2).tolist())
+    if forward:
+        want = naive.past_tail(still, a, b, tail_n, hold_n)
+        got = _kernels._past_edge_tail(x, 1, 0.02, a, b, 1, tail_n, hold_n)
+    else:
+        want = m - 1 - naive.past_tail(still[::-1], m - 1 - b, m - 1 - a, tail_n, hold_n)
+        got = _kernels._past_edge_tail(x, 1, 0.02, b, a, -1, tail_n, hold_n)
+    assert got == want
+
+
+@pytest.mark.parametrize("tail_s", [0.0, 0.32])
+def test_analyse_displacement_reads_inner_durations_past_the_edge_tail_as_the_naive_steps(naive, tail_s):
+    # squats resting at the top with 1.2 s waits: the displacement sags through each wait
+    from dataclasses import replace
+
+    from repsense.dsp import _kernels as dsp_kernels
+    from repsense.segment import DetectorConfig
+    from repsense.segment.reps import SetAnalyzer
+
+    fs = 25.0
+
+    def min_jerk(n):
+        u = np.arange(n) / (n - 1)
+        return 10 * u**3 - 15 * u**4 + 6 * u**5
+
+    parts = [np.zeros(100)]
+    for _ in range(6):
+        parts += [-0.5 * min_jerk(60), -0.5 + 0.5 * min_jerk(25), np.zeros(30)]
+    z_true = np.concatenate([*parts, np.zeros(150)])
+    a = np.gradient(np.gradient(z_true, 1 / fs), 1 / fs) / 9.80665
+    x = (1.0 + a)[:, None] * np.array([0.0, 0.0, 1.0]) + np.random.default_rng(5).normal(0, 0.005, (a.shape[0], 3))
+    t = np.arange(a.shape[0]) / fs
+    an = SetAnalyzer(replace(DetectorConfig(), edge_tail_s=tail_s))
+    a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
+    got = _kernels._analyse_displacement(t, x, a_up, z, an._prm, 0.0)
+    ref = naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, 0.0)
+    assert got[2] == ref[2]
+    np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
+    assert list(got[4]) == list(ref[4])
+    assert (np.asarray(got[4]) >= 0).sum() == (6 if tail_s else 5)
+
+
 @pytest.mark.parametrize("span", [0.0, 1.0])
 def test_analyse_displacement_reads_the_rest_end_over_the_groups_span_as_the_naive_steps(naive, span):
     # six 0.4 m down-and-up reps from a still top, then a re-rack: 0.2 m up, 0.2 m down

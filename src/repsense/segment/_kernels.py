@@ -696,11 +696,12 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     t_s : float64 (m,) uniform grid times; x : float64 (m, 3) grid acceleration (g), m >= 2.
     a_up, z : float64 (m,) vertical acceleration (m/s^2) and displacement (m) of ``x``, from
         ``repsense.dsp._kernels._vertical_displacement(s)``.
-    prm : float64 (25,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
+    prm : float64 (28,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
         min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
         max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
         edge_rotation_min_deg, edge_reference_frac, phase_speed_rel, still_half, still_noise_ratio,
-        still_floor_g, still_max_g, still_noise_percentile, still_move_n, inner_duration_ratio``
+        still_floor_g, still_max_g, still_noise_percentile, still_move_n, inner_duration_ratio,
+        boundary_span_ratio, edge_tail_n, edge_hold_n``
         (``still_half`` to ``still_move_n`` for :func:`_still_threshold` and :func:`_trim_still`).
     amp_floor_m : float, smallest amplitude to scale the hysteresis by.
 
@@ -826,6 +827,16 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
                 edges[i, 1] = b
                 edges[i, 2] = a2
                 edges[i, 3] = b2
+                if prm[26] > 0:
+                    # for the duration tests only: a rep cut at the turning point of a sagging
+                    # displacement starts (ends) with the tail of the movement before (after)
+                    # it, then the wait; the still trim stops at that tail
+                    sa = _past_edge_tail(x, int(prm[18]), still_thr, a, b, 1, int(prm[26]), int(prm[27])) \
+                        if a2 == a else a
+                    sb = _past_edge_tail(x, int(prm[18]), still_thr, b, a, -1, int(prm[26]), int(prm[27])) \
+                        if b2 == b else b
+                    if sa != a or sb != b:
+                        a2, b2 = _still_walk(x, int(prm[18]), still_thr, sa, sb, int(prm[23]))
                 if a2 != a or b2 != b:
                     g_dur[i] = (t_s[b2] + 0.5 * dt_s) - (t_s[a2] - 0.5 * dt_s)  # as _trim_row's end - start
     # rotation of the kept reps only (the grouping reads no other)
@@ -963,6 +974,13 @@ def _still_edges(t_s, x, half, threshold, start_s, end_s, dt_s, run_n):
         moving samples (``a2 == a and b2 == b``: nothing to trim).
     """
     a, b = _row_samples(t_s[0], dt_s, start_s, end_s, t_s.shape[0])
+    a2, b2 = _still_walk(x, half, threshold, a, b, run_n)
+    return a, b, a2, b2
+
+
+@njit(**JIT)
+def _still_walk(x, half, threshold, a, b, run_n):
+    """``a2, b2`` of :func:`_still_edges` for the samples ``[a, b]``."""
     # the first and last samples of a run of >= run_n moving samples (shorter blips of a
     # noisy still are passed over; a run cut by the rep's edge counts). The walks read a
     # sample's stillness again right after reading it: ``ci`` / ``cv`` keep the last one.
@@ -1006,7 +1024,27 @@ def _still_edges(t_s, x, half, threshold, start_s, end_s, dt_s, run_n):
         if b2 - k >= run_n or k < a2:
             break
         b2 = k
-    return a, b, a2, b2
+    return a2, b2
+
+
+@njit(**JIT)
+def _past_edge_tail(x, half, threshold, a, b, step, tail_n, hold_n):
+    """Where a rep's still part begins when it starts (``step`` 1, from sample ``a``
+    towards ``b``) or ends (``step`` -1) with the tail of the neighbouring movement: a run
+    of at most ``tail_n`` moving samples at the edge, then at least ``hold_n`` still ones.
+    Returns the first sample after that tail, or ``a`` when the edge is not such a tail."""
+    n = 0
+    k = a
+    while n <= tail_n and (b - k) * step >= 0 and not (_window_sd(x, k, half) < threshold):
+        n += 1
+        k += step
+    if n == 0 or n > tail_n:
+        return a
+    m = 0
+    while m < hold_n and (b - k) * step >= 0 and _window_sd(x, k, half) < threshold:
+        m += 1
+        k += step
+    return a + n * step if m >= hold_n else a
 
 
 @njit(**JIT)
@@ -1075,7 +1113,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     a_up, z, offsets : the vertical acceleration and displacement of stretch ``j`` are
         ``a_up[offsets[j]:offsets[j + 1]]``, ``z[...]`` (from ``_vertical_displacements``).
     shift_s : float, subtracted from ``buf_t`` (the stretch's ``t_s`` is ``buf_t[lo:hi] - shift_s``).
-    prm : float64 (25,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
+    prm : float64 (28,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
     min_reps, rhythm_reps : int; short_ratio, slowdown_frac : float, as ``DetectorConfig``'s
         ``min_reps``, ``rhythm_reps``, ``short_set_duration_ratio``, ``slowdown_frac``.
 

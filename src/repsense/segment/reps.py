@@ -54,7 +54,9 @@ class SetAnalyzer:
                               int(round(c.still_window_s * c.grid_rate_hz)) // 2, c.still_noise_ratio, c.still_floor_g,
                               c.still_max_g, c.still_noise_percentile,
                               max(1, int(round(c.still_min_move_s * c.grid_rate_hz))),
-                              c.inner_duration_ratio, c.boundary_span_ratio], dtype=np.float64)  # see _kernels._analyse_displacement
+                              c.inner_duration_ratio, c.boundary_span_ratio,
+                              int(round(c.edge_tail_s * c.grid_rate_hz)),
+                              int(round(c.edge_hold_s * c.grid_rate_hz))], dtype=np.float64)  # see _kernels._analyse_displacement
 
     def displacements(self, x_g: np.ndarray, bounds: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
         """``{(lo, hi): (a_up, z)}``: the vertical acceleration and displacement of several

@@ -53,23 +53,11 @@ def render(res: dict, console) -> None:
         console.print(f"targets: ±1 {_target('metamotion_within1', o['within1'])}, exact "
                       f"{_target('metamotion_exact', o['exact'])}, MAE {_target('metamotion_mae', o['mae'])}, "
                       f"rest {_target('rest_reps', max(mm['ours']['rest_reps'], default=0))}")
-    sim = res.get("simulated")
-    if sim:
-        t = Table(title=f"Simulated: {sim['n_sessions']} sessions at {sim['rates_hz']} Hz, {sim['true_sets']} true sets")
-        for col in ("metric", "value", "target"):
-            t.add_column(col)
-        c = sim["counts"]
-        t.add_row("set F1 (IoU >= 0.5)", f"{sim['set_f1']:.3f} (tp {sim['set_tp']}, fp {sim['set_fp']}, fn {sim['set_fn']})",
-                  _target("sim_set_f1", sim["set_f1"]))
-        t.add_row("reps ±1 / exact / MAE", f"{_pct(c['within1'])} / {_pct(c['exact'])} / {c['mae']:.2f}",
-                  _target("sim_within1", c["within1"]))
-        t.add_row("median TUT error", _pct(sim["tut_error_median"]), _target("sim_tut_error_median", sim["tut_error_median"]))
-        t.add_row("  on sets counted exactly", _pct(sim["tut_error_median_exact_count"]), "")
-        t.add_row("median ecc/con split error", _pct(sim["split_error_median"]),
-                  _target("sim_split_error_median", sim["split_error_median"]))
-        for k, v in sim["per_exercise"].items():
-            t.add_row(f"  {k}", f"±1 {_pct(v['within1'])}, exact {_pct(v['exact'])} (n {v['n']})", "")
-        console.print(t)
+    for key, what in (("simulated", "Simulated"),
+                      ("simulated_heldout", "Simulated, held-out seeds (not used in tuning)")):
+        sim = res.get(key)
+        if sim:
+            _render_simulated(sim, what, console)
     sp = res.get("speed")
     if sp:
         t = Table(title=f"Speed: {sp['rows'] / 1e6:.2f} M rows of {sp['sample_rate_hz']:g} Hz 6-axis float32, single core")
@@ -108,3 +96,23 @@ def run(args: argparse.Namespace) -> int:
         Path(args.out).write_text(json.dumps(res, indent=1, default=float) + "\n")
         console.print(f"results -> {args.out}")
     return 0
+
+
+def _render_simulated(sim: dict, what: str, console) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{what}: {sim['n_sessions']} sessions at {sim['rates_hz']} Hz, {sim['true_sets']} true sets")
+    for col in ("metric", "value", "target"):
+        t.add_column(col)
+    c = sim["counts"]
+    t.add_row("set F1 (IoU >= 0.5)", f"{sim['set_f1']:.3f} (tp {sim['set_tp']}, fp {sim['set_fp']}, fn {sim['set_fn']})",
+              _target("sim_set_f1", sim["set_f1"]))
+    t.add_row("reps ±1 / exact / MAE", f"{_pct(c['within1'])} / {_pct(c['exact'])} / {c['mae']:.2f}",
+              _target("sim_within1", c["within1"]))
+    t.add_row("median TUT error", _pct(sim["tut_error_median"]), _target("sim_tut_error_median", sim["tut_error_median"]))
+    t.add_row("  on sets counted exactly", _pct(sim["tut_error_median_exact_count"]), "")
+    t.add_row("median ecc/con split error", _pct(sim["split_error_median"]),
+              _target("sim_split_error_median", sim["split_error_median"]))
+    for k, v in sim["per_exercise"].items():
+        t.add_row(f"  {k}", f"±1 {_pct(v['within1'])}, exact {_pct(v['exact'])} (n {v['n']})", "")
+    console.print(t)

@@ -185,6 +185,17 @@ def test_median_matches_statistics(xs):
 
 
 @settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 30), v=st.floats(-1.0, 12.0), strict=st.booleans())
+def test_first_at_or_after_is_searchsorted(seed, n, v, strict):
+    rng = np.random.default_rng(seed)
+    t = np.round(np.cumsum(rng.uniform(0.0, 1.0, 40)), 1)  # ties too
+    idx = np.sort(rng.choice(40, n, replace=False)).astype(np.int64)
+    v = float(np.round(v, 1))
+    want = int(np.searchsorted(t[idx], v, side="right" if strict else "left"))
+    assert _kernels._first_at_or_after(t, idx, v, strict) == want
+
+
+@settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), m=st.integers(1, 60), tail_n=st.integers(0, 6), hold_n=st.integers(1, 8),
        forward=st.booleans())
 def test_past_edge_tail_matches_naive(naive, seed, m, tail_n, hold_n, forward):

@@ -769,14 +769,32 @@ def _span_majority(t_s, idx, kind, table, gid, widen):
         w = widen * _median(dur)
         lo_s = table[rows[0], 0] - w
         hi_s = table[rows[m - 1], 1] + w
-        for j in range(idx.shape[0]):
-            tj = t_s[idx[j]]
-            if lo_s <= tj <= hi_s:
-                if kind[j] == 1:
-                    n_max += 1
-                else:
-                    n_min += 1
+        # the turning points j0 <= j < j1 whose times lie in [lo_s, hi_s]; their kinds
+        # alternate, so the first one's kind has the extra one when there is an odd number
+        j0 = _first_at_or_after(t_s, idx, lo_s, False)
+        j1 = _first_at_or_after(t_s, idx, hi_s, True)
+        n = j1 - j0
+        if n > 0:
+            first_max = n - n // 2 if kind[j0] == 1 else n // 2
+            n_max += first_max
+            n_min += n - first_max
     return 1 if n_max > n_min else -1 if n_min > n_max else 0
+
+
+@njit(**JIT)
+def _first_at_or_after(t_s, idx, v, strict):
+    """The first ``j`` with ``t_s[idx[j]] >= v`` (``> v`` when ``strict``), ``len(idx)`` if
+    none (``t_s[idx]`` ascending)."""
+    lo = 0
+    hi = idx.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        tm = t_s[idx[mid]]
+        if tm > v or (tm == v and not strict):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 @njit(**JIT)

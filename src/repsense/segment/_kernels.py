@@ -507,7 +507,8 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
     g = _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid)
     if rotation_ratio > 0.0 or inner_duration_ratio > 0.0:
         # handling inside a rhythm (a set-up move between walking and the set) splits it:
-        # an inner rep turning the forearm more than the rhythm's rotation limit
+        # an inner rep turning the forearm more than the rhythm's rotation limit, or lasting
+        # far longer than its reps
         n_split = 0
         all_members, starts = _group_members(gid, g)
         for k in range(g):
@@ -709,8 +710,9 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     -------
     a_up : float64 (m,) the input ``a_up``.
     amp_m : float, amplitude used.
-    boundary : int, +1 / -1 kind of the rep-boundary turning points; 0 when fewer than two
-        turning points (no reps).
+    boundary : int, +1 / -1 kind of the rep-boundary turning points (the stretch's majority,
+        or the majority over its groups' spans when ``boundary_span_ratio`` > 0 and that
+        disagrees); 0 when fewer than two turning points (no reps).
     table : float64 (r, 7) from :func:`_rep_table`.
     gid : int64 (r,) from :func:`_group_reps`.
     still_thr : float, :func:`_still_threshold` of ``x`` (-1 when fewer than 3 reps are kept).
@@ -735,10 +737,10 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
     table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm)
     if prm[25] > 0.0 and gid.shape[0] > 0:
-        # the stretch's majority can be swung by handling around the set: count again over
-        # the main rhythm's span, widened by prm[25] x its median rep on each side (a set of
-        # n reps has n + 1 rest-end turning points there and n turnarounds, whichever kind
-        # the first count chose)
+        # the stretch's majority (in effect its first and last turning points, often handling)
+        # is counted again over each group's span, widened by prm[25] x its median rep on each
+        # side: a set of n reps has n + 1 rest-end turning points there and n turnarounds,
+        # whichever kind the first count chose
         other = _span_majority(t_s, idx, kind, table, gid, prm[25])
         if other != 0 and other != boundary:
             boundary = other
@@ -800,7 +802,8 @@ def _first_at_or_after(t_s, idx, v, strict):
 @njit(**JIT)
 def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
     """The rep table of turning points ``idx, kind`` with ``boundary`` turning points as rep
-    boundaries, and its grouping (the rest of :func:`_analyse_displacement`)."""
+    boundaries, and its grouping (the rest of :func:`_analyse_displacement`): ``table, gid,
+    still_thr, edges`` as it returns them."""
     dt_s = prm[1]
     table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7])
     r = table.shape[0]

@@ -735,7 +735,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             n_max += 1
     n_min = idx.shape[0] - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
-    table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm)
+    table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, -1.0)
     if prm[25] > 0.0 and gid.shape[0] > 0:
         # the stretch's majority (in effect its first and last turning points, often handling)
         # is counted again over each group's span, widened by prm[25] x its median rep on each
@@ -744,7 +744,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         other = _span_majority(t_s, idx, kind, table, gid, prm[25])
         if other != 0 and other != boundary:
             boundary = other
-            table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm)
+            table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, still_thr)
     return a_up, amp, boundary, table, gid, still_thr, edges
 
 
@@ -752,23 +752,29 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
 def _span_majority(t_s, idx, kind, table, gid, widen):
     """+1 / -1: the kind of turning point in the majority within the spans of the groups of
     ``gid`` with at least 3 reps (first rep's start to last rep's end, widened on each side by
-    ``widen`` x the group's median rep duration), summed over the groups; 0 for none or a tie."""
-    n_groups = 0
-    for g in gid:
-        if g + 1 > n_groups:
-            n_groups = g + 1
-    members, starts = _group_members(gid, n_groups)
+    ``widen`` x the group's median rep duration), summed over the groups; 0 for none or a tie.
+    (A group's rows follow one another in ``gid``, whose numbers never decrease.)"""
+    r = gid.shape[0]
     n_max = 0
     n_min = 0
-    for g in range(n_groups):
-        rows = members[starts[g]:starts[g + 1]]
-        m = rows.shape[0]
+    buf = np.empty(48)  # scratch of _median_at
+    rows = np.empty(r, np.int64)
+    dur = table[:, 1] - table[:, 0]
+    i = 0
+    while i < r:
+        g = gid[i]
+        if g < 0:
+            i += 1
+            continue
+        m = 0
+        while i < r and (gid[i] == g or gid[i] < 0):
+            if gid[i] == g:
+                rows[m] = i
+                m += 1
+            i += 1
         if m < 3:
             continue
-        dur = np.empty(m)
-        for q in range(m):
-            dur[q] = table[rows[q], 1] - table[rows[q], 0]
-        w = widen * _median(dur)
+        w = widen * _median_at(dur, rows[:m], buf)
         lo_s = table[rows[0], 0] - w
         hi_s = table[rows[m - 1], 1] + w
         # the turning points j0 <= j < j1 whose times lie in [lo_s, hi_s]; their kinds
@@ -800,10 +806,11 @@ def _first_at_or_after(t_s, idx, v, strict):
 
 
 @njit(**JIT)
-def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
+def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr):
     """The rep table of turning points ``idx, kind`` with ``boundary`` turning points as rep
     boundaries, and its grouping (the rest of :func:`_analyse_displacement`): ``table, gid,
-    still_thr, edges`` as it returns them."""
+    still_thr, edges`` as it returns them. ``known_thr``: the stretch's :func:`_still_threshold`
+    when already computed, else -1."""
     dt_s = prm[1]
     table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7])
     r = table.shape[0]
@@ -823,7 +830,8 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
     g_dur = table[:, 1] - table[:, 0]
     edges = np.full((r, 4), -1, np.int64)
     if n_keep >= 3:
-        still_thr = _still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
+        still_thr = known_thr if known_thr >= 0.0 else _still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21],
+                                                                        prm[22])
         edge = np.zeros(r, np.uint8)
         prev = -1
         last_end = -np.inf

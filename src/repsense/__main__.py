@@ -1,5 +1,9 @@
 import sys
 
-from repsense.cli.main import main
+try:
+    from repsense.cli.main import main
+except KeyboardInterrupt:  # Ctrl-C while Python is still importing: stop as the CLI would
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

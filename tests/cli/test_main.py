@@ -61,3 +61,15 @@ def test_live_says_when_the_band_cannot_stream_at_the_requested_rate(tmp_path):
     ok = _repsense("live", "--emulate", "polar_pmd", "--rate", "52", "--duration", "2", "--no-view",
                    "--out", str(tmp_path / "o2"))
     assert ok.returncode == 0 and "streamed at" not in ok.stderr
+
+
+def test_ctrl_c_while_the_commands_load_is_quiet(monkeypatch, capsys):
+    # on a slow start the interrupt can land while the parser imports every command
+    from repsense.cli import main as cli_main
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_main, "_commands", interrupted)
+    assert cli_main.main(["count", "nothing.csv"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"

@@ -40,8 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     # Health data: nothing we write is readable by group or others.
     os.umask(0o077)
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()  # imports every command: a Ctrl-C can land here on a slow start
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2

@@ -315,6 +315,26 @@ def test_vertical_displacements_of_many_stretches(seed, lengths):
 
 
 @settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 60), min_size=4, max_size=4),
+       n_pad=st.integers(0, 70))
+def test_odd_padding_of_four_lanes(naive, seed, lengths, n_pad):
+    """_pad_odd4 pads each column as the twin pads one signal (the same paddings four lanes
+    at a time, others lane by lane), and writes nothing past a column's padded signal."""
+    rng = np.random.default_rng(seed)
+    n_lane = np.array(lengths, np.int64)
+    p_lane = np.minimum(n_pad, n_lane - 1)
+    y = np.full((int((n_lane + 2 * p_lane).max()) + 3, 4), np.nan)
+    for lane in range(4):
+        y[p_lane[lane]:p_lane[lane] + n_lane[lane], lane] = rng.normal(0, 1, n_lane[lane])
+    signals = [y[p_lane[lane]:p_lane[lane] + n_lane[lane], lane].copy() for lane in range(4)]
+    _kernels._pad_odd4(y, n_lane, p_lane)
+    for lane in range(4):
+        m = n_lane[lane] + 2 * p_lane[lane]
+        assert y[:m, lane].tolist() == naive.pad_odd(signals[lane], int(p_lane[lane]))
+        assert np.isnan(y[m:, lane]).all()
+
+
+@settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 400), min_size=8, max_size=8),
        n_pad=st.integers(0, 140), n_groups=st.sampled_from([1, 2]))
 def test_two_groups_of_four_lanes_are_single_stretches(naive, seed, lengths, n_pad, n_groups):
@@ -370,8 +390,8 @@ def test_vector_lanes_are_the_scalar_operations():
     """The _simd intrinsics: each lane gets the IEEE operation of the scalar code (bits)."""
     from numba import njit
 
-    from repsense.dsp._simd import (add4, fdiv, lane4, load3, load4, make4, mul4, scatter4, splat4, sqrt4, store3,
-                                    store4, sub4)
+    from repsense.dsp._simd import (add4, fdiv, lane4, load3, load3x4, load4, make4, mul4, scatter4, splat4, sqrt4,
+                                    store3, store4, sub4)
 
     @njit(cache=False)
     def rows3(x, i, out, j):
@@ -379,12 +399,23 @@ def test_vector_lanes_are_the_scalar_operations():
         store3(out, j, v)
         return lane4(v, 3), fdiv(x[i, 0], x[i, 1])
 
+    @njit(cache=False)
+    def columns(x, idx, out):
+        c0, c1, c2 = load3x4(x, idx[0], idx[1], idx[2], idx[3])
+        store4(out, 0, c0)
+        store4(out, 1, c1)
+        store4(out, 2, c2)
+
     wide = np.arange(24, dtype=np.float32).reshape(4, 6) / 7
     for x in (wide[:, :3], wide[:, 3:], np.ascontiguousarray(wide[:, 2:5], dtype=np.float64)):
         out = np.full((3, 3), -1.0)
         last, q = rows3(x, 3, out, 1)
         assert last == 0.0 and out[1].tolist() == x[3].astype(np.float64).tolist()  # widened exactly
         assert (out[[0, 2]] == -1.0).all() and q == float(x[3, 0]) / float(x[3, 1])
+        idx = np.array([2, 0, 3, 2], np.int64)
+        cols = np.full((3, 4), -1.0)
+        columns(x, idx, cols)
+        assert cols.tolist() == x[idx].astype(np.float64).T.tolist()  # make4 of each column, exactly
 
     @njit(cache=False)
     def ops(a, b, out, flat, idx):

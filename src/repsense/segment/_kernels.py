@@ -65,9 +65,10 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
     s_segstart = state[S_SEGSTART]
     s_nextfirst = state[S_NEXTFIRST]
     s_k = state[S_K]
-    for i in range(m):
-        k = k0 + i
-        if bi < breaks.shape[0] and breaks[bi] == i:
+    nb = breaks.shape[0]
+    i0 = 0
+    while i0 < m:  # the samples up to the next break in one inner loop
+        if bi < nb and breaks[bi] == i0:
             bi += 1
             if s_active == 1.0 and s_init == 1.0:
                 first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
@@ -82,56 +83,61 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
                     s_nextfirst = last + 1.0
             s_init = 0.0
             s_active = 0.0
-        xi = load3(x, i)
-        if s_init == 0.0:
+        # (as a test of every sample against breaks[bi]: a break not after i0 is never met)
+        i1 = min(breaks[bi], m) if bi < nb and breaks[bi] > i0 else m
+        if s_init == 0.0:  # (only at a segment's first sample)
             s_init = 1.0
-            s_g = xi
+            s_g = load3(x, i0)
             s_ms = 0.0
             s_active = 0.0
             s_below = -1.0
-            s_segstart = k
-        s_g = add4(s_g, mul4(a_g, sub4(xi, s_g)))  # g += alpha_g * (x - g)
-        d = sub4(xi, s_g)
-        dd = mul4(d, d)
-        s_ms += alpha_ms * (lane4(dd, 0) + lane4(dd, 1) + lane4(dd, 2) - s_ms)
-        ms = s_ms
-        s_k = k
-        if s_active == 0.0:
-            if ms > enter_ms:
-                s_active = 1.0
-                s_kstart = k
-                s_below = -1.0
-        else:
-            if ms < exit_ms:
-                if s_below < 0.0:
-                    s_below = k
-                if k - s_below >= n_rest:
-                    first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
-                    last = s_below + n_post
-                    ev[ne, 0] = np.int64(first)
-                    ev[ne, 1] = np.int64(last)
-                    ev[ne, 2] = 0
-                    ne += 1
-                    s_nextfirst = last + 1.0
-                    s_active = 0.0
+            s_segstart = k0 + i0
+        for i in range(i0, i1):
+            k = k0 + i
+            xi = load3(x, i)
+            s_g = add4(s_g, mul4(a_g, sub4(xi, s_g)))  # g += alpha_g * (x - g)
+            d = sub4(xi, s_g)
+            dd = mul4(d, d)
+            s_ms += alpha_ms * (lane4(dd, 0) + lane4(dd, 1) + lane4(dd, 2) - s_ms)
+            ms = s_ms
+            s_k = k
+            if s_active == 0.0:
+                if ms > enter_ms:
+                    s_active = 1.0
+                    s_kstart = k
                     s_below = -1.0
             else:
-                s_below = -1.0
-            # (a multiple of n_check is >= n_check: the costly modulo only from there on)
-            if s_active == 1.0 and k - s_kstart >= n_check and (k - s_kstart) % n_check == 0:
-                ev[ne, 0] = np.int64(max(s_kstart - n_pre, s_segstart, s_nextfirst))
-                ev[ne, 1] = k
-                ev[ne, 2] = 1
-                ne += 1
-            if s_active == 1.0 and k - s_kstart >= n_max:
-                first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
-                ev[ne, 0] = np.int64(first)
-                ev[ne, 1] = k
-                ev[ne, 2] = 0
-                ne += 1
-                s_nextfirst = k + 1.0
-                s_kstart = k + 1
-                s_below = -1.0
+                if ms < exit_ms:
+                    if s_below < 0.0:
+                        s_below = k
+                    if k - s_below >= n_rest:
+                        first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
+                        last = s_below + n_post
+                        ev[ne, 0] = np.int64(first)
+                        ev[ne, 1] = np.int64(last)
+                        ev[ne, 2] = 0
+                        ne += 1
+                        s_nextfirst = last + 1.0
+                        s_active = 0.0
+                        s_below = -1.0
+                else:
+                    s_below = -1.0
+                # (a multiple of n_check is >= n_check: the costly modulo only from there on)
+                if s_active == 1.0 and k - s_kstart >= n_check and (k - s_kstart) % n_check == 0:
+                    ev[ne, 0] = np.int64(max(s_kstart - n_pre, s_segstart, s_nextfirst))
+                    ev[ne, 1] = k
+                    ev[ne, 2] = 1
+                    ne += 1
+                if s_active == 1.0 and k - s_kstart >= n_max:
+                    first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
+                    ev[ne, 0] = np.int64(first)
+                    ev[ne, 1] = k
+                    ev[ne, 2] = 0
+                    ne += 1
+                    s_nextfirst = k + 1.0
+                    s_kstart = k + 1
+                    s_below = -1.0
+        i0 = i1
     state[S_INIT] = s_init
     state[S_G0] = lane4(s_g, 0)
     state[S_G1] = lane4(s_g, 1)

@@ -288,6 +288,32 @@ def test_displacements_without_the_four_lane_layout(rng):
 
 
 @settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40), spread=st.sampled_from([1e-12, 1e-3, 1.0, 3.0]))
+def test_turn_step_keeps_the_largest_angle(seed, n, spread):
+    """_turn_step over a sequence of (|r x g|^2, r . g) samples (zero windows skipped) ends
+    with exactly the largest ``atan2(sqrt(ss), dn)`` of the sequence, ties and angles near
+    and beyond 90 degrees included."""
+    import math
+
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(-math.pi, math.pi)
+    ang = base + spread * rng.normal(0, 1, n)
+    ang[rng.random(n) < 0.2] = base  # ties
+    length = rng.uniform(0.5, 2.0, n)
+    ss = (length * np.sin(ang)) ** 2
+    dn = length * np.cos(ang)
+    zero = rng.random(n) < 0.15
+    state = (False, 0.0, 0.0, False, -1.0)
+    for k in range(n):
+        state = _kernels._turn_step(bool(zero[k]), float(ss[k]), float(dn[k]), *state)
+    has, ssb, db, _quick, ab = state
+    want = [math.atan2(math.sqrt(s), d) for s, d, z in zip(ss.tolist(), dn.tolist(), zero.tolist()) if not z]
+    assert has == bool(want)
+    if want:
+        assert (math.atan2(math.sqrt(ssb), db) if ab < 0.0 else ab) == max(want)
+
+
+@settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), m=st.integers(1, 200), r=st.integers(0, 8), h=st.integers(0, 12),
        turn=st.sampled_from([0.0, 0.01, 1.0, 3.0]))
 def test_rep_rotation_is_the_exact_maximum_of_the_angles(seed, m, r, h, turn):

@@ -26,8 +26,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["F64x4", "add4", "div4", "fdiv", "lane4", "load3", "load3x4", "load4", "make4", "mul4", "scatter4", "splat4",
-           "sqrt4", "store3", "store4", "sub4"]
+__all__ = ["F64x4", "add4", "div4", "fdiv", "lane4", "less4", "load3", "load3x4", "load4", "make4", "mul4", "scatter4",
+           "shift4", "splat4", "sqrt4", "store3", "store4", "sub4"]
 
 _VEC = ir.VectorType(ir.DoubleType(), 4)
 
@@ -164,6 +164,35 @@ def lane4(typingctx, v, k):
         return builder.extract_element(args[0], args[1])
 
     return types.float64(v, k), codegen
+
+
+@intrinsic
+def less4(typingctx, a, b):
+    """Bit ``k`` set where lane ``k`` of ``a`` is less than lane ``k`` of ``b`` (as the scalar
+    ``<``: False when either is NaN), as an int64 0-15."""
+    if not (a == F64x4 and b == F64x4):
+        return None
+
+    def codegen(context, builder, sig, args):
+        bits = builder.bitcast(builder.fcmp_ordered("<", args[0], args[1]), ir.IntType(4))
+        return builder.zext(bits, ir.IntType(64))
+
+    return types.int64(a, b), codegen
+
+
+@intrinsic
+def shift4(typingctx, v, x):
+    """``F64x4`` of ``(x, v0, v1, v2)``: the lanes of ``v`` moved up by one, the float ``x`` in lane 0."""
+    if not (v == F64x4 and isinstance(x, types.Float)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        s = context.cast(builder, args[1], sig.args[1], types.float64)
+        up = builder.shuffle_vector(args[0], ir.Constant(_VEC, None),
+                                    ir.Constant(ir.VectorType(ir.IntType(32), 4), [0, 0, 1, 2]))
+        return builder.insert_element(up, s, ir.Constant(ir.IntType(32), 0))
+
+    return F64x4(v, x), codegen
 
 
 def _binary(op_name: str, doc: str):

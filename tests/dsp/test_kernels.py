@@ -335,6 +335,26 @@ def test_odd_padding_of_four_lanes(naive, seed, lengths, n_pad):
 
 
 @settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(1, 60), min_size=4, max_size=4),
+       paddings=st.lists(st.integers(0, 9), min_size=4, max_size=4), same=st.booleans())
+def test_store_lanes_copies_each_columns_signal(seed, lengths, paddings, same):
+    """_store_lanes == copying each column's signal rows to its offset one by one (the rows
+    all lanes have four at a time), nothing else written."""
+    rng = np.random.default_rng(seed)
+    n_lane = np.array(lengths, np.int64)
+    p_lane = np.full(4, paddings[0], np.int64) if same else np.array(paddings, np.int64)
+    y = rng.normal(0, 1, (int((n_lane + 2 * p_lane).max()), 4))
+    offsets = np.cumsum([3, *lengths[:-1]]).astype(np.int64) + np.arange(4)  # gaps between
+    out = np.full(int(offsets[-1] + n_lane[-1] + 2), np.nan)
+    want = out.copy()
+    for lane in range(4):
+        for i in range(n_lane[lane]):
+            want[offsets[lane] + i] = y[p_lane[lane] + i, lane]
+    _kernels._store_lanes(y, p_lane, n_lane, out, offsets)
+    assert np.array_equal(out, want, equal_nan=True)
+
+
+@settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 400), min_size=8, max_size=8),
        n_pad=st.integers(0, 140), n_groups=st.sampled_from([1, 2]))
 def test_two_groups_of_four_lanes_are_single_stretches(naive, seed, lengths, n_pad, n_groups):

@@ -750,6 +750,22 @@ def _integrate4(y, p_lane, n_lane, scale, keep, out, offsets, dt_s):
 
 
 @njit(**JIT)
+def _store_lanes(y, p_lane, n_lane, out, offsets):
+    """``out[offsets[l]:offsets[l] + n_lane[l]] = y[p_lane[l]:p_lane[l] + n_lane[l], l]`` for the
+    four columns of the left-aligned ``y`` (see :func:`_lanes_setup`): the rows every lane
+    has read four lanes at a time when the paddings agree, the rest lane by lane."""
+    p = p_lane[0]
+    n0 = min(_rows_together(n_lane, p_lane), min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3])))
+    o0, o1, o2, o3 = offsets[0], offsets[1], offsets[2], offsets[3]
+    for i in range(n0):
+        scatter4(out, o0 + i, o1 + i, o2 + i, o3 + i, load4(y, p + i))
+    for lane in range(4):
+        q, o = p_lane[lane], offsets[lane]
+        for i in range(n0, n_lane[lane]):
+            out[o + i] = y[q + i, lane]
+
+
+@njit(**JIT)
 def _fb4x2(ya, ra, ma_lane, yb, rb, mb_lane, base_a, base_b, sos):
     """Forward-backward :func:`_sos_pass` of the padded signals left-aligned in ``ya[base_a:]``
     (see :func:`_lanes_setup`; lengths ``ma_lane``), and likewise of ``yb`` (0 rows: no
@@ -790,7 +806,4 @@ def _vertical_displacement4x2(x, starts, stops, n_groups, band_sos, hp_sos, n_pa
                 # the next filter; stage 1: the velocity, only integrated further
                 _integrate4(y[base:], p_lane, n_lane, g_m_s2 if stage == 0 else 1.0, stage == 0, a_up, of, dt_s)
             else:
-                for lane in range(4):
-                    n, q, o = n_lane[lane], base + p_lane[lane], of[lane]
-                    for i in range(n):
-                        z[o + i] = y[q + i, lane]
+                _store_lanes(y[base:], p_lane, n_lane, z, of)

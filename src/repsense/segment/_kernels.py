@@ -52,45 +52,46 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
     ev = np.empty((2 * (m // max(min(n_rest, n_max), 1)) + m // max(n_check, 1) + breaks.shape[0] + 4, 3), np.int64)
     ne = 0
     bi = 0
-    # the state in locals (registers) during the loop, written back at the end
+    # the state in locals (registers) during the loop, written back at the end; the indices
+    # and flags as integers (exact: whole numbers far below 2**53 in the float state)
     s_init = state[S_INIT]
     # the gravity estimate of the three axes in one vector register (lanes 0-2; every lane
     # gets the scalar operations, so the bits of one scalar low-pass per axis)
     s_g = make4(state[S_G0], state[S_G1], state[S_G2], 0.0)
     a_g = splat4(alpha_g)
     s_ms = state[S_MS]
-    s_active = state[S_ACTIVE]
-    s_kstart = state[S_KSTART]
-    s_below = state[S_BELOW]
-    s_segstart = state[S_SEGSTART]
-    s_nextfirst = state[S_NEXTFIRST]
-    s_k = state[S_K]
+    s_active = np.int64(state[S_ACTIVE])
+    s_kstart = np.int64(state[S_KSTART])
+    s_below = np.int64(state[S_BELOW])
+    s_segstart = np.int64(state[S_SEGSTART])
+    s_nextfirst = np.int64(state[S_NEXTFIRST])
+    s_k = np.int64(state[S_K])
     nb = breaks.shape[0]
     i0 = 0
     while i0 < m:  # the samples up to the next break in one inner loop
         if bi < nb and breaks[bi] == i0:
             bi += 1
-            if s_active == 1.0 and s_init == 1.0:
+            if s_active == 1 and s_init == 1.0:
                 first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
                 last = s_k
-                if s_below >= 0.0:
+                if s_below >= 0:
                     last = min(last, s_below + n_post)
                 if first <= last:
-                    ev[ne, 0] = np.int64(first)
-                    ev[ne, 1] = np.int64(last)
+                    ev[ne, 0] = first
+                    ev[ne, 1] = last
                     ev[ne, 2] = 0
                     ne += 1
-                    s_nextfirst = last + 1.0
+                    s_nextfirst = last + 1
             s_init = 0.0
-            s_active = 0.0
+            s_active = 0
         # (as a test of every sample against breaks[bi]: a break not after i0 is never met)
         i1 = min(breaks[bi], m) if bi < nb and breaks[bi] > i0 else m
         if s_init == 0.0:  # (only at a segment's first sample)
             s_init = 1.0
             s_g = load3(x, i0)
             s_ms = 0.0
-            s_active = 0.0
-            s_below = -1.0
+            s_active = 0
+            s_below = -1
             s_segstart = k0 + i0
         for i in range(i0, i1):
             k = k0 + i
@@ -101,42 +102,42 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
             s_ms += alpha_ms * (lane4(dd, 0) + lane4(dd, 1) + lane4(dd, 2) - s_ms)
             ms = s_ms
             s_k = k
-            if s_active == 0.0:
+            if s_active == 0:
                 if ms > enter_ms:
-                    s_active = 1.0
+                    s_active = 1
                     s_kstart = k
-                    s_below = -1.0
+                    s_below = -1
             else:
                 if ms < exit_ms:
-                    if s_below < 0.0:
+                    if s_below < 0:
                         s_below = k
                     if k - s_below >= n_rest:
                         first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
                         last = s_below + n_post
-                        ev[ne, 0] = np.int64(first)
-                        ev[ne, 1] = np.int64(last)
+                        ev[ne, 0] = first
+                        ev[ne, 1] = last
                         ev[ne, 2] = 0
                         ne += 1
-                        s_nextfirst = last + 1.0
-                        s_active = 0.0
-                        s_below = -1.0
+                        s_nextfirst = last + 1
+                        s_active = 0
+                        s_below = -1
                 else:
-                    s_below = -1.0
-                # (a multiple of n_check is >= n_check: the costly modulo only from there on)
-                if s_active == 1.0 and k - s_kstart >= n_check and (k - s_kstart) % n_check == 0:
-                    ev[ne, 0] = np.int64(max(s_kstart - n_pre, s_segstart, s_nextfirst))
+                    s_below = -1
+                # (a multiple of n_check is >= n_check: the modulo only from there on)
+                if s_active == 1 and k - s_kstart >= n_check and (k - s_kstart) % n_check == 0:
+                    ev[ne, 0] = max(s_kstart - n_pre, s_segstart, s_nextfirst)
                     ev[ne, 1] = k
                     ev[ne, 2] = 1
                     ne += 1
-                if s_active == 1.0 and k - s_kstart >= n_max:
+                if s_active == 1 and k - s_kstart >= n_max:
                     first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
-                    ev[ne, 0] = np.int64(first)
+                    ev[ne, 0] = first
                     ev[ne, 1] = k
                     ev[ne, 2] = 0
                     ne += 1
-                    s_nextfirst = k + 1.0
+                    s_nextfirst = k + 1
                     s_kstart = k + 1
-                    s_below = -1.0
+                    s_below = -1
         i0 = i1
     state[S_INIT] = s_init
     state[S_G0] = lane4(s_g, 0)

@@ -159,6 +159,8 @@ def test_abs_percentile_matches_numpy(naive, seed, n, q, shape):
     got = _kernels._abs_percentile(x, q)
     assert got == naive.abs_percentile(x, q)  # the same two order statistics: bit-identical
     assert got == pytest.approx(np.percentile(np.abs(x), q), rel=1e-12, abs=1e-12)
+    if n >= 1024:  # a strided view (value by value, not four at a time)
+        assert _kernels._abs_percentile(x[::2], q) == naive.abs_percentile(x[::2], q)
 
 
 @settings(max_examples=200, deadline=None)
@@ -410,14 +412,25 @@ def test_vector_lanes_are_the_scalar_operations():
     """The _simd intrinsics: each lane gets the IEEE operation of the scalar code (bits)."""
     from numba import njit
 
-    from repsense.dsp._simd import (add4, fdiv, lane4, less4, load3, load3x4, load4, make4, mul4, scatter4, shift4,
-                                    splat4, sqrt4, store3, store4, sub4)
+    from repsense.dsp._simd import (add4, fdiv, lane4, less4, load3, load3x4, load4, loadv4, make4, mul4, scatter4,
+                                    shift4, splat4, sqrt4, store3, store4, sub4)
 
     @njit(cache=False)
     def rows3(x, i, out, j):
         v = load3(x, i)
         store3(out, j, v)
         return lane4(v, 3), fdiv(x[i, 0], x[i, 1])
+
+    @njit(cache=False)
+    def four(flat, i, out):
+        store4(out, 0, loadv4(flat, i))
+
+    flat = np.arange(9.0) / 7
+    got4 = np.zeros((1, 4))
+    four(flat, 3, got4)
+    assert got4[0].tolist() == flat[3:7].tolist()
+    four(flat[2:], 1, got4)  # a view: from its own first element
+    assert got4[0].tolist() == flat[3:7].tolist()
 
     @njit(cache=False)
     def compare_shift(a, b, x, out):

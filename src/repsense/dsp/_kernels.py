@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from .._jit import JIT
-from ._simd import add4, fdiv, lane4, load3, load3x4, load4, make4, mul4, scatter4, splat4, sqrt4, store3, store4, sub4
+from ._simd import add4, fdiv, lane4, less4, load3, load3x4, load4, loadv4, make4, mul4, scatter4, splat4, sqrt4, store3, store4, sub4
 
 
 @njit(**JIT)
@@ -288,8 +288,22 @@ def _abs_percentile(x, q):
             thr = _order_stats2(smp, r)[0]
             kept = np.empty(n)
             n_kept = 0
-            for i in range(n):  # without a branch: always written, kept when >= thr
-                v = abs(x[i])
+            # four values at a time: most blocks have all four below thr (-thr < x < thr,
+            # that is |x| < thr, x NaN-free) and are only counted; the others value by value
+            i = 0
+            if x.strides[0] == x.itemsize:
+                inside_hi = splat4(thr)
+                inside_lo = splat4(-thr)
+                while i + 4 <= n:
+                    v4 = loadv4(x, i)
+                    if (less4(v4, inside_hi) & less4(inside_lo, v4)) != 15:
+                        for q in range(i, i + 4):
+                            v = abs(x[q])
+                            kept[n_kept] = v
+                            n_kept += v >= thr
+                    i += 4
+            for q in range(i, n):  # without a branch: always written, kept when >= thr
+                v = abs(x[q])
                 kept[n_kept] = v
                 n_kept += v >= thr
             n_below = n - n_kept

@@ -26,8 +26,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["F64x4", "add4", "div4", "fdiv", "lane4", "less4", "load3", "load3x4", "load4", "make4", "mul4", "scatter4",
-           "shift4", "splat4", "sqrt4", "store3", "store4", "sub4"]
+__all__ = ["F64x4", "add4", "div4", "fdiv", "lane4", "less4", "load3", "load3x4", "load4", "loadv4", "make4", "mul4",
+           "scatter4", "shift4", "splat4", "sqrt4", "store3", "store4", "sub4"]
 
 _VEC = ir.VectorType(ir.DoubleType(), 4)
 
@@ -68,6 +68,23 @@ def load4(typingctx, arr, i):
 
     def codegen(context, builder, sig, args):
         return builder.load(_row_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1]), align=8)
+
+    return F64x4(arr, i), codegen
+
+
+@intrinsic
+def loadv4(typingctx, arr, i):
+    """Elements ``i`` to ``i + 3`` of a 1-d float64 array whose elements are contiguous
+    (``strides[0] == 8``, any layout type; not checked) as an ``F64x4``."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float64 and arr.ndim == 1
+            and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        a = context.make_array(sig.args[0])(context, builder, args[0])
+        idx = context.cast(builder, args[1], sig.args[1], types.intp)
+        ptr = builder.gep(a.data, [idx], inbounds=True)
+        return builder.load(builder.bitcast(ptr, _VEC.as_pointer()), align=8)
 
     return F64x4(arr, i), codegen
 

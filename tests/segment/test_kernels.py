@@ -21,6 +21,9 @@ def test_turning_points_match_naive(naive, seed, n, th):
     assert list(idx) == nidx and list(kind) == nkind
     assert np.all(np.diff(idx) > 0)
     assert np.all(kind[1:] != kind[:-1])
+    sidx, skind = _kernels._turning_points(y[::2], th)  # a strided view: sample by sample
+    nidx, nkind = naive.turning_points(list(y[::2]), th)
+    assert list(sidx) == nidx and list(skind) == nkind
 
 
 def test_turning_points_with_nan_free_edge_cases():

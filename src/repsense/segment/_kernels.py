@@ -12,7 +12,7 @@ from numba import njit
 
 from .._jit import JIT
 from ..dsp import _kernels as _dsp
-from ..dsp._simd import add4, div4, lane4, less4, load3, load3x4, make4, mul4, shift4, splat4, store3, sub4
+from ..dsp._simd import add4, div4, lane4, less4, load3, load3x4, loadv4, make4, mul4, shift4, splat4, store3, sub4
 
 # Layout of the activity state vector (float64), shared with the naive twin.
 S_INIT, S_G0, S_G1, S_G2, S_MS, S_ACTIVE, S_KSTART, S_BELOW, S_SEGSTART, S_NEXTFIRST, S_K = range(11)
@@ -173,44 +173,60 @@ def _turning_points(y, threshold):
     st = 0
     ext = 0
     y_ext = 0.0  # y[ext], kept in a register
-    for i in range(n):
-        v = y[i]
-        if st == 0:
-            if v > threshold:
-                st = 1
-                ext = i
-                y_ext = v
-            elif v < -threshold:
-                st = -1
-                ext = i
-                y_ext = v
-        elif st == 1:
-            if v > y_ext:
-                ext = i
-                y_ext = v
-            if v < -threshold:
-                idx[p] = ext
-                kind[p] = 1
-                p += 1
-                st = -1
-                ext = i
-                y_ext = v
-        else:
-            if v < y_ext:
-                ext = i
-                y_ext = v
-            if v > threshold:
-                idx[p] = ext
-                kind[p] = -1
-                p += 1
-                st = 1
-                ext = i
-                y_ext = v
+    # four samples at a time: a block in which no sample changes anything (none past the
+    # running extreme or a threshold, the tests of _turning_step) is passed over at once
+    hi4 = splat4(threshold)
+    lo4 = splat4(-threshold)
+    i = 0
+    if y.strides[0] == y.itemsize:
+        while i + 4 <= n:
+            v4 = loadv4(y, i)
+            if st == 1:
+                change = less4(splat4(y_ext), v4) | less4(v4, lo4)
+            elif st == -1:
+                change = less4(v4, splat4(y_ext)) | less4(hi4, v4)
+            else:
+                change = less4(hi4, v4) | less4(v4, lo4)
+            if change:
+                for q in range(i, i + 4):
+                    st, ext, y_ext, p = _turning_step(y[q], q, st, ext, y_ext, threshold, idx, kind, p)
+            i += 4
+    for q in range(i, n):
+        st, ext, y_ext, p = _turning_step(y[q], q, st, ext, y_ext, threshold, idx, kind, p)
     if st != 0:
         idx[p] = ext
         kind[p] = st
         p += 1
     return idx[:p].copy(), kind[:p].copy()
+
+
+@njit(**JIT)
+def _turning_step(v, i, st, ext, y_ext, threshold, idx, kind, p):
+    """Sample ``i`` (value ``v``) of :func:`_turning_points`' walk: the new ``(st, ext, y_ext,
+    p)``, a confirmed turning point written to ``idx[p]``, ``kind[p]``."""
+    if st == 0:
+        if v > threshold:
+            return 1, i, v, p
+        if v < -threshold:
+            return -1, i, v, p
+        return st, ext, y_ext, p
+    if st == 1:
+        if v > y_ext:
+            ext = i
+            y_ext = v
+        if v < -threshold:
+            idx[p] = ext
+            kind[p] = 1
+            return -1, i, v, p + 1
+        return st, ext, y_ext, p
+    if v < y_ext:
+        ext = i
+        y_ext = v
+    if v > threshold:
+        idx[p] = ext
+        kind[p] = -1
+        return 1, i, v, p + 1
+    return st, ext, y_ext, p
 
 
 @njit(**JIT)

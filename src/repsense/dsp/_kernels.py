@@ -11,7 +11,8 @@ import numpy as np
 from numba import njit
 
 from .._jit import JIT
-from ._simd import add4, fdiv, lane4, less4, load3, load3x4, load4, loadv4, make4, mul4, scatter4, splat4, sqrt4, store3, store4, sub4
+from ._simd import (add4, fdiv, lane4, less4, load3, load3x4, load4, loadv4, make4, mul4, scatter4, splat4, sqrt4,
+                    store3, store4, sub4)
 
 
 @njit(**JIT)

@@ -27,7 +27,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 __all__ = ["F64x4", "add4", "div4", "fdiv", "lane4", "less4", "load3", "load3x4", "load4", "loadv4", "make4", "mul4",
-           "scatter4", "shift4", "splat4", "sqrt4", "store3", "store4", "sub4"]
+           "scatter4", "splat4", "sqrt4", "store3", "store4", "sub4"]
 
 _VEC = ir.VectorType(ir.DoubleType(), 4)
 
@@ -195,21 +195,6 @@ def less4(typingctx, a, b):
         return builder.zext(bits, ir.IntType(64))
 
     return types.int64(a, b), codegen
-
-
-@intrinsic
-def shift4(typingctx, v, x):
-    """``F64x4`` of ``(x, v0, v1, v2)``: the lanes of ``v`` moved up by one, the float ``x`` in lane 0."""
-    if not (v == F64x4 and isinstance(x, types.Float)):
-        return None
-
-    def codegen(context, builder, sig, args):
-        s = context.cast(builder, args[1], sig.args[1], types.float64)
-        up = builder.shuffle_vector(args[0], ir.Constant(_VEC, None),
-                                    ir.Constant(ir.VectorType(ir.IntType(32), 4), [0, 0, 1, 2]))
-        return builder.insert_element(up, s, ir.Constant(ir.IntType(32), 0))
-
-    return F64x4(v, x), codegen
 
 
 def _binary(op_name: str, doc: str):

@@ -12,7 +12,7 @@ from numba import njit
 
 from .._jit import JIT
 from ..dsp import _kernels as _dsp
-from ..dsp._simd import add4, div4, lane4, less4, load3, load3x4, loadv4, make4, mul4, shift4, splat4, store3, sub4
+from ..dsp._simd import add4, div4, lane4, less4, load3, load3x4, loadv4, make4, mul4, splat4, store3, sub4
 
 # Layout of the activity state vector (float64), shared with the naive twin.
 S_INIT, S_G0, S_G1, S_G2, S_MS, S_ACTIVE, S_KSTART, S_BELOW, S_SEGSTART, S_NEXTFIRST, S_K = range(11)
@@ -609,7 +609,6 @@ def _rep_rotation_deg(x, lo, hi, half_window):
     zero = splat4(0.0)
     tiny = splat4(1e-6)
     below = splat4(1.0 - 1e-9)
-    above = splat4(1.0 + 1e-9)
     for i in range(r):
         if m == 0:
             continue
@@ -647,24 +646,13 @@ def _rep_rotation_deg(x, lo, hi, half_window):
                 c2 = sub4(mul4(v0, g1), mul4(v1, g0))
                 ss4 = add4(add4(mul4(c0, c0), mul4(c1, c1)), mul4(c2, c2))
                 dn4 = add4(add4(mul4(v0, g0), mul4(v1, g1)), mul4(v2, g2))
-                if quick_b:  # _turn_step's quick tests of the four at once
+                if quick_b:  # all four clearly below the maximum (_turn_step's first test): skipped
                     dd4 = mul4(dn4, dn4)
-                    quick = less4(zero, dn4) & less4(mul4(tiny, ss4), dd4)
-                    if quick == 15:
-                        # all four clearly below the maximum: skipped
-                        if less4(mul4(ss4, splat4(db * db)), mul4(below, mul4(splat4(ssb), dd4))) == 15:
-                            k += 4
-                            continue
-                        # each clearly above the one before (the first above the maximum):
-                        # the last is the new maximum
-                        p4 = shift4(ss4, ssb)
-                        q4 = shift4(dn4, db)
-                        if less4(mul4(above, mul4(p4, dd4)), mul4(ss4, mul4(q4, q4))) == 15:
-                            ssb = lane4(ss4, 3)
-                            db = lane4(dn4, 3)
-                            ab = -1.0
-                            k += 4
-                            continue
+                    ok = less4(zero, dn4) & less4(mul4(tiny, ss4), dd4)
+                    ok &= less4(mul4(ss4, splat4(db * db)), mul4(below, mul4(splat4(ssb), dd4)))
+                    if ok == 15:
+                        k += 4
+                        continue
                 for lane in range(4):
                     g_zero = lane4(g0, lane) == 0.0 and lane4(g1, lane) == 0.0 and lane4(g2, lane) == 0.0
                     has, ssb, db, quick_b, ab = _turn_step(g_zero, lane4(ss4, lane), lane4(dn4, lane), has, ssb, db,

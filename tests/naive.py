@@ -61,12 +61,19 @@ def sos_pass(y, sos, backward):
     return sig[::-1] if backward else sig
 
 
+def pad_odd(x, p):
+    """Twin of ``_pad_odd``: the signal ``x`` with ``p`` odd-reflected samples each side."""
+    x = [float(v) for v in x]
+    n = len(x)
+    return [2 * x[0] - x[p - i] for i in range(p)] + x + [2 * x[n - 1] - x[n - 2 - i] for i in range(p)]
+
+
 def sosfilt_fb(x, sos, n_pad):
     """Twin of ``_sosfilt_fb``: odd-reflect pad, then each section forward, then backward."""
     x = [float(v) for v in x]
     n = len(x)
     p = min(n_pad, n - 1)
-    y = [2 * x[0] - x[p - i] for i in range(p)] + x + [2 * x[n - 1] - x[n - 2 - i] for i in range(p)]
+    y = pad_odd(x, p)
     y = sos_pass(sos_pass(y, sos, False), sos, True)
     return y[p:p + n]
 

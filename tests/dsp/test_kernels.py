@@ -159,6 +159,8 @@ def test_abs_percentile_matches_numpy(naive, seed, n, q, shape):
     got = _kernels._abs_percentile(x, q)
     assert got == naive.abs_percentile(x, q)  # the same two order statistics: bit-identical
     assert got == pytest.approx(np.percentile(np.abs(x), q), rel=1e-12, abs=1e-12)
+    if n >= 1024:  # a strided view (value by value, not four at a time)
+        assert _kernels._abs_percentile(x[::2], q) == naive.abs_percentile(x[::2], q)
 
 
 @settings(max_examples=200, deadline=None)
@@ -315,6 +317,46 @@ def test_vertical_displacements_of_many_stretches(seed, lengths):
 
 
 @settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 60), min_size=4, max_size=4),
+       n_pad=st.integers(0, 70))
+def test_odd_padding_of_four_lanes(naive, seed, lengths, n_pad):
+    """_pad_odd4 pads each column as the twin pads one signal (the same paddings four lanes
+    at a time, others lane by lane), and writes nothing past a column's padded signal."""
+    rng = np.random.default_rng(seed)
+    n_lane = np.array(lengths, np.int64)
+    p_lane = np.minimum(n_pad, n_lane - 1)
+    y = np.full((int((n_lane + 2 * p_lane).max()) + 3, 4), np.nan)
+    for lane in range(4):
+        y[p_lane[lane]:p_lane[lane] + n_lane[lane], lane] = rng.normal(0, 1, n_lane[lane])
+    signals = [y[p_lane[lane]:p_lane[lane] + n_lane[lane], lane].copy() for lane in range(4)]
+    _kernels._pad_odd4(y, n_lane, p_lane)
+    for lane in range(4):
+        m = n_lane[lane] + 2 * p_lane[lane]
+        assert y[:m, lane].tolist() == naive.pad_odd(signals[lane], int(p_lane[lane]))
+        assert np.isnan(y[m:, lane]).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(1, 60), min_size=4, max_size=4),
+       paddings=st.lists(st.integers(0, 9), min_size=4, max_size=4), same=st.booleans())
+def test_store_lanes_copies_each_columns_signal(seed, lengths, paddings, same):
+    """_store_lanes == copying each column's signal rows to its offset one by one (the rows
+    all lanes have four at a time), nothing else written."""
+    rng = np.random.default_rng(seed)
+    n_lane = np.array(lengths, np.int64)
+    p_lane = np.full(4, paddings[0], np.int64) if same else np.array(paddings, np.int64)
+    y = rng.normal(0, 1, (int((n_lane + 2 * p_lane).max()), 4))
+    offsets = np.cumsum([3, *lengths[:-1]]).astype(np.int64) + np.arange(4)  # gaps between
+    out = np.full(int(offsets[-1] + n_lane[-1] + 2), np.nan)
+    want = out.copy()
+    for lane in range(4):
+        for i in range(n_lane[lane]):
+            want[offsets[lane] + i] = y[p_lane[lane] + i, lane]
+    _kernels._store_lanes(y, p_lane, n_lane, out, offsets)
+    assert np.array_equal(out, want, equal_nan=True)
+
+
+@settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(2, 400), min_size=8, max_size=8),
        n_pad=st.integers(0, 140), n_groups=st.sampled_from([1, 2]))
 def test_two_groups_of_four_lanes_are_single_stretches(naive, seed, lengths, n_pad, n_groups):
@@ -370,8 +412,8 @@ def test_vector_lanes_are_the_scalar_operations():
     """The _simd intrinsics: each lane gets the IEEE operation of the scalar code (bits)."""
     from numba import njit
 
-    from repsense.dsp._simd import (add4, fdiv, lane4, load3, load4, make4, mul4, scatter4, splat4, sqrt4, store3,
-                                    store4, sub4)
+    from repsense.dsp._simd import (add4, fdiv, lane4, less4, load3, load3x4, load4, loadv4, make4, mul4, scatter4,
+                                    splat4, sqrt4, store3, store4, sub4)
 
     @njit(cache=False)
     def rows3(x, i, out, j):
@@ -379,12 +421,43 @@ def test_vector_lanes_are_the_scalar_operations():
         store3(out, j, v)
         return lane4(v, 3), fdiv(x[i, 0], x[i, 1])
 
+    @njit(cache=False)
+    def four(flat, i, out):
+        store4(out, 0, loadv4(flat, i))
+
+    flat = np.arange(9.0) / 7
+    got4 = np.zeros((1, 4))
+    four(flat, 3, got4)
+    assert got4[0].tolist() == flat[3:7].tolist()
+    four(flat[2:], 1, got4)  # a view: from its own first element
+    assert got4[0].tolist() == flat[3:7].tolist()
+
+    @njit(cache=False)
+    def compare(a, b):
+        return less4(make4(a[0], a[1], a[2], a[3]), make4(b[0], b[1], b[2], b[3]))
+
+    bits = compare(np.array([1.0, np.nan, -2.0, 0.5]), np.array([2.0, 3.0, -2.0, np.nan]))
+    assert bits == 0b0001  # as the scalar <: equal, NaN on either side -> False
+    assert compare(np.array([-1.0, -2.0, -3.0, -4.0]), np.zeros(4)) == 15
+    assert compare(np.array([0.0, 5.0, 0.0, 5.0]), np.array([1.0, 1.0, 1.0, 1.0])) == 0b0101
+
+    @njit(cache=False)
+    def columns(x, idx, out):
+        c0, c1, c2 = load3x4(x, idx[0], idx[1], idx[2], idx[3])
+        store4(out, 0, c0)
+        store4(out, 1, c1)
+        store4(out, 2, c2)
+
     wide = np.arange(24, dtype=np.float32).reshape(4, 6) / 7
     for x in (wide[:, :3], wide[:, 3:], np.ascontiguousarray(wide[:, 2:5], dtype=np.float64)):
         out = np.full((3, 3), -1.0)
         last, q = rows3(x, 3, out, 1)
         assert last == 0.0 and out[1].tolist() == x[3].astype(np.float64).tolist()  # widened exactly
         assert (out[[0, 2]] == -1.0).all() and q == float(x[3, 0]) / float(x[3, 1])
+        idx = np.array([2, 0, 3, 2], np.int64)
+        cols = np.full((3, 4), -1.0)
+        columns(x, idx, cols)
+        assert cols.tolist() == x[idx].astype(np.float64).T.tolist()  # make4 of each column, exactly
 
     @njit(cache=False)
     def ops(a, b, out, flat, idx):

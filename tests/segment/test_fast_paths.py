@@ -34,6 +34,21 @@ def test_set_of_rows_is_build_set(rng, n, concentric_first):
     assert got == want  # every field, bit for bit
 
 
+@pytest.mark.parametrize("n", [0, 1, 9])
+def test_reps_of_table_are_the_reps_of_each_rows(rng, n):
+    """All rows at once (``_reps_of_table``) == ``_reps_of_rows`` of each row with its own
+    boundary kind: equal objects with the same field types (Python floats, a bool)."""
+    from repsense.segment.reps import _reps_of_rows, _reps_of_table
+
+    rows = rng.uniform(0.0, 10.0, (n, 7))
+    concentric_first = rng.random(n) < 0.5
+    got = _reps_of_table(rows, concentric_first)
+    want = [_reps_of_rows([row], bool(cf))[0] for row, cf in zip(rows.tolist(), concentric_first.tolist())]
+    assert got == want and all(type(r) is Rep for r in got)
+    for g, w in zip(got, want):
+        assert [type(getattr(g, f)) for f in g.__slots__] == [type(getattr(w, f)) for f in w.__slots__]
+
+
 def test_fast_constructors_make_the_dataclass_objects():
     """``_rep`` / ``_repset`` set the slots directly: valid only while the dataclasses have
     no ``__post_init__`` and these fields; the objects equal, hash and pickle as the real ones."""

@@ -21,6 +21,9 @@ def test_turning_points_match_naive(naive, seed, n, th):
     assert list(idx) == nidx and list(kind) == nkind
     assert np.all(np.diff(idx) > 0)
     assert np.all(kind[1:] != kind[:-1])
+    sidx, skind = _kernels._turning_points(y[::2], th)  # a strided view: sample by sample
+    nidx, nkind = naive.turning_points(list(y[::2]), th)
+    assert list(sidx) == nidx and list(skind) == nkind
 
 
 def test_turning_points_with_nan_free_edge_cases():
@@ -379,6 +382,32 @@ def test_displacements_without_the_four_lane_layout(rng):
     for (lo, hi), (a_up, z) in pre.items():
         ra, rz = dsp_kernels._vertical_displacement(x[lo:hi], an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
         assert np.array_equal(a_up, ra) and np.array_equal(z, rz)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40), spread=st.sampled_from([1e-12, 1e-3, 1.0, 3.0]))
+def test_turn_step_keeps_the_largest_angle(seed, n, spread):
+    """_turn_step over a sequence of (|r x g|^2, r . g) samples (zero windows skipped) ends
+    with exactly the largest ``atan2(sqrt(ss), dn)`` of the sequence, ties and angles near
+    and beyond 90 degrees included."""
+    import math
+
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(-math.pi, math.pi)
+    ang = base + spread * rng.normal(0, 1, n)
+    ang[rng.random(n) < 0.2] = base  # ties
+    length = rng.uniform(0.5, 2.0, n)
+    ss = (length * np.sin(ang)) ** 2
+    dn = length * np.cos(ang)
+    zero = rng.random(n) < 0.15
+    state = (False, 0.0, 0.0, False, -1.0)
+    for k in range(n):
+        state = _kernels._turn_step(bool(zero[k]), float(ss[k]), float(dn[k]), *state)
+    has, ssb, db, _quick, ab = state
+    want = [math.atan2(math.sqrt(s), d) for s, d, z in zip(ss.tolist(), dn.tolist(), zero.tolist()) if not z]
+    assert has == bool(want)
+    if want:
+        assert (math.atan2(math.sqrt(ssb), db) if ab < 0.0 else ab) == max(want)
 
 
 @settings(max_examples=60, deadline=None)

@@ -11,7 +11,8 @@ import numpy as np
 from numba import njit
 
 from .._jit import JIT
-from ._simd import add4, fdiv, lane4, load3, load4, make4, mul4, scatter4, splat4, sqrt4, store3, store4, sub4
+from ._simd import (add4, fdiv, lane4, less4, load3, load3x4, load4, loadv4, make4, mul4, scatter4, splat4, sqrt4,
+                    store3, store4, sub4)
 
 
 @njit(**JIT)
@@ -288,8 +289,22 @@ def _abs_percentile(x, q):
             thr = _order_stats2(smp, r)[0]
             kept = np.empty(n)
             n_kept = 0
-            for i in range(n):  # without a branch: always written, kept when >= thr
-                v = abs(x[i])
+            # four values at a time: most blocks have all four below thr (-thr < x < thr,
+            # that is |x| < thr, x NaN-free) and are only counted; the others value by value
+            i = 0
+            if x.strides[0] == x.itemsize:
+                inside_hi = splat4(thr)
+                inside_lo = splat4(-thr)
+                while i + 4 <= n:
+                    v4 = loadv4(x, i)
+                    if (less4(v4, inside_hi) & less4(inside_lo, v4)) != 15:
+                        for q in range(i, i + 4):
+                            v = abs(x[q])
+                            kept[n_kept] = v
+                            n_kept += v >= thr
+                    i += 4
+            for q in range(i, n):  # without a branch: always written, kept when >= thr
+                v = abs(x[q])
                 kept[n_kept] = v
                 n_kept += v >= thr
             n_below = n - n_kept
@@ -391,6 +406,26 @@ def _pad_odd(y, n, p):
         y[i] = 2.0 * x0 - y[2 * p - i]
     for i in range(p):
         y[p + n + i] = 2.0 * x1 - y[p + n - 2 - i]
+
+
+@njit(**JIT)
+def _pad_odd4(y, n_lane, p_lane):
+    """:func:`_pad_odd` of each column ``l`` of the (m, 4) ``y`` (``n_lane[l]``, ``p_lane[l]``);
+    the left paddings four lanes at a time when they agree (the same operations)."""
+    p = p_lane[0]
+    if p_lane[1] == p and p_lane[2] == p and p_lane[3] == p:
+        x0 = load4(y, p)
+        two = splat4(2.0)
+        for i in range(p):
+            store4(y, i, sub4(mul4(two, x0), load4(y, 2 * p - i)))
+        for lane in range(4):
+            n = n_lane[lane]
+            x1 = y[p + n - 1, lane]
+            for i in range(p):
+                y[p + n + i, lane] = 2.0 * x1 - y[p + n - 2 - i, lane]
+        return
+    for lane in range(4):
+        _pad_odd(y[:, lane], n_lane[lane], p_lane[lane])
 
 
 @njit(**JIT)
@@ -645,23 +680,42 @@ def _lanes_setup(x, starts, stops, n_pad):
     for lane in range(4):  # the scratch rows that a pass reads before any pass writes them
         y[base + m_lane[lane]:, lane] = 0.0
         r[:m - m_lane[lane], lane] = 0.0
+    if x.shape[0] and x.strides[1] != x.itemsize:
+        raise ValueError("_lanes_setup: the values within a row must be contiguous")
     p = p_lane[0]
-    n0 = 0  # rows done four lanes at a time: all of the shortest when the paddings agree
-    if p_lane[1] == p and p_lane[2] == p and p_lane[3] == p:
-        n0 = min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3]))
+    n_vec = _rows_together(n_lane, p_lane)
+    n0 = min(n_vec, min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3])))
     s0, s1, s2, s3 = starts[0], starts[1], starts[2], starts[3]
     for i in range(n0):
-        v0 = make4(x[s0 + i, 0], x[s1 + i, 0], x[s2 + i, 0], x[s3 + i, 0])
-        v1 = make4(x[s0 + i, 1], x[s1 + i, 1], x[s2 + i, 1], x[s3 + i, 1])
-        v2 = make4(x[s0 + i, 2], x[s1 + i, 2], x[s2 + i, 2], x[s3 + i, 2])
+        v0, v1, v2 = load3x4(x, s0 + i, s1 + i, s2 + i, s3 + i)
+        store4(y, base + p + i, sqrt4(add4(add4(mul4(v0, v0), mul4(v1, v1)), mul4(v2, v2))))
+    # past the shortest: a lane at its end reads its last row again (written into its own
+    # right padding, which _pad_odd fills below)
+    e0, e1, e2, e3 = s0 + n_lane[0] - 1, s1 + n_lane[1] - 1, s2 + n_lane[2] - 1, s3 + n_lane[3] - 1
+    for i in range(n0, n_vec):
+        v0, v1, v2 = load3x4(x, min(s0 + i, e0), min(s1 + i, e1), min(s2 + i, e2), min(s3 + i, e3))
         store4(y, base + p + i, sqrt4(add4(add4(mul4(v0, v0), mul4(v1, v1)), mul4(v2, v2))))
     for lane in range(4):
         n, q, s = n_lane[lane], base + p_lane[lane], starts[lane]
-        for i in range(n0, n):
+        for i in range(n_vec, n):
             j = s + i
             y[q + i, lane] = math.sqrt(x[j, 0] * x[j, 0] + x[j, 1] * x[j, 1] + x[j, 2] * x[j, 2])
-        _pad_odd(y[base:, lane], n, p_lane[lane])
+    _pad_odd4(y[base:], n_lane, p_lane)
     return y, r, base, n_lane, p_lane, m_lane
+
+
+@njit(**JIT)
+def _rows_together(n_lane, p_lane):
+    """Rows of the four lanes' signals (see :func:`_lanes_setup`) a loop can take four lanes
+    at a time: 0 unless the paddings agree, else up to the longest signal but not past any
+    lane's right padding (``min(n_lane) + p``): a lane past its end only writes rows that its
+    padding overwrites."""
+    p = p_lane[0]
+    if not (p_lane[1] == p and p_lane[2] == p and p_lane[3] == p):
+        return 0
+    n_min = min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3]))
+    n_max = max(max(n_lane[0], n_lane[1]), max(n_lane[2], n_lane[3]))
+    return min(n_max, n_min + p)
 
 
 @njit(**JIT)
@@ -673,9 +727,8 @@ def _integrate4(y, p_lane, n_lane, scale, keep, out, offsets, dt_s):
     integrates). The four running sums advance in one vector register while the paddings
     agree (all but very short stretches)."""
     p = p_lane[0]
-    n0 = 0
-    if p_lane[1] == p and p_lane[2] == p and p_lane[3] == p:
-        n0 = min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3]))
+    n_vec = _rows_together(n_lane, p_lane)
+    n0 = min(n_vec, min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3])))
     o0, o1, o2, o3 = offsets[0], offsets[1], offsets[2], offsets[3]
     c = splat4(0.0)
     sc = splat4(scale)
@@ -687,17 +740,44 @@ def _integrate4(y, p_lane, n_lane, scale, keep, out, offsets, dt_s):
             scatter4(out, o0 + i, o1 + i, o2 + i, o3 + i, v)
         c = add4(c, v)
         store4(y, p + i, mul4(c, dt))
+    if keep:  # the rows of the longer lanes that the next loop takes, kept before it overwrites them
+        for lane in range(4):
+            q, o = p_lane[lane], offsets[lane]
+            for i in range(n0, min(n_vec, n_lane[lane])):
+                out[o + i] = y[q + i, lane] * scale
+    for i in range(n0, n_vec):  # a lane past its end: sums in its right padding, refilled below
+        v = load4(y, p + i)
+        if keep:
+            v = mul4(v, sc)
+        c = add4(c, v)
+        store4(y, p + i, mul4(c, dt))
     for lane in range(4):
         q, o, n = p_lane[lane], offsets[lane], n_lane[lane]
-        cl = lane4(c, lane)
-        for i in range(n0, n):
+        cl = lane4(c, lane)  # (this lane's sum when it has rows left)
+        for i in range(n_vec, n):
             v = y[q + i, lane]
             if keep:
                 v = v * scale
                 out[o + i] = v
             cl += v
             y[q + i, lane] = cl * dt_s
-        _pad_odd(y[:, lane], n, q)
+    _pad_odd4(y, n_lane, p_lane)
+
+
+@njit(**JIT)
+def _store_lanes(y, p_lane, n_lane, out, offsets):
+    """``out[offsets[l]:offsets[l] + n_lane[l]] = y[p_lane[l]:p_lane[l] + n_lane[l], l]`` for the
+    four columns of the left-aligned ``y`` (see :func:`_lanes_setup`): the rows every lane
+    has read four lanes at a time when the paddings agree, the rest lane by lane."""
+    p = p_lane[0]
+    n0 = min(_rows_together(n_lane, p_lane), min(min(n_lane[0], n_lane[1]), min(n_lane[2], n_lane[3])))
+    o0, o1, o2, o3 = offsets[0], offsets[1], offsets[2], offsets[3]
+    for i in range(n0):
+        scatter4(out, o0 + i, o1 + i, o2 + i, o3 + i, load4(y, p + i))
+    for lane in range(4):
+        q, o = p_lane[lane], offsets[lane]
+        for i in range(n0, n_lane[lane]):
+            out[o + i] = y[q + i, lane]
 
 
 @njit(**JIT)
@@ -741,7 +821,4 @@ def _vertical_displacement4x2(x, starts, stops, n_groups, band_sos, hp_sos, n_pa
                 # the next filter; stage 1: the velocity, only integrated further
                 _integrate4(y[base:], p_lane, n_lane, g_m_s2 if stage == 0 else 1.0, stage == 0, a_up, of, dt_s)
             else:
-                for lane in range(4):
-                    n, q, o = n_lane[lane], base + p_lane[lane], of[lane]
-                    for i in range(n):
-                        z[o + i] = y[q + i, lane]
+                _store_lanes(y[base:], p_lane, n_lane, z, of)

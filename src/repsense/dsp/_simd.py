@@ -26,8 +26,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["F64x4", "add4", "div4", "fdiv", "lane4", "load3", "load4", "make4", "mul4", "scatter4", "splat4", "sqrt4",
-           "store3", "store4", "sub4"]
+__all__ = ["F64x4", "add4", "div4", "fdiv", "lane4", "less4", "load3", "load3x4", "load4", "loadv4", "make4", "mul4",
+           "scatter4", "splat4", "sqrt4", "store3", "store4", "sub4"]
 
 _VEC = ir.VectorType(ir.DoubleType(), 4)
 
@@ -68,6 +68,23 @@ def load4(typingctx, arr, i):
 
     def codegen(context, builder, sig, args):
         return builder.load(_row_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1]), align=8)
+
+    return F64x4(arr, i), codegen
+
+
+@intrinsic
+def loadv4(typingctx, arr, i):
+    """Elements ``i`` to ``i + 3`` of a 1-d float64 array whose elements are contiguous
+    (``strides[0] == 8``, any layout type; not checked) as an ``F64x4``."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.float64 and arr.ndim == 1
+            and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        a = context.make_array(sig.args[0])(context, builder, args[0])
+        idx = context.cast(builder, args[1], sig.args[1], types.intp)
+        ptr = builder.gep(a.data, [idx], inbounds=True)
+        return builder.load(builder.bitcast(ptr, _VEC.as_pointer()), align=8)
 
     return F64x4(arr, i), codegen
 
@@ -166,6 +183,20 @@ def lane4(typingctx, v, k):
     return types.float64(v, k), codegen
 
 
+@intrinsic
+def less4(typingctx, a, b):
+    """Bit ``k`` set where lane ``k`` of ``a`` is less than lane ``k`` of ``b`` (as the scalar
+    ``<``: False when either is NaN), as an int64 0-15."""
+    if not (a == F64x4 and b == F64x4):
+        return None
+
+    def codegen(context, builder, sig, args):
+        bits = builder.bitcast(builder.fcmp_ordered("<", args[0], args[1]), ir.IntType(4))
+        return builder.zext(bits, ir.IntType(64))
+
+    return types.int64(a, b), codegen
+
+
 def _binary(op_name: str, doc: str):
     def typer(typingctx, a, b):
         if not (a == F64x4 and b == F64x4):
@@ -220,6 +251,47 @@ def load3(typingctx, arr, i):
         return v
 
     return F64x4(arr, i), codegen
+
+
+@intrinsic
+def load3x4(typingctx, arr, i0, i1, i2, i3):
+    """Rows ``i0``-``i3`` of a float32 or float64 2-d array (laid out as for :func:`load3`)
+    transposed: ``(c0, c1, c2)``, ``F64x4`` of ``arr[i_k, j]`` in lane ``k`` of ``c_j``, float32
+    widened exactly; the same values as ``make4(arr[i0, j], arr[i1, j], arr[i2, j], arr[i3, j])``
+    in a few vector loads and shuffles (nothing read past a row's 3rd element)."""
+    if not (_rows3(arr) and all(isinstance(i, types.Integer) for i in (i0, i1, i2, i3))):
+        return None
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        a = context.make_array(aryty)(context, builder, args[0])
+        ety = context.get_value_type(aryty.dtype)
+        align = 4 if aryty.dtype == types.float32 else 8
+        stride0 = builder.extract_value(a.strides, 0)
+        byte = builder.bitcast(a.data, ir.IntType(8).as_pointer())
+        pairs, thirds = [], []
+        for k in range(4):
+            idx = context.cast(builder, args[1 + k], sig.args[1 + k], types.intp)
+            eptr = builder.bitcast(builder.gep(byte, [builder.mul(idx, stride0)], inbounds=True), ety.as_pointer())
+            pairs.append(builder.load(builder.bitcast(eptr, ir.VectorType(ety, 2).as_pointer()), align=align))
+            thirds.append(builder.load(builder.gep(eptr, [ir.Constant(ir.IntType(64), 2)], inbounds=True), align=align))
+
+        def mask(*lanes):
+            return ir.Constant(ir.VectorType(ir.IntType(32), len(lanes)), list(lanes))
+
+        lo = builder.shuffle_vector(pairs[0], pairs[2], mask(0, 1, 2, 3))  # rows 0 and 2
+        hi = builder.shuffle_vector(pairs[1], pairs[3], mask(0, 1, 2, 3))  # rows 1 and 3
+        c0 = builder.shuffle_vector(lo, hi, mask(0, 4, 2, 6))
+        c1 = builder.shuffle_vector(lo, hi, mask(1, 5, 3, 7))
+        c2 = ir.Constant(ir.VectorType(ety, 4), None)
+        for k in range(4):
+            c2 = builder.insert_element(c2, thirds[k], ir.Constant(ir.IntType(32), k))
+        cols = [c0, c1, c2]
+        if aryty.dtype == types.float32:
+            cols = [builder.fpext(c, _VEC) for c in cols]
+        return context.make_tuple(builder, sig.return_type, cols)
+
+    return types.UniTuple(F64x4, 3)(arr, i0, i1, i2, i3), codegen
 
 
 @intrinsic

@@ -12,7 +12,7 @@ from numba import njit
 
 from .._jit import JIT
 from ..dsp import _kernels as _dsp
-from ..dsp._simd import add4, div4, lane4, load3, make4, mul4, splat4, sub4
+from ..dsp._simd import add4, div4, lane4, less4, load3, load3x4, loadv4, make4, mul4, splat4, store3, sub4
 
 # Layout of the activity state vector (float64), shared with the naive twin.
 S_INIT, S_G0, S_G1, S_G2, S_MS, S_ACTIVE, S_KSTART, S_BELOW, S_SEGSTART, S_NEXTFIRST, S_K = range(11)
@@ -52,86 +52,93 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
     ev = np.empty((2 * (m // max(min(n_rest, n_max), 1)) + m // max(n_check, 1) + breaks.shape[0] + 4, 3), np.int64)
     ne = 0
     bi = 0
-    # the state in locals (registers) during the loop, written back at the end
+    # the state in locals (registers) during the loop, written back at the end; the indices
+    # and flags as integers (exact: whole numbers far below 2**53 in the float state)
     s_init = state[S_INIT]
     # the gravity estimate of the three axes in one vector register (lanes 0-2; every lane
     # gets the scalar operations, so the bits of one scalar low-pass per axis)
     s_g = make4(state[S_G0], state[S_G1], state[S_G2], 0.0)
     a_g = splat4(alpha_g)
     s_ms = state[S_MS]
-    s_active = state[S_ACTIVE]
-    s_kstart = state[S_KSTART]
-    s_below = state[S_BELOW]
-    s_segstart = state[S_SEGSTART]
-    s_nextfirst = state[S_NEXTFIRST]
-    s_k = state[S_K]
-    for i in range(m):
-        k = k0 + i
-        if bi < breaks.shape[0] and breaks[bi] == i:
+    s_active = np.int64(state[S_ACTIVE])
+    s_kstart = np.int64(state[S_KSTART])
+    s_below = np.int64(state[S_BELOW])
+    s_segstart = np.int64(state[S_SEGSTART])
+    s_nextfirst = np.int64(state[S_NEXTFIRST])
+    s_k = np.int64(state[S_K])
+    nb = breaks.shape[0]
+    i0 = 0
+    while i0 < m:  # the samples up to the next break in one inner loop
+        if bi < nb and breaks[bi] == i0:
             bi += 1
-            if s_active == 1.0 and s_init == 1.0:
+            if s_active == 1 and s_init == 1.0:
                 first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
                 last = s_k
-                if s_below >= 0.0:
+                if s_below >= 0:
                     last = min(last, s_below + n_post)
                 if first <= last:
-                    ev[ne, 0] = np.int64(first)
-                    ev[ne, 1] = np.int64(last)
+                    ev[ne, 0] = first
+                    ev[ne, 1] = last
                     ev[ne, 2] = 0
                     ne += 1
-                    s_nextfirst = last + 1.0
+                    s_nextfirst = last + 1
             s_init = 0.0
-            s_active = 0.0
-        xi = load3(x, i)
-        if s_init == 0.0:
+            s_active = 0
+        # (as a test of every sample against breaks[bi]: a break not after i0 is never met)
+        i1 = min(breaks[bi], m) if bi < nb and breaks[bi] > i0 else m
+        if s_init == 0.0:  # (only at a segment's first sample)
             s_init = 1.0
-            s_g = xi
+            s_g = load3(x, i0)
             s_ms = 0.0
-            s_active = 0.0
-            s_below = -1.0
-            s_segstart = k
-        s_g = add4(s_g, mul4(a_g, sub4(xi, s_g)))  # g += alpha_g * (x - g)
-        d = sub4(xi, s_g)
-        dd = mul4(d, d)
-        s_ms += alpha_ms * (lane4(dd, 0) + lane4(dd, 1) + lane4(dd, 2) - s_ms)
-        ms = s_ms
-        s_k = k
-        if s_active == 0.0:
-            if ms > enter_ms:
-                s_active = 1.0
-                s_kstart = k
-                s_below = -1.0
-        else:
-            if ms < exit_ms:
-                if s_below < 0.0:
-                    s_below = k
-                if k - s_below >= n_rest:
+            s_active = 0
+            s_below = -1
+            s_segstart = k0 + i0
+        for i in range(i0, i1):
+            k = k0 + i
+            xi = load3(x, i)
+            s_g = add4(s_g, mul4(a_g, sub4(xi, s_g)))  # g += alpha_g * (x - g)
+            d = sub4(xi, s_g)
+            dd = mul4(d, d)
+            s_ms += alpha_ms * (lane4(dd, 0) + lane4(dd, 1) + lane4(dd, 2) - s_ms)
+            ms = s_ms
+            s_k = k
+            if s_active == 0:
+                if ms > enter_ms:
+                    s_active = 1
+                    s_kstart = k
+                    s_below = -1
+            else:
+                if ms < exit_ms:
+                    if s_below < 0:
+                        s_below = k
+                    if k - s_below >= n_rest:
+                        first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
+                        last = s_below + n_post
+                        ev[ne, 0] = first
+                        ev[ne, 1] = last
+                        ev[ne, 2] = 0
+                        ne += 1
+                        s_nextfirst = last + 1
+                        s_active = 0
+                        s_below = -1
+                else:
+                    s_below = -1
+                # (a multiple of n_check is >= n_check: the modulo only from there on)
+                if s_active == 1 and k - s_kstart >= n_check and (k - s_kstart) % n_check == 0:
+                    ev[ne, 0] = max(s_kstart - n_pre, s_segstart, s_nextfirst)
+                    ev[ne, 1] = k
+                    ev[ne, 2] = 1
+                    ne += 1
+                if s_active == 1 and k - s_kstart >= n_max:
                     first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
-                    last = s_below + n_post
-                    ev[ne, 0] = np.int64(first)
-                    ev[ne, 1] = np.int64(last)
+                    ev[ne, 0] = first
+                    ev[ne, 1] = k
                     ev[ne, 2] = 0
                     ne += 1
-                    s_nextfirst = last + 1.0
-                    s_active = 0.0
-                    s_below = -1.0
-            else:
-                s_below = -1.0
-            # (a multiple of n_check is >= n_check: the costly modulo only from there on)
-            if s_active == 1.0 and k - s_kstart >= n_check and (k - s_kstart) % n_check == 0:
-                ev[ne, 0] = np.int64(max(s_kstart - n_pre, s_segstart, s_nextfirst))
-                ev[ne, 1] = k
-                ev[ne, 2] = 1
-                ne += 1
-            if s_active == 1.0 and k - s_kstart >= n_max:
-                first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
-                ev[ne, 0] = np.int64(first)
-                ev[ne, 1] = k
-                ev[ne, 2] = 0
-                ne += 1
-                s_nextfirst = k + 1.0
-                s_kstart = k + 1
-                s_below = -1.0
+                    s_nextfirst = k + 1
+                    s_kstart = k + 1
+                    s_below = -1
+        i0 = i1
     state[S_INIT] = s_init
     state[S_G0] = lane4(s_g, 0)
     state[S_G1] = lane4(s_g, 1)
@@ -166,44 +173,60 @@ def _turning_points(y, threshold):
     st = 0
     ext = 0
     y_ext = 0.0  # y[ext], kept in a register
-    for i in range(n):
-        v = y[i]
-        if st == 0:
-            if v > threshold:
-                st = 1
-                ext = i
-                y_ext = v
-            elif v < -threshold:
-                st = -1
-                ext = i
-                y_ext = v
-        elif st == 1:
-            if v > y_ext:
-                ext = i
-                y_ext = v
-            if v < -threshold:
-                idx[p] = ext
-                kind[p] = 1
-                p += 1
-                st = -1
-                ext = i
-                y_ext = v
-        else:
-            if v < y_ext:
-                ext = i
-                y_ext = v
-            if v > threshold:
-                idx[p] = ext
-                kind[p] = -1
-                p += 1
-                st = 1
-                ext = i
-                y_ext = v
+    # four samples at a time: a block in which no sample changes anything (none past the
+    # running extreme or a threshold, the tests of _turning_step) is passed over at once
+    hi4 = splat4(threshold)
+    lo4 = splat4(-threshold)
+    i = 0
+    if y.strides[0] == y.itemsize:
+        while i + 4 <= n:
+            v4 = loadv4(y, i)
+            if st == 1:
+                change = less4(splat4(y_ext), v4) | less4(v4, lo4)
+            elif st == -1:
+                change = less4(v4, splat4(y_ext)) | less4(hi4, v4)
+            else:
+                change = less4(hi4, v4) | less4(v4, lo4)
+            if change:
+                for q in range(i, i + 4):
+                    st, ext, y_ext, p = _turning_step(y[q], q, st, ext, y_ext, threshold, idx, kind, p)
+            i += 4
+    for q in range(i, n):
+        st, ext, y_ext, p = _turning_step(y[q], q, st, ext, y_ext, threshold, idx, kind, p)
     if st != 0:
         idx[p] = ext
         kind[p] = st
         p += 1
     return idx[:p].copy(), kind[:p].copy()
+
+
+@njit(**JIT)
+def _turning_step(v, i, st, ext, y_ext, threshold, idx, kind, p):
+    """Sample ``i`` (value ``v``) of :func:`_turning_points`' walk: the new ``(st, ext, y_ext,
+    p)``, a confirmed turning point written to ``idx[p]``, ``kind[p]``."""
+    if st == 0:
+        if v > threshold:
+            return 1, i, v, p
+        if v < -threshold:
+            return -1, i, v, p
+        return st, ext, y_ext, p
+    if st == 1:
+        if v > y_ext:
+            ext = i
+            y_ext = v
+        if v < -threshold:
+            idx[p] = ext
+            kind[p] = 1
+            return -1, i, v, p + 1
+        return st, ext, y_ext, p
+    if v < y_ext:
+        ext = i
+        y_ext = v
+    if v > threshold:
+        idx[p] = ext
+        kind[p] = -1
+        return 1, i, v, p + 1
+    return st, ext, y_ext, p
 
 
 @njit(**JIT)
@@ -573,26 +596,26 @@ def _rep_rotation_deg(x, lo, hi, half_window):
     """
     m = x.shape[0]
     r = lo.shape[0]
-    # running sums (in registers), only as far as the last rep's windows reach
+    # running sums (three lanes of a vector), only as far as the last rep's windows reach
     top = 0
     for i in range(r):
         top = max(top, min(hi[i], m) + half_window + 1)
     top = min(top, m)
     cs = np.empty((top + 1, 3))
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    cs[0, 0] = 0.0
-    cs[0, 1] = 0.0
-    cs[0, 2] = 0.0
-    for k in range(top):
-        s0 += x[k, 0]
-        s1 += x[k, 1]
-        s2 += x[k, 2]
-        cs[k + 1, 0] = s0
-        cs[k + 1, 1] = s1
-        cs[k + 1, 2] = s2
+    s = splat4(0.0)
+    store3(cs, 0, s)
+    if top and x.strides[1] == x.itemsize:
+        for k in range(top):
+            s = add4(s, load3(x, k))
+            store3(cs, k + 1, s)
+    else:
+        for k in range(top):
+            s = add4(s, make4(x[k, 0], x[k, 1], x[k, 2], 0.0))
+            store3(cs, k + 1, s)
     out = np.zeros(r)
+    zero = splat4(0.0)
+    tiny = splat4(1e-6)
+    below = splat4(1.0 - 1e-9)
     for i in range(r):
         if m == 0:
             continue
@@ -605,70 +628,102 @@ def _rep_rotation_deg(x, lo, hi, half_window):
         nr = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
         if nr == 0.0:
             continue
-        # the largest angle atan2(|r x g|, r . g) over the rep's samples, the same maximum of
-        # the same atan2 values, with few square roots and atan2 calls: a sample is ordered
-        # against the running maximum by tan^2 = |r x g|^2 / (r . g)^2 when both are below
-        # ~89.9 degrees and their tan^2 differ by far more than rounding, else by the sign of
-        # the cross product of the (r . g, |r x g|) vectors (same margin), else by atan2 itself
+        v0, v1, v2 = splat4(r0), splat4(r1), splat4(r2)
+        # the largest angle atan2(|r x g|, r . g) over the rep's samples (see _turn_step),
+        # samples whose windows are not cut at the array edges four at a time
         has = False
         ssb = 0.0  # |r x g|^2 of the maximum so far
         db = 0.0  # its r . g
         quick_b = False  # its angle is below ~89.9 degrees (tan^2 < 1e6)
         ab = -1.0  # atan2 of the maximum once computed, -1 when not yet
-        for k in range(k0, min(hi[i], m)):
+        k = k0
+        k_end = min(hi[i], m)
+        k_vec = min(k_end, m - half_window) - 4  # the last k of a block of four
+        while k < k_end:
+            if k <= k_vec and k >= half_window:
+                b1 = k + half_window + 1
+                b0 = k - half_window
+                h0, h1, h2 = load3x4(cs, b1, b1 + 1, b1 + 2, b1 + 3)
+                l0, l1, l2 = load3x4(cs, b0, b0 + 1, b0 + 2, b0 + 3)
+                g0 = sub4(h0, l0)
+                g1 = sub4(h1, l1)
+                g2 = sub4(h2, l2)
+                c0 = sub4(mul4(v1, g2), mul4(v2, g1))
+                c1 = sub4(mul4(v2, g0), mul4(v0, g2))
+                c2 = sub4(mul4(v0, g1), mul4(v1, g0))
+                ss4 = add4(add4(mul4(c0, c0), mul4(c1, c1)), mul4(c2, c2))
+                dn4 = add4(add4(mul4(v0, g0), mul4(v1, g1)), mul4(v2, g2))
+                if quick_b:  # all four clearly below the maximum (_turn_step's first test): skipped
+                    dd4 = mul4(dn4, dn4)
+                    ok = less4(zero, dn4) & less4(mul4(tiny, ss4), dd4)
+                    ok &= less4(mul4(ss4, splat4(db * db)), mul4(below, mul4(splat4(ssb), dd4)))
+                    if ok == 15:
+                        k += 4
+                        continue
+                for lane in range(4):
+                    g_zero = lane4(g0, lane) == 0.0 and lane4(g1, lane) == 0.0 and lane4(g2, lane) == 0.0
+                    has, ssb, db, quick_b, ab = _turn_step(g_zero, lane4(ss4, lane), lane4(dn4, lane), has, ssb, db,
+                                                           quick_b, ab)
+                k += 4
+                continue
             b0 = max(k - half_window, 0)
             b1 = min(k + half_window + 1, m)
             g0 = cs[b1, 0] - cs[b0, 0]
             g1 = cs[b1, 1] - cs[b0, 1]
             g2 = cs[b1, 2] - cs[b0, 2]
-            if g0 == 0.0 and g1 == 0.0 and g2 == 0.0:
-                continue
             c0 = r1 * g2 - r2 * g1
             c1 = r2 * g0 - r0 * g2
             c2 = r0 * g1 - r1 * g0
-            ss = c0 * c0 + c1 * c1 + c2 * c2
-            dn = r0 * g0 + r1 * g1 + r2 * g2
-            if not has:
-                has = True
-                ssb = ss
-                db = dn
-                quick_b = dn > 0.0 and 1e-6 * ss < dn * dn
-                ab = -1.0
-                continue
-            if quick_b and dn > 0.0 and 1e-6 * ss < dn * dn:
-                lhs = ss * (db * db)
-                rhs = ssb * (dn * dn)
-                if lhs < (1.0 - 1e-9) * rhs:
-                    continue  # clearly smaller
-                if lhs > (1.0 + 1e-9) * rhs:
-                    ssb = ss  # clearly larger
-                    db = dn
-                    ab = -1.0
-                    continue
-            sn = math.sqrt(ss)
-            sb = math.sqrt(ssb)
-            # |u_b| |u_n| sin(angle_n - angle_b), with a margin far above its rounding error
-            crs = db * sn - sb * dn
-            margin = 1e-12 * (abs(db) + sb) * (abs(dn) + sn)
-            if crs < -margin:
-                continue
-            if crs <= margin:
-                if ab < 0.0:
-                    ab = math.atan2(sb, db)
-                an = math.atan2(sn, dn)
-                if an <= ab:
-                    continue
-                ab = an
-            else:
-                ab = -1.0
-            ssb = ss
-            db = dn
-            quick_b = dn > 0.0 and 1e-6 * ss < dn * dn
+            has, ssb, db, quick_b, ab = _turn_step(g0 == 0.0 and g1 == 0.0 and g2 == 0.0,
+                                                   c0 * c0 + c1 * c1 + c2 * c2, r0 * g0 + r1 * g1 + r2 * g2,
+                                                   has, ssb, db, quick_b, ab)
+            k += 1
         if has:
             worst = math.atan2(math.sqrt(ssb), db) if ab < 0.0 else ab
             if worst > 0.0:
                 out[i] = math.degrees(worst)
     return out
+
+
+@njit(**JIT)
+def _turn_step(g_zero, ss, dn, has, ssb, db, quick_b, ab):
+    """One sample of :func:`_rep_rotation_deg`'s running maximum of the angle
+    ``atan2(sqrt(ss), dn)`` (``ss = |r x g|^2``, ``dn = r . g``; a zero window sum ``g``,
+    ``g_zero``, has no direction and is skipped): the new ``(has, ssb, db, quick_b, ab)``.
+
+    The same maximum of the same atan2 values, with few square roots and atan2 calls: a
+    sample is ordered against the maximum by tan^2 = ss / dn^2 when both are below ~89.9
+    degrees and their tan^2 differ by far more than rounding, else by the sign of the cross
+    product of the (dn, sqrt(ss)) vectors (same margin), else by atan2 itself.
+    """
+    if g_zero:
+        return has, ssb, db, quick_b, ab
+    if not has:
+        return True, ss, dn, dn > 0.0 and 1e-6 * ss < dn * dn, -1.0
+    if quick_b and dn > 0.0 and 1e-6 * ss < dn * dn:
+        lhs = ss * (db * db)
+        rhs = ssb * (dn * dn)
+        if lhs < (1.0 - 1e-9) * rhs:
+            return has, ssb, db, quick_b, ab  # clearly smaller
+        if lhs > (1.0 + 1e-9) * rhs:
+            return has, ss, dn, quick_b, -1.0  # clearly larger
+    sn = math.sqrt(ss)
+    sb = math.sqrt(ssb)
+    # |u_b| |u_n| sin(angle_n - angle_b), with a margin far above its rounding error
+    crs = db * sn - sb * dn
+    margin = 1e-12 * (abs(db) + sb) * (abs(dn) + sn)
+    if crs < -margin:
+        return has, ssb, db, quick_b, ab
+    if crs <= margin:
+        if ab < 0.0:
+            ab = math.atan2(sb, db)
+        an = math.atan2(sn, dn)
+        if an <= ab:
+            return has, ssb, db, quick_b, ab
+        ab = an
+    else:
+        ab = -1.0
+    return has, ss, dn, dn > 0.0 and 1e-6 * ss < dn * dn, ab
 
 
 @njit(**JIT)

@@ -17,8 +17,10 @@ top starts with the eccentric phase (load going down); at the bottom, with the c
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
+from itertools import repeat
 
 import numpy as np
 
@@ -142,41 +144,48 @@ class SetAnalyzer:
             still_thr = _kernels._settle_reps(t_s, x64, displacement[1], arr, edges[idx], boundary, still_thr,
                                               self._prm)
             rows = arr.tolist()
-            if short and not self._vertical_enough(t_s, x_g, a_up, rows):
+            if short and not self._vertical_enough(t_s, x_g, a_up, rows[0][0], rows[-1][1]):
                 continue
-            kept.append((rows, None))
+            kept.append((rows, None, None))
         return self.sets_of_groups(kept, concentric_first, holes_s)
 
-    def _vertical_enough(self, t_s: np.ndarray, x_g: np.ndarray, a_up: np.ndarray, rows: list) -> bool:
-        """A short group's movement is vertical enough (``min_vertical_fraction``) to count."""
-        lo = int(np.searchsorted(t_s, rows[0][0]))
-        hi = int(np.searchsorted(t_s, rows[-1][1]))
+    def _vertical_enough(self, t_s: np.ndarray, x_g: np.ndarray, a_up: np.ndarray, start_s: float,
+                         end_s: float) -> bool:
+        """A short group's movement (its first rep's start to its last rep's end) is vertical
+        enough (``min_vertical_fraction``) to count."""
+        lo = int(np.searchsorted(t_s, start_s))
+        hi = int(np.searchsorted(t_s, end_s))
         return not self.vertical_fraction(x_g, a_up, lo, hi) < self.config.min_vertical_fraction
 
-    def sets_of_groups(self, groups: list[tuple[list, list | None]], concentric_first: bool,
+    def sets_of_groups(self, groups: list[tuple[list | None, list | None, tuple | None]], concentric_first: bool,
                        holes_s: np.ndarray | None) -> list[RepSet]:
         """The sets of a stretch's kept groups (the end of :meth:`analyse`): reps estimated in
-        the holes ``holes_s``, phases, aggregates. Each group is ``(rows, sums)``: its
-        rep-table rows, and the sums of ``_kernels._set_sums`` or None (then summed here)."""
+        the holes ``holes_s``, phases, aggregates. Each group is ``(rows, None, None)``: its
+        rep-table rows (lists; reps built and summed here), or ``(None, sums, reps)``: the sums
+        of ``_kernels._set_sums`` and the :class:`Rep` tuple of its rows."""
         out = []
-        for rows, sums in groups:
+        for rows, sums, reps in groups:
             n_hidden = 0
             if holes_s is not None and holes_s.shape[0]:
-                n_hidden, used = reps_in_holes(np.array([row[0] for row in rows]), rows[-1][1], holes_s)
+                if reps is None:
+                    starts, end_s = [row[0] for row in rows], rows[-1][1]
+                else:
+                    starts, end_s = [r.start_s for r in reps], reps[-1].end_s
+                n_hidden, used = reps_in_holes(np.array(starts), end_s, holes_s)
                 holes_s = holes_s[~used]  # a hole's reps belong to one set only
             if sums is None:
                 out.append(_set_of_rows(rows, concentric_first, self.config.slowdown_frac, n_hidden))
             else:
-                out.append(_repset(rows[0][0], rows[-1][1], _reps_of_rows(rows, concentric_first), *sums,
-                                   int(n_hidden)))
+                out.append(_repset(reps[0].start_s, reps[-1].end_s, reps, *sums, int(n_hidden)))
         return out
 
     def analyse_many(self, buf_t: np.ndarray, buf_x: np.ndarray, bounds: list[tuple[int, int]],
-                     shift_s: float) -> dict[tuple[int, int], list[tuple[list, list]]] | None:
+                     shift_s: float) -> dict[tuple[int, int], list[tuple[None, list, tuple]]] | None:
         """What :meth:`analyse` finds in each stretch ``(lo, hi)`` of ``bounds`` (with ``t_s =
         buf_t[lo:hi] - shift_s``, ``x_g = buf_x[lo:hi]``, no amplitude floor), up to the
         groups it keeps, in one kernel call: ``{(lo, hi): groups}`` (stretches too short to
-        analyse have none), each group its rep-table rows and their sums, for :meth:`sets_of_groups`
+        analyse have none), each group ``(None, sums, reps)``: the sums and reps of its rep-table
+        rows, for :meth:`sets_of_groups`
         (the boundary kind is ``self.concentric_first_[(lo, hi)]``). None when the filter
         layout has no four-lane kernels (then call :meth:`analyse` on each stretch).
         """
@@ -197,18 +206,20 @@ class SetAnalyzer:
         rows, groups, sums = _kernels._analyse_stretches(buf_t, buf_x, lo_i, hi_i, a_up, z, offs, shift_s, self._prm,
                                                          c.min_reps, c.rhythm_reps, c.short_set_duration_ratio,
                                                          c.slowdown_frac)
-        rows = rows.tolist()
-        out: dict[tuple[int, int], list[tuple[list, list]]] = {b: [] for b in bounds}
+        # every rep of every group at once, field by field (the groups' rows follow each other)
+        all_reps = _reps_of_table(rows, np.repeat(groups[:, 4] == -1, groups[:, 2] - groups[:, 1]))
+        out: dict[tuple[int, int], list[tuple[None, list, tuple]]] = {b: [] for b in bounds}
         for (j, r0, r1, check, boundary), s in zip(groups.tolist(), sums.tolist()):
             b = bounds[j]
             self.concentric_first_[b] = boundary == -1
-            grp = rows[r0:r1]
+            reps = tuple(all_reps[r0:r1])
             if check:
                 lo, hi = b
                 o0, o1 = int(offs[j]), int(offs[j + 1])
-                if not self._vertical_enough(buf_t[lo:hi] - shift_s, buf_x[lo:hi], a_up[o0:o1], grp):
+                if not self._vertical_enough(buf_t[lo:hi] - shift_s, buf_x[lo:hi], a_up[o0:o1], reps[0].start_s,
+                                             reps[-1].end_s):
                     continue
-            out[b].append((grp, s))
+            out[b].append((None, s, reps))
         return out
 
 
@@ -277,6 +288,25 @@ def _reps_of_rows(rows: list, concentric_first: bool) -> tuple[Rep, ...]:
     if concentric_first:
         return tuple([_rep(s, e, sec, fst, p, True) for s, e, fst, sec, p, _tr, _ok in rows])
     return tuple([_rep(s, e, fst, sec, p, False) for s, e, fst, sec, p, _tr, _ok in rows])
+
+
+_consume = collections.deque(maxlen=0).extend  # runs an iterator to its end
+
+
+def _reps_of_table(rows: np.ndarray, concentric_first: np.ndarray) -> list[Rep]:
+    """The reps of ``_kernels._rep_table`` rows (float64 (R, 7)), row ``i`` with
+    ``concentric_first[i]`` (bool (R,)): the objects :func:`_reps_of_rows` makes, with the same
+    values, built field by field over all rows (the slot setters called by ``map``; no row
+    lists, no Python-level call per rep)."""
+    n = rows.shape[0]
+    reps = list(map(_new, repeat(Rep, n)))
+    eccentric = np.where(concentric_first, rows[:, 3], rows[:, 2])
+    concentric = np.where(concentric_first, rows[:, 2], rows[:, 3])
+    columns = (rows[:, 0].tolist(), rows[:, 1].tolist(), eccentric.tolist(), concentric.tolist(),
+               rows[:, 4].tolist(), concentric_first.tolist())
+    for setter, values in zip(_set_rep, columns):
+        _consume(map(setter, reps, values))
+    return reps
 
 
 def _set_of_rows(rows: list, concentric_first: bool, slowdown_frac: float, n_reps_in_gaps: int) -> RepSet:

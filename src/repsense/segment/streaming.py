@@ -150,14 +150,19 @@ class RepSegmenter:
         # a rep that could still join a set starts within max_inter_rep_s of its end and lasts
         # at most max_rep_s; post_roll_s more keeps the filters' edge away from it
         settle_s = c.max_inter_rep_s + c.max_rep_s + c.post_roll_s
+        k_last = self._buf_k0 + self._buf_t.shape[0] - 1
         for first, last, kind in events.tolist():
-            last = min(last, self._buf_k0 + self._buf_t.shape[0] - 1)
+            last = min(last, k_last)
             first = max(first, self._consumed_k)
             if first > last:
                 continue
             lo, hi = first - self._buf_k0, last - self._buf_k0 + 1
             if lo < 0:
                 raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
+            if many is not None and not many.get((lo, hi)):  # (kind 0) no group kept: no set
+                self._consumed_k = last + 1
+                self._amp_floor_m = 0.0
+                continue
             now_s = float(self._buf_t[hi - 1])
             holes = self._holes_s
             if holes.shape[0]:

@@ -217,9 +217,9 @@ def test_past_edge_tail_matches_naive(naive, seed, m, tail_n, hold_n, forward):
     assert got == want
 
 
-@pytest.mark.parametrize("tail_s", [0.0, 0.32])
-def test_analyse_displacement_reads_inner_durations_past_the_edge_tail_as_the_naive_steps(naive, tail_s):
-    # squats resting at the top with 1.2 s waits: the displacement sags through each wait
+def _kernel_and_naive(naive, z_true, seed, **config):
+    """``_analyse_displacement`` and its naive twin on a vertical sensor moved along ``z_true``
+    (m, 25 Hz grid, 0.005 g noise), with ``DetectorConfig(**config)``."""
     from dataclasses import replace
 
     from repsense.dsp import _kernels as dsp_kernels
@@ -227,7 +227,18 @@ def test_analyse_displacement_reads_inner_durations_past_the_edge_tail_as_the_na
     from repsense.segment.reps import SetAnalyzer
 
     fs = 25.0
+    a = np.gradient(np.gradient(z_true, 1 / fs), 1 / fs) / 9.80665
+    x = (1.0 + a)[:, None] * np.array([0.0, 0.0, 1.0]) + np.random.default_rng(seed).normal(0, 0.005, (a.shape[0], 3))
+    t = np.arange(a.shape[0]) / fs
+    an = SetAnalyzer(replace(DetectorConfig(), **config))
+    a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
+    return (_kernels._analyse_displacement(t, x, a_up, z, an._prm, 0.0),
+            naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, 0.0))
 
+
+@pytest.mark.parametrize("tail_s", [0.0, 0.32])
+def test_analyse_displacement_reads_inner_durations_past_the_edge_tail_as_the_naive_steps(naive, tail_s):
+    # squats resting at the top with 1.2 s waits: the displacement sags through each wait
     def min_jerk(n):
         u = np.arange(n) / (n - 1)
         return 10 * u**3 - 15 * u**4 + 6 * u**5
@@ -235,14 +246,7 @@ def test_analyse_displacement_reads_inner_durations_past_the_edge_tail_as_the_na
     parts = [np.zeros(100)]
     for _ in range(6):
         parts += [-0.5 * min_jerk(60), -0.5 + 0.5 * min_jerk(25), np.zeros(30)]
-    z_true = np.concatenate([*parts, np.zeros(150)])
-    a = np.gradient(np.gradient(z_true, 1 / fs), 1 / fs) / 9.80665
-    x = (1.0 + a)[:, None] * np.array([0.0, 0.0, 1.0]) + np.random.default_rng(5).normal(0, 0.005, (a.shape[0], 3))
-    t = np.arange(a.shape[0]) / fs
-    an = SetAnalyzer(replace(DetectorConfig(), edge_tail_s=tail_s))
-    a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
-    got = _kernels._analyse_displacement(t, x, a_up, z, an._prm, 0.0)
-    ref = naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, 0.0)
+    got, ref = _kernel_and_naive(naive, np.concatenate([*parts, np.zeros(150)]), 5, edge_tail_s=tail_s)
     assert got[2] == ref[2]
     np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
     assert list(got[4]) == list(ref[4])
@@ -252,13 +256,6 @@ def test_analyse_displacement_reads_inner_durations_past_the_edge_tail_as_the_na
 @pytest.mark.parametrize("span", [0.0, 1.0])
 def test_analyse_displacement_reads_the_rest_end_over_the_groups_span_as_the_naive_steps(naive, span):
     # six 0.4 m down-and-up reps from a still top, then a re-rack: 0.2 m up, 0.2 m down
-    from dataclasses import replace
-
-    from repsense.dsp import _kernels as dsp_kernels
-    from repsense.segment import DetectorConfig
-    from repsense.segment.reps import SetAnalyzer
-
-    fs = 25.0
     u = np.arange(50) / 50
     v = np.arange(30) / 30
     step = v - np.sin(2 * np.pi * v) / (2 * np.pi)  # 0 -> 1 in 1.2 s
@@ -266,14 +263,7 @@ def test_analyse_displacement_reads_the_rest_end_over_the_groups_span_as_the_nai
     for _ in range(6):
         parts += [-0.2 * (1 - np.cos(2 * np.pi * u)), np.zeros(12)]
     parts += [np.zeros(38), 0.2 * step, np.full(38, 0.2), 0.2 - 0.2 * step, np.zeros(200)]
-    z_true = np.concatenate(parts)
-    a = np.gradient(np.gradient(z_true, 1 / fs), 1 / fs) / 9.80665
-    x = (1.0 + a)[:, None] * np.array([0.0, 0.0, 1.0]) + np.random.default_rng(3).normal(0, 0.005, (a.shape[0], 3))
-    t = np.arange(a.shape[0]) / fs
-    an = SetAnalyzer(replace(DetectorConfig(), boundary_span_ratio=span))
-    a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
-    got = _kernels._analyse_displacement(t, x, a_up, z, an._prm, 0.0)
-    ref = naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, 0.0)
+    got, ref = _kernel_and_naive(naive, np.concatenate(parts), 3, boundary_span_ratio=span)
     assert got[2] == ref[2] == (1 if span else -1)  # maxima (the still top) bound the reps
     np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
     assert list(got[4]) == list(ref[4])

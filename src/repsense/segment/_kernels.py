@@ -20,6 +20,15 @@ N_STATE = 11
 
 
 @njit(**JIT)
+def _push_event(ev, ne, first, last, kind):
+    """Row ``ne`` of the set finder's events ``[first, last, kind]``; returns ``ne + 1``."""
+    ev[ne, 0] = first
+    ev[ne, 1] = last
+    ev[ne, 2] = kind
+    return ne + 1
+
+
+@njit(**JIT)
 def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
                    n_rest, n_pre, n_post, n_max, n_check):
     """Stateful set finder on uniform-grid acceleration (one sample at a time, causal).
@@ -77,10 +86,7 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
                 if s_below >= 0:
                     last = min(last, s_below + n_post)
                 if first <= last:
-                    ev[ne, 0] = first
-                    ev[ne, 1] = last
-                    ev[ne, 2] = 0
-                    ne += 1
+                    ne = _push_event(ev, ne, first, last, 0)
                     s_nextfirst = last + 1
             s_init = 0.0
             s_active = 0
@@ -114,10 +120,7 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
                     if k - s_below >= n_rest:
                         first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
                         last = s_below + n_post
-                        ev[ne, 0] = first
-                        ev[ne, 1] = last
-                        ev[ne, 2] = 0
-                        ne += 1
+                        ne = _push_event(ev, ne, first, last, 0)
                         s_nextfirst = last + 1
                         s_active = 0
                         s_below = -1
@@ -125,16 +128,10 @@ def _activity_sets(x, breaks, k0, state, alpha_g, alpha_ms, enter_ms, exit_ms,
                     s_below = -1
                 # (a multiple of n_check is >= n_check: the modulo only from there on)
                 if s_active == 1 and k - s_kstart >= n_check and (k - s_kstart) % n_check == 0:
-                    ev[ne, 0] = max(s_kstart - n_pre, s_segstart, s_nextfirst)
-                    ev[ne, 1] = k
-                    ev[ne, 2] = 1
-                    ne += 1
+                    ne = _push_event(ev, ne, max(s_kstart - n_pre, s_segstart, s_nextfirst), k, 1)
                 if s_active == 1 and k - s_kstart >= n_max:
                     first = max(s_kstart - n_pre, s_segstart, s_nextfirst)
-                    ev[ne, 0] = first
-                    ev[ne, 1] = k
-                    ev[ne, 2] = 0
-                    ne += 1
+                    ne = _push_event(ev, ne, first, k, 0)
                     s_nextfirst = k + 1
                     s_kstart = k + 1
                     s_below = -1

@@ -881,23 +881,37 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr):
     still_thr = -1.0
     g_dur = table[:, 1] - table[:, 0]
     edges = np.full((r, 4), -1, np.int64)
+    # the kept reps in rhythms (as _group_reps's first _rhythms) of >= 3 reps: the grouping
+    # reads the rotation of no other rep (its groups are parts of these rhythms, and it
+    # reads the rotation only in groups of >= 3)
+    in3 = np.zeros(r, np.uint8)
+    n_in3 = 0
     if n_keep >= 3:
         still_thr = known_thr if known_thr >= 0.0 else _still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21],
                                                                         prm[22])
         edge = np.zeros(r, np.uint8)
         prev = -1
         last_end = -np.inf
-        for i in range(r):
-            if keep[i] == 0:
+        first = 0  # first and number of kept reps of the current rhythm
+        size = 0
+        for i in range(r + 1):
+            if i < r and keep[i] == 0:
                 continue
-            if prev < 0 or table[i, 0] - last_end > prm[11]:
-                edge[i] = 1
-                if prev >= 0:
+            if i == r or prev < 0 or table[i, 0] - last_end > prm[11]:
+                if prev >= 0:  # the rhythm first..prev ends
                     edge[prev] = 1
+                    if size >= 3:
+                        for k in range(first, prev + 1):
+                            in3[k] = keep[k]
+                        n_in3 += size
+                if i == r:
+                    break
+                edge[i] = 1
+                first = i
+                size = 0
+            size += 1
             prev = i
             last_end = table[i, 1]
-        if prev >= 0:
-            edge[prev] = 1
         # trim only the rows whose trimmed duration is read; their edges are kept for the
         # trim of the kept groups (the same rows, threshold and samples)
         for i in range(r):
@@ -920,12 +934,12 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr):
                         a2, b2 = _still_walk(x, int(prm[18]), still_thr, sa, sb, int(prm[23]))
                 if a2 != a or b2 != b:
                     g_dur[i] = (t_s[b2] + 0.5 * dt_s) - (t_s[a2] - 0.5 * dt_s)  # as _trim_row's end - start
-    # rotation of the kept reps only (the grouping reads no other)
-    lo_i = np.empty(n_keep, np.int64)
-    hi_i = np.empty(n_keep, np.int64)
+    # rotation of the kept reps in rhythms of >= 3 only (the grouping reads no other; 0 for those)
+    lo_i = np.empty(n_in3, np.int64)
+    hi_i = np.empty(n_in3, np.int64)
     q = 0
     for i in range(r):
-        if keep[i]:
+        if in3[i]:
             lo_i[q] = _search_left(t_s, table[i, 0])
             hi_i[q] = max(_search_left(t_s, table[i, 1]), lo_i[q] + 1)
             q += 1
@@ -933,7 +947,7 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr):
     rotation_deg = np.zeros(r)
     q = 0
     for i in range(r):
-        if keep[i]:
+        if in3[i]:
             rotation_deg[i] = rot_kept[q]
             q += 1
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],

@@ -537,12 +537,12 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
             if m < 3:
                 continue
             cut = int(m * ref_frac) if ref_frac > 0.0 and m >= 6 else 0
-            lim = max(rotation_ratio * _median_at(rotation_deg, members[cut:m - cut], buf), rotation_min_deg)
-            if rotation_ratio <= 0.0:
-                lim = np.inf
-            dlim = inner_duration_ratio * _median_at(dur_s, members[cut:m - cut], buf)
-            if inner_duration_ratio <= 0.0:
-                dlim = np.inf
+            lim = np.inf  # a test that is off (ratio 0): a limit no rep exceeds
+            if rotation_ratio > 0.0:
+                lim = max(rotation_ratio * _median_at(rotation_deg, members[cut:m - cut], buf), rotation_min_deg)
+            dlim = np.inf
+            if inner_duration_ratio > 0.0:
+                dlim = inner_duration_ratio * _median_at(dur_s, members[cut:m - cut], buf)
             for q in range(1, m - 1):
                 if rotation_deg[members[q]] > lim or dur_s[members[q]] > dlim:
                     split[members[q]] = 1
@@ -881,37 +881,34 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr):
     still_thr = -1.0
     g_dur = table[:, 1] - table[:, 0]
     edges = np.full((r, 4), -1, np.int64)
-    # the kept reps in rhythms (as _group_reps's first _rhythms) of >= 3 reps: the grouping
-    # reads the rotation of no other rep (its groups are parts of these rhythms, and it
-    # reads the rotation only in groups of >= 3)
+    # the kept reps in rhythms (_group_reps's first _rhythms) of >= 3 reps: the grouping reads
+    # the rotation of no other rep (its groups are parts of these rhythms, and it reads the
+    # rotation only in groups of >= 3)
     in3 = np.zeros(r, np.uint8)
     n_in3 = 0
     if n_keep >= 3:
         still_thr = known_thr if known_thr >= 0.0 else _still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21],
                                                                         prm[22])
-        edge = np.zeros(r, np.uint8)
-        prev = -1
-        last_end = -np.inf
-        first = 0  # first and number of kept reps of the current rhythm
-        size = 0
-        for i in range(r + 1):
-            if i < r and keep[i] == 0:
-                continue
-            if i == r or prev < 0 or table[i, 0] - last_end > prm[11]:
-                if prev >= 0:  # the rhythm first..prev ends
-                    edge[prev] = 1
-                    if size >= 3:
-                        for k in range(first, prev + 1):
-                            in3[k] = keep[k]
-                        n_in3 += size
-                if i == r:
-                    break
-                edge[i] = 1
-                first = i
-                size = 0
-            size += 1
-            prev = i
-            last_end = table[i, 1]
+        rhythm = np.full(r, -1, np.int64)
+        n_rhythms = _rhythms(table[:, 0], table[:, 1], keep, np.zeros(r, np.uint8), prm[11], rhythm)
+        size = np.zeros(n_rhythms, np.int64)
+        first = np.full(n_rhythms, -1, np.int64)
+        last = np.empty(n_rhythms, np.int64)
+        for i in range(r):
+            g = rhythm[i]
+            if g >= 0:
+                size[g] += 1
+                if first[g] < 0:
+                    first[g] = i
+                last[g] = i
+        edge = np.zeros(r, np.uint8)  # the first and last rep of each rhythm
+        for g in range(n_rhythms):
+            edge[first[g]] = 1
+            edge[last[g]] = 1
+        for i in range(r):
+            if rhythm[i] >= 0 and size[rhythm[i]] >= 3:
+                in3[i] = 1
+                n_in3 += 1
         # trim only the rows whose trimmed duration is read; their edges are kept for the
         # trim of the kept groups (the same rows, threshold and samples)
         for i in range(r):

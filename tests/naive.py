@@ -397,13 +397,13 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
     kept = [i for i in range(len(rows)) if keep[i]]
     if len(kept) >= 3:  # inner reps of each rhythm are judged by their still-trimmed span
         quiet = still_threshold(x, int(prm[18]), prm[19], prm[20], prm[21], prm[22])
-        trimmed = trim_still(list(t_s), still_mask(x, int(prm[18]), quiet), [r for r in rows], dt_s, int(prm[23]))
+        still = still_mask(x, int(prm[18]), quiet)
+        trimmed = trim_still(list(t_s), still, [r for r in rows], dt_s, int(prm[23]))
         rhythms = []
         for i in kept:
             if not rhythms or rows[i][0] - rows[rhythms[-1][-1]][1] > max_gap:
                 rhythms.append([])
             rhythms[-1].append(i)
-        still = still_mask(x, int(prm[18]), quiet)
         tail_n, hold_n = int(prm[26]), int(prm[27])
         for rh in rhythms:
             for i in rh[1:-1]:

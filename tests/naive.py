@@ -419,6 +419,29 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
                     cut = trim_still(list(t_s), still, [[t_s[sa] - dt_s / 2, t_s[sb] + dt_s / 2, 0.0, 0.0, 0.0]],
                                      dt_s, int(prm[23]))[0]
                     durs[i] = cut[1] - cut[0]
+        wait_n, wait_ratio = int(prm[28]), float(prm[29])
+        for rh in rhythms if wait_n > 0 else []:  # resets on the floor: the edge reps' inner waits
+            if len(rh) < 3:
+                continue
+            inner_s = float(np.median([(rows[i][1] - rows[i][0]) - durs[i] for i in rh[1:-1]]))
+            for i, forward in ((rh[0], False), (rh[-1], True)):
+                a = int(round((rows[i][0] + dt_s / 2 - t_s[0]) / dt_s))
+                b = int(round((rows[i][1] - dt_s / 2 - t_s[0]) / dt_s))
+                if forward:  # the last rep: from its start, past the tail, to its first moving run
+                    s0 = past_tail(still, a, b, tail_n, hold_n)
+                    cut = trim_still(list(t_s), still, [[t_s[s0] - dt_s / 2, t_s[b] + dt_s / 2, 0.0, 0.0, 0.0]],
+                                     dt_s, int(prm[23]))[0]
+                    n = int(round((cut[0] - (t_s[s0] - dt_s / 2)) / dt_s))
+                    if n >= wait_n and inner_s >= wait_ratio * n * dt_s:
+                        durs[i] = rows[i][1] - cut[0]
+                else:  # the first rep: back from its end
+                    last = len(still) - 1
+                    s0 = last - past_tail(still[::-1], last - b, last - a, tail_n, hold_n)
+                    cut = trim_still(list(t_s), still, [[t_s[a] - dt_s / 2, t_s[s0] + dt_s / 2, 0.0, 0.0, 0.0]],
+                                     dt_s, int(prm[23]))[0]
+                    n = int(round(((t_s[s0] + dt_s / 2) - cut[1]) / dt_s))
+                    if n >= wait_n and inner_s >= wait_ratio * n * dt_s:
+                        durs[i] = cut[1] - rows[i][0]
     gid = group_reps([r[0] for r in rows], [r[1] for r in rows], durs, [r[5] for r in rows], keep, max_gap,
                      travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac, float(prm[24]))
     return rows, gid, quiet

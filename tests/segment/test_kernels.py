@@ -253,6 +253,24 @@ def test_analyse_displacement_reads_inner_durations_past_the_edge_tail_as_the_na
     assert (np.asarray(got[4]) >= 0).sum() == (6 if tail_s else 5)
 
 
+@pytest.mark.parametrize("wait_s", [0.0, 1.0])
+def test_analyse_displacement_passes_over_a_dead_stop_sets_edge_resets_as_the_naive_steps(naive, wait_s):
+    # pulls from the floor (1 s up, 1.5 s down) with a 2.5 s reset after each: the first rep
+    # is judged without its reset, as the inner reps are
+    def min_jerk(n):
+        u = np.arange(n) / (n - 1)
+        return 10 * u**3 - 15 * u**4 + 6 * u**5
+
+    parts = [np.zeros(100)]
+    for _ in range(7):
+        parts += [0.5 * min_jerk(25), 0.5 - 0.5 * min_jerk(38), np.zeros(62)]
+    got, ref = _kernel_and_naive(naive, np.concatenate([*parts, np.zeros(150)]), 5, edge_wait_s=wait_s)
+    assert got[2] == ref[2] == -1
+    np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
+    assert list(got[4]) == list(ref[4])
+    assert (np.asarray(got[4]) >= 0).sum() == (7 if wait_s else 6)
+
+
 @pytest.mark.parametrize("span", [0.0, 1.0])
 def test_analyse_displacement_reads_the_rest_end_over_the_groups_span_as_the_naive_steps(naive, span):
     # six 0.4 m down-and-up reps from a still top, then a re-rack: 0.2 m up, 0.2 m down

@@ -749,12 +749,12 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     t_s : float64 (m,) uniform grid times; x : float64 (m, 3) grid acceleration (g), m >= 2.
     a_up, z : float64 (m,) vertical acceleration (m/s^2) and displacement (m) of ``x``, from
         ``repsense.dsp._kernels._vertical_displacement(s)``.
-    prm : float64 (28,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
+    prm : float64 (30,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
         min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
         max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
         edge_rotation_min_deg, edge_reference_frac, phase_speed_rel, still_half, still_noise_ratio,
         still_floor_g, still_max_g, still_noise_percentile, still_move_n, inner_duration_ratio,
-        boundary_span_ratio, edge_tail_n, edge_hold_n``
+        boundary_span_ratio, edge_tail_n, edge_hold_n, edge_wait_n, edge_wait_ratio``
         (``still_half`` to ``still_move_n`` for :func:`_still_threshold` and :func:`_trim_still`).
     amp_floor_m : float, smallest amplitude to scale the hysteresis by.
 
@@ -931,6 +931,8 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr):
                         a2, b2 = _still_walk(x, int(prm[18]), still_thr, sa, sb, int(prm[23]))
                 if a2 != a or b2 != b:
                     g_dur[i] = (t_s[b2] + 0.5 * dt_s) - (t_s[a2] - 0.5 * dt_s)  # as _trim_row's end - start
+        if prm[28] > 0:
+            _edge_waits(t_s, x, table, rhythm, first, last, size, still_thr, prm, g_dur)
     # rotation of the kept reps in rhythms of >= 3 only (the grouping reads no other; 0 for those)
     lo_i = np.empty(n_in3, np.int64)
     hi_i = np.empty(n_in3, np.int64)
@@ -950,6 +952,58 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr):
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
                       rotation_deg, prm[14], prm[15], prm[16], prm[24])
     return table, gid, still_thr, edges
+
+
+@njit(**JIT)
+def _edge_waits(t_s, x, table, rhythm, first, last, size, still_thr, prm, g_dur):
+    """In place on ``g_dur`` (the grouping's durations, the inner reps' already trimmed): the
+    first (last) rep of each rhythm of >= 3 reps read up to (from) the wait it ends (starts)
+    with, when that wait lasts at least ``prm[28]`` samples and the rhythm's inner reps were
+    trimmed by at least ``prm[29]`` x that wait (median): a lifter who resets on the floor
+    between every rep. The wait is the run of still samples on the rep's inner side, past the
+    tail of the neighbouring movement (:func:`_inner_wait`)."""
+    dt_s = prm[1]
+    half = int(prm[18])
+    tail_n = int(prm[26])
+    hold_n = int(prm[27])
+    run_n = int(prm[23])
+    n_rhythms = size.shape[0]
+    trims = np.empty(table.shape[0])
+    for g in range(n_rhythms):
+        if size[g] < 3:
+            continue
+        n_in = 0
+        for i in range(first[g] + 1, last[g]):
+            if rhythm[i] == g:
+                trims[n_in] = (table[i, 1] - table[i, 0]) - g_dur[i]
+                n_in += 1
+        inner_trim_s = _median(trims[:n_in]) if n_in > 0 else 0.0
+        i = first[g]  # its inner side is its end
+        a, b = _row_samples(t_s[0], dt_s, table[i, 0], table[i, 1], t_s.shape[0])
+        k, n = _inner_wait(x, half, still_thr, a, b, -1, tail_n, hold_n, run_n)
+        if n >= prm[28] and inner_trim_s >= prm[29] * n * dt_s:
+            g_dur[i] = (t_s[k] + 0.5 * dt_s) - table[i, 0]
+        i = last[g]  # its inner side is its start
+        a, b = _row_samples(t_s[0], dt_s, table[i, 0], table[i, 1], t_s.shape[0])
+        k, n = _inner_wait(x, half, still_thr, a, b, 1, tail_n, hold_n, run_n)
+        if n >= prm[28] and inner_trim_s >= prm[29] * n * dt_s:
+            g_dur[i] = table[i, 1] - (t_s[k] - 0.5 * dt_s)
+
+
+@njit(**JIT)
+def _inner_wait(x, half, threshold, a, b, step, tail_n, hold_n, run_n):
+    """The wait a rep spanning samples ``a`` to ``b`` starts (``step`` 1) or ends (``step``
+    -1) with: past the tail of the neighbouring movement (:func:`_past_edge_tail`), the still
+    samples up to its first (back to its last) run of >= ``run_n`` moving samples, as
+    :func:`_still_walk` reads them. Returns ``k, n``: that run's first (last) sample and the
+    wait's length in samples."""
+    if step == 1:
+        s0 = _past_edge_tail(x, half, threshold, a, b, 1, tail_n, hold_n)
+        k, _b2 = _still_walk(x, half, threshold, s0, b, run_n)
+        return k, k - s0
+    s0 = _past_edge_tail(x, half, threshold, b, a, -1, tail_n, hold_n)
+    _a2, k = _still_walk(x, half, threshold, a, s0, run_n)
+    return k, s0 - k
 
 
 @njit(**JIT)
@@ -1205,7 +1259,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     a_up, z, offsets : the vertical acceleration and displacement of stretch ``j`` are
         ``a_up[offsets[j]:offsets[j + 1]]``, ``z[...]`` (from ``_vertical_displacements``).
     shift_s : float, subtracted from ``buf_t`` (the stretch's ``t_s`` is ``buf_t[lo:hi] - shift_s``).
-    prm : float64 (28,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
+    prm : float64 (30,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
     min_reps, rhythm_reps : int; short_ratio, slowdown_frac : float, as ``DetectorConfig``'s
         ``min_reps``, ``rhythm_reps``, ``short_set_duration_ratio``, ``slowdown_frac``.
 

@@ -219,8 +219,10 @@ def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
 
 
 def group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
-               rotation_deg, rotation_ratio, rotation_min_deg, ref_frac=0.0, inner_duration_ratio=0.0):
-    """Twin of ``_group_reps`` with Python lists and ``statistics.median``."""
+               rotation_deg, rotation_ratio, rotation_min_deg, ref_frac=0.0, inner_duration_ratio=0.0,
+               posture=None, posture_max_deg=0.0):
+    """Twin of ``_group_reps`` with Python lists and ``statistics.median`` (``posture``: a
+    unit mean direction per rep, or None for no posture test)."""
     from statistics import median
 
     def rhythms(is_kept):
@@ -266,6 +268,12 @@ def group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rati
         med_tr = median([travel[m] for m in members])
         med_d = median([dur_s[m] for m in members])
         d = dur_s[i]
+        if posture is not None and median([rotation_deg[m] for m in members]) <= rotation_min_deg:
+            ref = [median([posture[m][k] for m in members]) for k in range(3)]
+            norm = math.sqrt(sum(v * v for v in ref))
+            if norm > 0 and sum(posture[i][k] * ref[k] / norm for k in range(3)) < math.cos(
+                    math.radians(posture_max_deg)):
+                return True  # a set that does not turn the forearm: an edge rep in another posture
         if rotation_ratio > 0:
             med_rot = median([rotation_deg[m] for m in members])
             if rotation_deg[i] > max(rotation_ratio * med_rot, rotation_min_deg):
@@ -442,8 +450,16 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
                     n = int(round(((t_s[s0] + dt_s / 2) - cut[1]) / dt_s))
                     if n >= wait_n and inner_s >= wait_ratio * n * dt_s:
                         durs[i] = cut[1] - rows[i][0]
+    posture = None
+    if prm[30] > 0:  # each rep's unit mean direction over its samples
+        posture = []
+        for a, b in zip(lo, hi):
+            mean = [sum(float(x[k][j]) for k in range(a, min(b, len(x)))) for j in range(3)]
+            norm = math.sqrt(sum(v * v for v in mean))
+            posture.append([v / norm for v in mean] if norm > 0 else [0.0, 0.0, 0.0])
     gid = group_reps([r[0] for r in rows], [r[1] for r in rows], durs, [r[5] for r in rows], keep, max_gap,
-                     travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac, float(prm[24]))
+                     travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac, float(prm[24]), posture,
+                     float(prm[30]))
     return rows, gid, quiet
 
 

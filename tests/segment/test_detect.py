@@ -392,6 +392,33 @@ def test_a_dead_stop_sets_first_rep_is_judged_without_its_reset():
     assert detect(t, acc, config=DetectorConfig(edge_wait_ratio=0.0)).n_reps == 9
 
 
+def _pulls_then_a_tilted_move(tilt_deg: float, n_reps: int = 6, rate_hz: float = 50.0):
+    """``n_reps`` pulls from a hanging rest (0.8 s up 0.35 m, 1.2 s down, 0.4 s pause) with the
+    sensor upright, then the same move once more with the forearm tilted by ``tilt_deg``
+    (turned over 0.4 s before it: putting the weight down); 0.005 g noise."""
+    pull = np.concatenate([0.35 * _min_jerk(int(0.8 * rate_hz)), 0.35 - 0.35 * _min_jerk(int(1.2 * rate_hz)),
+                           np.zeros(int(0.4 * rate_hz))])
+    z_m = np.concatenate([np.zeros(int(4 * rate_hz))] + [pull] * (n_reps + 1) + [np.zeros(int(6 * rate_hz))])
+    tilt = np.zeros(z_m.shape[0])
+    tilt[int(4 * rate_hz) + n_reps * pull.shape[0]:] = np.radians(tilt_deg)
+    w = int(0.4 * rate_hz)
+    tilt = np.convolve(np.pad(tilt, w, mode="edge"), np.ones(w) / w, mode="same")[w:-w]
+    t = np.arange(z_m.shape[0]) / rate_hz
+    up_g = 1.0 + np.gradient(np.gradient(z_m, t), t) / 9.80665
+    acc = np.stack([np.sin(tilt) * up_g, np.zeros_like(up_g), np.cos(tilt) * up_g], axis=1)
+    acc += np.random.default_rng(3).normal(0, 0.005, acc.shape)
+    return t, acc.astype(np.float32)
+
+
+@pytest.mark.parametrize("tilt_deg", [0.0, 5.0, 10.0, 15.0, 30.0])
+def test_an_edge_move_in_another_posture_is_not_a_rep(tilt_deg):
+    # the put-down move has the reps' duration, travel and rotation; only the forearm's
+    # posture tells it from them (12 deg apart at most, DetectorConfig.edge_posture_deg)
+    t, acc = _pulls_then_a_tilted_move(tilt_deg)
+    assert detect(t, acc).n_reps == (6 if tilt_deg > 12.0 else 7)
+    assert detect(t, acc, config=DetectorConfig(edge_posture_deg=0.0)).n_reps == 7
+
+
 _KNOWN_SPLIT_MISS = pytest.mark.xfail(strict=True, reason="known (issue 3): with a slow descent and a short wait "
                                       "the high-passed velocity still leans the split ~25 % towards the eccentric")
 

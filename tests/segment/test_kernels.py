@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 
 from repsense.segment import _kernels
 
+#: ``_group_reps``'s last arguments with its posture test off
+_NO_POSTURE = (np.zeros(0), np.zeros(0), np.zeros(0), 1.0)
+
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(0, 300), th=st.floats(0.0, 1.5))
@@ -40,6 +43,26 @@ def _bursty(seed: int, n: int) -> np.ndarray:
         b = a + int(rng.integers(10, 200))
         x[a:b] += rng.normal(0, 0.3, (min(b, n) - a, 3))
     return x
+
+
+def test_group_reps_trims_an_edge_rep_in_another_posture_in_non_rotating_sets_only():
+    # six alike reps; the last one's forearm is tilted 15 deg from the others' (upright)
+    start = np.arange(6) * 3.0
+    end = start + 2.0
+    travel = np.full(6, 0.4)
+    keep = np.ones(6, np.int64)
+    tilt = np.radians([1.0, 0.5, 0.0, 1.5, 1.0, 15.0])
+    px, py, pz = np.sin(tilt), np.zeros(6), np.cos(tilt)
+    args = (start, end, end - start, travel, keep, 4.0, 1.6, 1.8)
+    barbell = np.full(6, 4.0)  # forearm rotation per rep (deg)
+    cos12 = math.cos(math.radians(12.0))
+    assert list(_kernels._group_reps(*args, barbell, 2.5, 20.0, 0.0, 0.0, px, py, pz, cos12)) == [0] * 5 + [-1]
+    assert list(_kernels._group_reps(*args, barbell, 2.5, 20.0, 0.0, 0.0, *_NO_POSTURE)) == [0] * 6
+    # 15 deg apart: within a limit of 25 deg
+    assert list(_kernels._group_reps(*args, barbell, 2.5, 20.0, 0.0, 0.0, px, py, pz,
+                                     math.cos(math.radians(25.0)))) == [0] * 6
+    # curls (75 deg per rep): their postures are not compared
+    assert list(_kernels._group_reps(*args, np.full(6, 75.0), 2.5, 20.0, 0.0, 0.0, px, py, pz, cos12)) == [0] * 6
 
 
 @settings(max_examples=40, deadline=None)
@@ -106,8 +129,9 @@ def test_rep_table_and_phase_split_match_naive(naive, seed, n, th, still, open_r
 @settings(max_examples=80, deadline=None)
 @given(seed=st.integers(0, 10_000), r=st.integers(0, 30), gap=st.floats(0.5, 6.0), tr=st.floats(1.1, 3.0),
        dr=st.floats(1.1, 3.0), rr=st.sampled_from([0.0, 1.5, 2.5]), rmin=st.floats(0.0, 40.0),
-       ref=st.sampled_from([0.0, 0.25, 0.4]), idr=st.sampled_from([0.0, 1.5, 3.0]))
-def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref, idr):
+       ref=st.sampled_from([0.0, 0.25, 0.4]), idr=st.sampled_from([0.0, 1.5, 3.0]),
+       post=st.sampled_from([0.0, 8.0]))
+def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref, idr, post):
     rng = np.random.default_rng(seed)
     dur = rng.uniform(0.5, 4.0, r)
     pause = rng.choice([0.2, 0.5, 5.0, 9.0], r)
@@ -117,9 +141,15 @@ def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref, id
     keep = (rng.random(r) > 0.1).astype(np.int64)
     rot = np.where(rng.random(r) < 0.2, rng.uniform(20.0, 90.0, r), rng.uniform(0.0, 10.0, r))
     dur = dur * np.where(rng.random(r) < 0.5, 1.0, rng.uniform(0.4, 1.0, r))  # some trimmed
-    got = _kernels._group_reps(start, end, dur, travel, keep, gap, tr, dr, rot, rr, rmin, ref, idr)
+    # postures: within a few degrees of upright, some reps tilted by 5-30 deg
+    tilt = np.radians(np.where(rng.random(r) < 0.2, rng.uniform(5.0, 30.0, r), rng.uniform(0.0, 3.0, r)))
+    az = rng.uniform(0, 2 * np.pi, r)
+    posture = np.stack([np.sin(tilt) * np.cos(az), np.sin(tilt) * np.sin(az), np.cos(tilt)], axis=1)
+    args = (posture[:, 0].copy(), posture[:, 1].copy(), posture[:, 2].copy(), math.cos(math.radians(post))) \
+        if post else _NO_POSTURE
+    got = _kernels._group_reps(start, end, dur, travel, keep, gap, tr, dr, rot, rr, rmin, ref, idr, *args)
     want = naive.group_reps(list(start), list(end), list(dur), list(travel), list(keep), gap, tr, dr, list(rot), rr,
-                            rmin, ref, idr)
+                            rmin, ref, idr, posture.tolist() if post else None, post)
     assert list(got) == want
 
 
@@ -134,8 +164,8 @@ def test_group_reps_trims_a_run_of_handling_moves_against_the_middle_reps():
     end = start + dur
     keep = np.ones(14, np.int64)
     rot = np.zeros(14)
-    whole = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0, 0.0)
-    middle = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.25, 0.0)
+    whole = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0, 0.0, *_NO_POSTURE)
+    middle = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.25, 0.0, *_NO_POSTURE)
     assert list(whole) == [0] * 14
     assert list(middle) == [-1, -1] + [0] * 12
 
@@ -147,14 +177,14 @@ def test_group_reps_trims_a_rotating_edge_rep_only():
     travel = np.full(5, 0.4)
     keep = np.ones(5, np.int64)
     rot = np.array([8.0, 4.0, 5.0, 4.0, 60.0])
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.0, 0.0)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.0, 0.0, *_NO_POSTURE)
     assert list(gid) == [0, 0, 0, 0, -1]
     # the same rotation in the middle of the set is handling there too: dropped, and the
     # rhythm split around it (the one rep before it is then a group of its own)
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0, 0.0, 0.0)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0, 0.0, 0.0, *_NO_POSTURE)
     assert gid[1] == -1 and gid[0] >= 0 and len(set(gid[2:].tolist())) == 1 and gid[2] not in (-1, gid[0])
     # off (ratio 0): nothing trimmed
-    assert list(_kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0, 0.0)) == [0] * 5
+    assert list(_kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0, 0.0, *_NO_POSTURE)) == [0] * 5
 
 
 @settings(max_examples=40, deadline=None)
@@ -629,7 +659,7 @@ def test_group_reps_drops_an_edge_rep_that_turns_the_forearm_unlike_the_set(medi
     end = start + 2.0
     rot = np.full(n, median_deg)
     rot[-1] = last_deg
-    gid = _kernels._group_reps(start, end, end - start, np.full(n, 0.3), np.ones(n, np.int64), 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0)
+    gid = _kernels._group_reps(start, end, end - start, np.full(n, 0.3), np.ones(n, np.int64), 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE)
     assert (gid[-1] == -1) == dropped and (gid[:-1] == 0).all()
 
 
@@ -642,11 +672,11 @@ def test_group_reps_splits_a_rhythm_at_an_inner_handling_move():
     travel = np.array([0.15, 0.11, 0.17, 0.24, 0.24, 0.25, 0.24, 0.24, 0.23])
     rot = np.array([4.6, 2.3, 178.8, 14.7, 15.6, 16.2, 16.1, 18.2, 16.4])
     keep = np.ones(9, np.int64)
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE)
     assert gid[2] == -1 and len(set(gid[3:].tolist())) == 1 and gid[3] >= 0
     assert gid[0] != gid[3] and gid[1] != gid[3]
     # an inner rep that turns like the others (curls: every rep ~75 deg) splits nothing
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, np.full(9, 75.0), 2.5, 20.0, 0.25, 0.0)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, np.full(9, 75.0), 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE)
     assert gid[2] in (-1, gid[3]) and len(set(gid[3:].tolist())) == 1
 
 
@@ -660,9 +690,9 @@ def test_group_reps_splits_a_rhythm_at_an_inner_move_three_times_as_long():
     travel = np.array([0.090, 0.134, 0.115, 0.136, 0.135, 0.119, 0.117, 0.104, 0.115, 0.159])
     rot = np.array([7.9, 5.5, 13.7, 16.1, 15.7, 15.8, 16.3, 15.8, 18.1, 11.3])
     keep = np.ones(10, np.int64)
-    off = _kernels._group_reps(start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0)
+    off = _kernels._group_reps(start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE)
     assert list(off) == [0] * 10  # the walk's steps pull the set into one rhythm
-    gid = _kernels._group_reps(start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 3.0)
+    gid = _kernels._group_reps(start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 3.0, *_NO_POSTURE)
     assert gid[1] == -1 and gid[2] == -1  # the move, then the set-up as the set's unlike first rep
     assert len(set(gid[3:].tolist())) == 1 and gid[3] >= 0 and gid[0] != gid[3]
     # a grinding inner rep of 2.5x the median (a sticking point) stays in its set
@@ -670,7 +700,7 @@ def test_group_reps_splits_a_rhythm_at_an_inner_move_three_times_as_long():
     dur2[3] = 5.0
     start2 = np.cumsum(dur2 + 0.5) - dur2
     gid2 = _kernels._group_reps(start2, start2 + dur2, dur2, np.full(7, 0.3), np.ones(7, np.int64), 4.0, 1.6, 1.8,
-                                np.full(7, 3.0), 2.5, 20.0, 0.25, 3.0)
+                                np.full(7, 3.0), 2.5, 20.0, 0.25, 3.0, *_NO_POSTURE)
     assert list(gid2) == [0] * 7
 
 

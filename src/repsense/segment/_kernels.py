@@ -472,23 +472,42 @@ def _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid):
 
 
 @njit(**JIT)
-def _rhythm_reference(sel, travel, dur_s, rotation_deg, rotation_ratio, rotation_min_deg, buf, ref):
-    """``ref`` (4,) = the reference of the reps ``sel``: median travel, median duration, and
+def _rhythm_reference(sel, travel, dur_s, rotation_deg, rotation_ratio, rotation_min_deg, buf, ref, px, py, pz):
+    """``ref`` (8,) = the reference of the reps ``sel``: median travel, median duration,
     the lowest and highest rotation a rep like them may have (-inf / inf when
-    ``rotation_ratio`` is 0)."""
+    ``rotation_ratio`` is 0), their posture (the normalised component-wise median of the unit
+    directions ``px, py, pz``) and 1 when that posture is to be tested: ``px`` given (not
+    empty) and the reps' median rotation at most ``rotation_min_deg`` (a set that does not
+    turn the forearm), else 0."""
     ref[0] = _median_at(travel, sel, buf)
     ref[1] = _median_at(dur_s, sel, buf)
     ref[2] = -math.inf
     ref[3] = math.inf
+    ref[7] = 0.0
+    if rotation_ratio <= 0.0 and px.shape[0] == 0:
+        return
+    ref_rot = _median_at(rotation_deg, sel, buf)
     if rotation_ratio > 0.0:
-        ref_rot = _median_at(rotation_deg, sel, buf)
         ref[2] = min(ref_rot / rotation_ratio, ref_rot - rotation_min_deg)
         ref[3] = max(rotation_ratio * ref_rot, rotation_min_deg)
+    if px.shape[0] > 0 and ref_rot <= rotation_min_deg:
+        ux = _median_at(px, sel, buf)
+        uy = _median_at(py, sel, buf)
+        uz = _median_at(pz, sel, buf)
+        norm = math.sqrt(ux * ux + uy * uy + uz * uz)
+        if norm > 0.0:
+            ref[4] = ux / norm
+            ref[5] = uy / norm
+            ref[6] = uz / norm
+            ref[7] = 1.0
 
 
 @njit(**JIT)
-def _like_reference(i, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio):
-    """Rep ``i`` is like the reference ``ref`` of :func:`_rhythm_reference`."""
+def _like_reference(i, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio, px, py, pz, posture_cos):
+    """Rep ``i`` is like the reference ``ref`` of :func:`_rhythm_reference` (its posture within
+    the angle whose cosine is ``posture_cos`` of the reference's, when that is tested)."""
+    if ref[7] > 0.0 and px[i] * ref[4] + py[i] * ref[5] + pz[i] * ref[6] < posture_cos:
+        return False
     return (ref[0] / travel_ratio <= travel[i] <= ref[0] * travel_ratio
             and ref[1] / duration_ratio <= dur_s[i] <= ref[1] * duration_ratio
             and ref[2] <= rotation_deg[i] <= ref[3])
@@ -496,7 +515,8 @@ def _like_reference(i, travel, dur_s, rotation_deg, ref, travel_ratio, duration_
 
 @njit(**JIT)
 def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
-                rotation_deg, rotation_ratio, rotation_min_deg, ref_frac, inner_duration_ratio):
+                rotation_deg, rotation_ratio, rotation_min_deg, ref_frac, inner_duration_ratio, px, py, pz,
+                posture_cos):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
 
     Consecutive kept reps belong to one group while the still gap between them (``start_s``,
@@ -509,6 +529,10 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
     forearm, as curls do, and an edge move that does not). The references are the medians over the
     reps still in the group; for a group of >= 6 reps with ``ref_frac`` > 0, the medians of
     its middle reps instead (``int(n * ref_frac)`` dropped at each end), fixed while trimming.
+    In a group whose reference rotation is at most ``rotation_min_deg`` (a lift that does not
+    turn the forearm), an edge rep is also dropped when its posture ``(px, py, pz)[i]`` (unit
+    mean gravity direction, :func:`_rep_posture`) is further from the reference posture than
+    the angle whose cosine is ``posture_cos`` (``px`` empty: no posture test).
 
     Before trimming (``rotation_ratio`` > 0), a rep inside a rhythm (neither its first nor
     its last) whose rotation exceeds the rhythm's rotation limit (the same reference, over
@@ -549,7 +573,7 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
                     n_split += 1
         if n_split > 0:
             g = _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid)
-    ref = np.empty(4)  # travel, duration, lowest and highest rotation of a rhythm's reference
+    ref = np.empty(8)  # travel, duration, lowest and highest rotation, posture of a rhythm's reference
     all_members, starts = _group_members(gid, g)
     for k in range(g):
         members = all_members[starts[k]:starts[k + 1]]
@@ -559,18 +583,20 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
         if fixed:
             cut = int(hi * ref_frac)
             _rhythm_reference(members[cut:hi - cut], travel, dur_s, rotation_deg, rotation_ratio, rotation_min_deg,
-                              buf, ref)
+                              buf, ref, px, py, pz)
         while hi - lo >= 3:
             if not fixed:
                 _rhythm_reference(members[lo:hi], travel, dur_s, rotation_deg, rotation_ratio, rotation_min_deg,
-                                  buf, ref)
+                                  buf, ref, px, py, pz)
             a = members[lo]
-            if not _like_reference(a, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio):
+            if not _like_reference(a, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio, px, py, pz,
+                                   posture_cos):
                 gid[a] = -1
                 lo += 1
                 continue
             b = members[hi - 1]
-            if not _like_reference(b, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio):
+            if not _like_reference(b, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio, px, py, pz,
+                                   posture_cos):
                 gid[b] = -1
                 hi -= 1
                 continue
@@ -679,6 +705,31 @@ def _rep_rotation_deg(x, lo, hi, half_window):
             worst = math.atan2(math.sqrt(ssb), db) if ab < 0.0 else ab
             if worst > 0.0:
                 out[i] = math.degrees(worst)
+    return out
+
+
+@njit(**JIT)
+def _rep_posture(x, lo, hi):
+    """float64 (r, 3): the unit mean direction of ``x`` (grid acceleration, (m, 3)) over each
+    rep's samples ``[lo[i], hi[i])``: the gravity direction in the sensor frame, i.e. the
+    posture of the forearm, averaged over the rep (its linear acceleration averages out).
+    (0, 0, 0) for a rep with no samples or a zero mean."""
+    r = lo.shape[0]
+    out = np.zeros((r, 3))
+    m = x.shape[0]
+    for i in range(r):
+        sx = 0.0
+        sy = 0.0
+        sz = 0.0
+        for k in range(max(lo[i], 0), min(hi[i], m)):
+            sx += x[k, 0]
+            sy += x[k, 1]
+            sz += x[k, 2]
+        norm = math.sqrt(sx * sx + sy * sy + sz * sz)
+        if norm > 0.0:
+            out[i, 0] = sx / norm
+            out[i, 1] = sy / norm
+            out[i, 2] = sz / norm
     return out
 
 
@@ -949,8 +1000,22 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr):
         if in3[i]:
             rotation_deg[i] = rot_kept[q]
             q += 1
+    # posture (mean gravity direction) of the same reps, for the edge test of non-rotating sets
+    n_p = r if prm[30] > 0.0 else 0
+    px = np.zeros(n_p)
+    py = np.zeros(n_p)
+    pz = np.zeros(n_p)
+    if n_p > 0:
+        post_kept = _rep_posture(x, lo_i, hi_i)
+        q = 0
+        for i in range(r):
+            if in3[i]:
+                px[i] = post_kept[q, 0]
+                py[i] = post_kept[q, 1]
+                pz[i] = post_kept[q, 2]
+                q += 1
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
-                      rotation_deg, prm[14], prm[15], prm[16], prm[24])
+                      rotation_deg, prm[14], prm[15], prm[16], prm[24], px, py, pz, math.cos(math.radians(prm[30])))
     return table, gid, still_thr, edges
 
 

@@ -59,7 +59,7 @@ class SetAnalyzer:
                               c.inner_duration_ratio, c.boundary_span_ratio,
                               int(round(c.edge_tail_s * c.grid_rate_hz)),
                               int(round(c.edge_hold_s * c.grid_rate_hz)),
-                              int(round(c.edge_wait_s * c.grid_rate_hz)), c.edge_wait_ratio], dtype=np.float64)  # see _kernels._analyse_displacement
+                              int(round(c.edge_wait_s * c.grid_rate_hz)), c.edge_wait_ratio, c.edge_posture_deg], dtype=np.float64)  # see _kernels._analyse_displacement
 
     def displacements(self, x_g: np.ndarray, bounds: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
         """``{(lo, hi): (a_up, z)}``: the vertical acceleration and displacement of several

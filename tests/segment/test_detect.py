@@ -322,6 +322,16 @@ def _min_jerk(n: int) -> np.ndarray:
     return 10 * u**3 - 15 * u**4 + 6 * u**5
 
 
+def _upright_sensor(z_m: np.ndarray, rate_hz: float):
+    """``t, acc``: an upright accelerometer moved vertically along ``z_m`` (m, sampled at
+    ``rate_hz``), 0.005 g noise (seed 5), float32."""
+    t = np.arange(z_m.shape[0]) / rate_hz
+    acc = np.zeros((t.shape[0], 3))
+    acc[:, 2] = 1.0 + np.gradient(np.gradient(z_m, t), t) / 9.80665
+    acc += np.random.default_rng(5).normal(0, 0.005, acc.shape)
+    return t, acc.astype(np.float32)
+
+
 def _uneven_reps(ecc_s: float, con_s: float, wait_s: float, n_reps: int = 8, rate_hz: float = 50.0):
     """Squat-like reps resting at the top: lowered (min-jerk) in ``ecc_s``, lifted in ``con_s``,
     a wait of ``wait_s`` at the top between reps; vertical sensor, 0.005 g noise."""
@@ -332,12 +342,7 @@ def _uneven_reps(ecc_s: float, con_s: float, wait_s: float, n_reps: int = 8, rat
         up = -travel_m + travel_m * _min_jerk(int(con_s * rate_hz))
         parts += [down, up, np.zeros(int(wait_s * rate_hz))]
     parts.append(np.zeros(int(6 * rate_hz)))
-    z_m = np.concatenate(parts)
-    t = np.arange(z_m.shape[0]) / rate_hz
-    acc = np.zeros((t.shape[0], 3))
-    acc[:, 2] = 1.0 + np.gradient(np.gradient(z_m, t), t) / 9.80665
-    acc += np.random.default_rng(5).normal(0, 0.005, acc.shape)
-    return t, acc.astype(np.float32)
+    return _upright_sensor(np.concatenate(parts), rate_hz)
 
 
 def _dead_stop_reps(con_s: float, ecc_s: float, wait_s: float, n_reps: int = 9, rate_hz: float = 50.0):
@@ -354,12 +359,7 @@ def _dead_stop_reps_waits(con_s: float, ecc_s: float, waits_s: list[float], rate
         parts += [travel_m * _min_jerk(int(con_s * rate_hz)), travel_m - travel_m * _min_jerk(int(ecc_s * rate_hz)),
                   np.zeros(int(wait_s * rate_hz))]
     parts.append(np.zeros(int(6 * rate_hz)))
-    z_m = np.concatenate(parts)
-    t = np.arange(z_m.shape[0]) / rate_hz
-    acc = np.zeros((t.shape[0], 3))
-    acc[:, 2] = 1.0 + np.gradient(np.gradient(z_m, t), t) / 9.80665
-    acc += np.random.default_rng(5).normal(0, 0.005, acc.shape)
-    return t, acc.astype(np.float32)
+    return _upright_sensor(np.concatenate(parts), rate_hz)
 
 
 _KNOWN_FLOOR_WAIT_MISS = pytest.mark.xfail(strict=True, reason=(

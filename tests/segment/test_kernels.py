@@ -247,6 +247,18 @@ def test_past_edge_tail_matches_naive(naive, seed, m, tail_n, hold_n, forward):
     assert got == want
 
 
+def _min_jerk(n):
+    u = np.arange(n) / (n - 1)
+    return 10 * u**3 - 15 * u**4 + 6 * u**5
+
+
+def _assert_same_reps(got, ref):
+    """``_analyse_displacement``'s boundary, rep table and groups equal the naive steps'."""
+    assert got[2] == ref[2]
+    np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
+    assert list(got[4]) == list(ref[4])
+
+
 def _kernel_and_naive(naive, z_true, seed, **config):
     """``_analyse_displacement`` and its naive twin on a vertical sensor moved along ``z_true``
     (m, 25 Hz grid, 0.005 g noise), with ``DetectorConfig(**config)``."""
@@ -269,17 +281,11 @@ def _kernel_and_naive(naive, z_true, seed, **config):
 @pytest.mark.parametrize("tail_s", [0.0, 0.32])
 def test_analyse_displacement_reads_inner_durations_past_the_edge_tail_as_the_naive_steps(naive, tail_s):
     # squats resting at the top with 1.2 s waits: the displacement sags through each wait
-    def min_jerk(n):
-        u = np.arange(n) / (n - 1)
-        return 10 * u**3 - 15 * u**4 + 6 * u**5
-
     parts = [np.zeros(100)]
     for _ in range(6):
-        parts += [-0.5 * min_jerk(60), -0.5 + 0.5 * min_jerk(25), np.zeros(30)]
+        parts += [-0.5 * _min_jerk(60), -0.5 + 0.5 * _min_jerk(25), np.zeros(30)]
     got, ref = _kernel_and_naive(naive, np.concatenate([*parts, np.zeros(150)]), 5, edge_tail_s=tail_s)
-    assert got[2] == ref[2]
-    np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
-    assert list(got[4]) == list(ref[4])
+    _assert_same_reps(got, ref)
     assert (np.asarray(got[4]) >= 0).sum() == (6 if tail_s else 5)
 
 
@@ -287,17 +293,12 @@ def test_analyse_displacement_reads_inner_durations_past_the_edge_tail_as_the_na
 def test_analyse_displacement_passes_over_a_dead_stop_sets_edge_resets_as_the_naive_steps(naive, wait_s):
     # pulls from the floor (1 s up, 1.5 s down) with a 2.5 s reset after each: the first rep
     # is judged without its reset, as the inner reps are
-    def min_jerk(n):
-        u = np.arange(n) / (n - 1)
-        return 10 * u**3 - 15 * u**4 + 6 * u**5
-
     parts = [np.zeros(100)]
     for _ in range(7):
-        parts += [0.5 * min_jerk(25), 0.5 - 0.5 * min_jerk(38), np.zeros(62)]
+        parts += [0.5 * _min_jerk(25), 0.5 - 0.5 * _min_jerk(38), np.zeros(62)]
     got, ref = _kernel_and_naive(naive, np.concatenate([*parts, np.zeros(150)]), 5, edge_wait_s=wait_s)
-    assert got[2] == ref[2] == -1
-    np.testing.assert_allclose(got[3], np.array(ref[3]), rtol=1e-9, atol=1e-9)
-    assert list(got[4]) == list(ref[4])
+    _assert_same_reps(got, ref)
+    assert got[2] == -1
     assert (np.asarray(got[4]) >= 0).sum() == (7 if wait_s else 6)
 
 

@@ -18,7 +18,7 @@ N = 10
 
 
 def test_streamed_session_matches_offline_detection(tmp_path) -> None:
-    rec, _ = simulate_session(14, sample_rate_hz=RATE, n_sets=2, rest_s=(20, 30), lead_s=(3, 5), jitter_s=0.0,
+    rec, _ = simulate_session(1, sample_rate_hz=RATE, n_sets=2, rest_s=(20, 30), lead_s=(3, 5), jitter_s=0.0,
                               drops=False)
     acc = rec.accel.values.astype(np.float64)
     q = diy.quantise(acc, 8).astype(np.float64) * 8 / 32768  # what the band can send

@@ -19,9 +19,8 @@ T0 = 1_764_000_000_123_000_000
 
 
 def _signal(n: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """A simulated session (2 sets of rows, 5 and 6 reps, both in the first 66 s) on an even grid,
-    cut to ``n`` samples."""
-    rec, _ = simulate_session(14, sample_rate_hz=rate, n_sets=2, rest_s=(20, 30), lead_s=(3, 5), jitter_s=0.0,
+    """A simulated session (2 sets) on an even grid, cut to ``n`` samples."""
+    rec, _ = simulate_session(1, sample_rate_hz=rate, n_sets=2, rest_s=(20, 30), lead_s=(3, 5), jitter_s=0.0,
                               drops=False)
     assert len(rec.accel) >= n
     return np.arange(n) / rate, rec.accel.values[:n].astype(np.float32)

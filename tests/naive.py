@@ -220,9 +220,10 @@ def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
 
 def group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
                rotation_deg, rotation_ratio, rotation_min_deg, ref_frac=0.0, inner_duration_ratio=0.0,
-               posture=None, posture_max_deg=0.0):
+               posture=None, posture_max_deg=0.0, short_ratio=0.0, short_travel_ratio=0.0, bridged=None):
     """Twin of ``_group_reps`` with Python lists and ``statistics.median`` (``posture``: a
-    unit mean direction per rep, or None for no posture test)."""
+    unit mean direction per rep, or None for no posture test; ``bridged``: a flag per rep,
+    or None for none)."""
     from statistics import median
 
     def rhythms(is_kept):
@@ -237,8 +238,9 @@ def group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rati
         return out
 
     groups = rhythms(lambda i: keep[i])
-    if rotation_ratio > 0 or inner_duration_ratio > 0:  # inner handling moves split a rhythm
-        splitters = set()
+    if rotation_ratio > 0 or inner_duration_ratio > 0 or short_ratio > 0:
+        # inner handling moves split a rhythm; fragments are dropped from it
+        splitters, fragments = set(), set()
         for members in groups:
             if len(members) < 3:
                 continue
@@ -250,18 +252,27 @@ def group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rati
             if inner_duration_ratio > 0:
                 limit = inner_duration_ratio * median([dur_s[m] for m in core])
                 splitters |= {m for m in members[1:-1] if dur_s[m] > limit}
-        if splitters:
-            split_groups = []
-            for members in groups:
-                part = []
-                for m in members:
-                    if m in splitters:
-                        split_groups.append(part)
-                        part = []
-                    else:
-                        part.append(m)
-                split_groups.append(part)
-            groups = [grp for grp in split_groups if grp]
+            if short_ratio > 0 and len(members) >= 6:
+                short = short_ratio * median([dur_s[m] for m in core])
+                small = short_travel_ratio * median([travel[m] for m in core])
+                fragments |= {m for m in members[1:-1] if dur_s[m] < short and travel[m] < small
+                              and not (bridged and bridged[m])}
+        fragments -= splitters
+        if splitters or fragments:
+            groups, last_end, new = [], None, False
+            for i in range(len(start_s)):
+                if not keep[i]:
+                    continue
+                if i in splitters:
+                    new = True
+                elif i in fragments:
+                    last_end = end_s[i]  # the rhythm goes on through a fragment
+                else:
+                    if not groups or new or start_s[i] - last_end > max_inter_rep_s:
+                        groups.append([])
+                        new = False
+                    groups[-1].append(i)
+                    last_end = end_s[i]
     gid = [-1] * len(start_s)
 
     def unlike(i, members):
@@ -361,7 +372,7 @@ def vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
     return a_up, sig
 
 
-def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
+def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m, holes_s=()):
     """Twin of ``_vertical_displacement`` then ``_analyse_displacement``: the naive steps one
     after the other, as the analyser used to call the separate kernels. Returns (a_up, amp,
     boundary, table rows, gid, still threshold or -1)."""
@@ -375,7 +386,7 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
     n_max = kind.count(1)
     n_min = len(kind) - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
-    rows, gid, quiet = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm)
+    rows, gid, quiet = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s)
     if prm[25] > 0:  # count the turning points again over the spans of the groups of >= 3 reps
         n_max = n_min = 0
         for grp in sorted(set(gid) - {-1}):
@@ -388,11 +399,11 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m):
         other = 1 if n_max > n_min else -1 if n_min > n_max else 0
         if other not in (0, boundary):
             boundary = other
-            rows, gid, quiet = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm)
+            rows, gid, quiet = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s)
     return a_up, amp, boundary, rows, gid, quiet
 
 
-def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
+def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s):
     (n_pad, dt_s, g, pct, hyst, min_travel, still, open_ratio, min_rep, max_rep, n_half, max_gap,
      travel_ratio, dur_ratio, rot_ratio, rot_min, ref_frac, phase_rel) = [float(v) for v in prm[:18]]
     rows = rep_table(list(t_s), z, idx, kind, boundary, still, dt_s, open_ratio)
@@ -459,7 +470,8 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm):
             posture.append([v / norm for v in mean] if norm > 0 else [0.0, 0.0, 0.0])
     gid = group_reps([r[0] for r in rows], [r[1] for r in rows], durs, [r[5] for r in rows], keep, max_gap,
                      travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac, float(prm[24]), posture,
-                     float(prm[30]))
+                     float(prm[30]), float(prm[31]), float(prm[32]),
+                     [any(h0 < r[1] and h1 > r[0] for h0, h1 in holes_s) for r in rows])
     return rows, gid, quiet
 
 
@@ -510,14 +522,15 @@ def set_sums(rows, concentric_first, slowdown_frac):
 
 
 def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps, rhythm_reps, short_ratio,
-                      slowdown_frac):
+                      slowdown_frac, holes_s=()):
     """Twin of ``_vertical_displacements`` then ``_analyse_stretches``: each stretch through
     :func:`analyse_stretch`, its reps grouped by group number, the groups with too few reps
     or (fewer than ``rhythm_reps``) too unlike durations dropped. Returns (rows, groups, sums) as lists."""
     rows, groups, sums = [], [], []
     for j, (lo, hi) in enumerate(bounds):
         _a, _amp, boundary, table, gid, _still = analyse_stretch(np.asarray(buf_t[lo:hi]) - shift_s, x[lo:hi],
-                                                                 band_sos, hp_sos, prm, 0.0)
+                                                                 band_sos, hp_sos, prm, 0.0,
+                                                                 [(h0 - shift_s, h1 - shift_s) for h0, h1 in holes_s])
         if boundary == 0:
             continue
         for g in sorted(set(v for v in gid if v >= 0)):

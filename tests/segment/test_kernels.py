@@ -15,6 +15,11 @@ from repsense.segment import _kernels
 _NO_POSTURE = (np.zeros(0), np.zeros(0), np.zeros(0), 1.0)
 
 
+def _no_fragments(start):
+    """``_group_reps``'s last three arguments with its fragment test off."""
+    return 0.0, 0.9, np.zeros(start.shape[0], np.uint8)
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(0, 300), th=st.floats(0.0, 1.5))
 def test_turning_points_match_naive(naive, seed, n, th):
@@ -56,13 +61,35 @@ def test_group_reps_trims_an_edge_rep_in_another_posture_in_non_rotating_sets_on
     args = (start, end, end - start, travel, keep, 4.0, 1.6, 1.8)
     barbell = np.full(6, 4.0)  # forearm rotation per rep (deg)
     cos12 = math.cos(math.radians(12.0))
-    assert list(_kernels._group_reps(*args, barbell, 2.5, 20.0, 0.0, 0.0, px, py, pz, cos12)) == [0] * 5 + [-1]
-    assert list(_kernels._group_reps(*args, barbell, 2.5, 20.0, 0.0, 0.0, *_NO_POSTURE)) == [0] * 6
+    assert list(_kernels._group_reps(*args, barbell, 2.5, 20.0, 0.0, 0.0, px, py, pz, cos12, *_no_fragments(start))) == [0] * 5 + [-1]
+    assert list(_kernels._group_reps(*args, barbell, 2.5, 20.0, 0.0, 0.0, *_NO_POSTURE, *_no_fragments(start))) == [0] * 6
     # 15 deg apart: within a limit of 25 deg
     assert list(_kernels._group_reps(*args, barbell, 2.5, 20.0, 0.0, 0.0, px, py, pz,
-                                     math.cos(math.radians(25.0)))) == [0] * 6
+                                     math.cos(math.radians(25.0)), *_no_fragments(start))) == [0] * 6
     # curls (75 deg per rep): their postures are not compared
-    assert list(_kernels._group_reps(*args, np.full(6, 75.0), 2.5, 20.0, 0.0, 0.0, px, py, pz, cos12)) == [0] * 6
+    assert list(_kernels._group_reps(*args, np.full(6, 75.0), 2.5, 20.0, 0.0, 0.0, px, py, pz, cos12, *_no_fragments(start))) == [0] * 6
+
+
+def test_group_reps_drops_a_fragment_and_the_rhythm_goes_on():
+    # eight reps of 3 s (0.2 m); the fifth is a 0.9 s, 0.12 m fragment (a wait the sagging
+    # displacement turned into a rep) with a 3.5 s gap after it
+    dur = np.array([3.0, 3.0, 3.0, 3.0, 0.9, 3.0, 3.0, 3.0])
+    gap = np.array([0.4, 0.4, 0.4, 0.4, 3.5, 0.4, 0.4, 0.4])
+    start = np.cumsum(np.r_[0.0, (dur + gap)[:-1]])
+    end = start + dur
+    travel = np.array([0.2, 0.21, 0.19, 0.2, 0.12, 0.2, 0.21, 0.2])
+    keep = np.ones(8, np.int64)
+    rot = np.full(8, 4.0)
+    args = (start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 3.0, *_NO_POSTURE)
+    assert list(_kernels._group_reps(*args, *_no_fragments(start))) == [0] * 8
+    # dropped, and the rhythm goes on: the 3.5 s from the fragment's end, not the 4.9 s from
+    # the rep before it, is the gap to the next rep
+    assert list(_kernels._group_reps(*args, 0.45, 0.9, np.zeros(8, np.uint8))) == [0] * 4 + [-1] + [0] * 3
+    # not when its travel is like the others' (0.9 x their median), nor when a hole overlaps it
+    like = travel.copy()
+    like[4] = 0.19
+    assert list(_kernels._group_reps(*args[:3], like, *args[4:], 0.45, 0.9, np.zeros(8, np.uint8))) == [0] * 8
+    assert list(_kernels._group_reps(*args, 0.45, 0.9, (np.arange(8) == 4).astype(np.uint8))) == [0] * 8
 
 
 @settings(max_examples=40, deadline=None)
@@ -130,8 +157,8 @@ def test_rep_table_and_phase_split_match_naive(naive, seed, n, th, still, open_r
 @given(seed=st.integers(0, 10_000), r=st.integers(0, 30), gap=st.floats(0.5, 6.0), tr=st.floats(1.1, 3.0),
        dr=st.floats(1.1, 3.0), rr=st.sampled_from([0.0, 1.5, 2.5]), rmin=st.floats(0.0, 40.0),
        ref=st.sampled_from([0.0, 0.25, 0.4]), idr=st.sampled_from([0.0, 1.5, 3.0]),
-       post=st.sampled_from([0.0, 8.0]))
-def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref, idr, post):
+       post=st.sampled_from([0.0, 8.0]), frag=st.sampled_from([0.0, 0.45, 0.8]))
+def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref, idr, post, frag):
     rng = np.random.default_rng(seed)
     dur = rng.uniform(0.5, 4.0, r)
     pause = rng.choice([0.2, 0.5, 5.0, 9.0], r)
@@ -147,9 +174,11 @@ def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref, id
     posture = np.stack([np.sin(tilt) * np.cos(az), np.sin(tilt) * np.sin(az), np.cos(tilt)], axis=1)
     args = (posture[:, 0].copy(), posture[:, 1].copy(), posture[:, 2].copy(), math.cos(math.radians(post))) \
         if post else _NO_POSTURE
-    got = _kernels._group_reps(start, end, dur, travel, keep, gap, tr, dr, rot, rr, rmin, ref, idr, *args)
+    bridged = (rng.random(r) < 0.1).astype(np.uint8)
+    got = _kernels._group_reps(start, end, dur, travel, keep, gap, tr, dr, rot, rr, rmin, ref, idr, *args,
+                               frag, 0.9, bridged)
     want = naive.group_reps(list(start), list(end), list(dur), list(travel), list(keep), gap, tr, dr, list(rot), rr,
-                            rmin, ref, idr, posture.tolist() if post else None, post)
+                            rmin, ref, idr, posture.tolist() if post else None, post, frag, 0.9, list(bridged))
     assert list(got) == want
 
 
@@ -164,8 +193,8 @@ def test_group_reps_trims_a_run_of_handling_moves_against_the_middle_reps():
     end = start + dur
     keep = np.ones(14, np.int64)
     rot = np.zeros(14)
-    whole = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0, 0.0, *_NO_POSTURE)
-    middle = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.25, 0.0, *_NO_POSTURE)
+    whole = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0, 0.0, *_NO_POSTURE, *_no_fragments(start))
+    middle = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.25, 0.0, *_NO_POSTURE, *_no_fragments(start))
     assert list(whole) == [0] * 14
     assert list(middle) == [-1, -1] + [0] * 12
 
@@ -177,14 +206,14 @@ def test_group_reps_trims_a_rotating_edge_rep_only():
     travel = np.full(5, 0.4)
     keep = np.ones(5, np.int64)
     rot = np.array([8.0, 4.0, 5.0, 4.0, 60.0])
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.0, 0.0, *_NO_POSTURE)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.0, 0.0, *_NO_POSTURE, *_no_fragments(start))
     assert list(gid) == [0, 0, 0, 0, -1]
     # the same rotation in the middle of the set is handling there too: dropped, and the
     # rhythm split around it (the one rep before it is then a group of its own)
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0, 0.0, 0.0, *_NO_POSTURE)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot[[0, 4, 1, 2, 3]], 2.5, 20.0, 0.0, 0.0, *_NO_POSTURE, *_no_fragments(start))
     assert gid[1] == -1 and gid[0] >= 0 and len(set(gid[2:].tolist())) == 1 and gid[2] not in (-1, gid[0])
     # off (ratio 0): nothing trimmed
-    assert list(_kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0, 0.0, *_NO_POSTURE)) == [0] * 5
+    assert list(_kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 0.0, 20.0, 0.0, 0.0, *_NO_POSTURE, *_no_fragments(start))) == [0] * 5
 
 
 @settings(max_examples=40, deadline=None)
@@ -274,7 +303,7 @@ def _kernel_and_naive(naive, z_true, seed, **config):
     t = np.arange(a.shape[0]) / fs
     an = SetAnalyzer(replace(DetectorConfig(), **config))
     a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
-    return (_kernels._analyse_displacement(t, x, a_up, z, an._prm, 0.0),
+    return (_kernels._analyse_displacement(t, x, a_up, z, an._prm, 0.0, np.empty((0, 2))),
             naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, 0.0))
 
 
@@ -339,7 +368,7 @@ def test_analyse_displacement_matches_the_naive_steps(naive, seed, n_reps, rate_
     from repsense.dsp import _kernels as dsp_kernels
 
     a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
-    got = _kernels._analyse_displacement(t, x, a_up, z, an._prm, amp_floor)
+    got = _kernels._analyse_displacement(t, x, a_up, z, an._prm, amp_floor, np.empty((0, 2)))
     ref = naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, amp_floor)
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-9, atol=1e-12)
     assert got[1] == pytest.approx(ref[1], rel=1e-6, abs=1e-12)
@@ -549,10 +578,14 @@ def test_analyse_stretches_matches_the_naive_steps(naive, seed, n_stretch, min_r
     order = np.argsort(hi_i - lo_i, kind="stable").astype(np.int64)
     a_up, z, offs = dsp_kernels._vertical_displacements(x, lo_i, hi_i, order, an.band_sos, an.hp_sos, an.n_pad,
                                                         an.dt_s, 9.80665)
+    # up to two bridged holes somewhere in the buffer (the grouping's fragment test reads them)
+    hole_rng = np.random.default_rng(seed + 1)
+    h0 = np.sort(hole_rng.uniform(t[0], t[-1], int(hole_rng.integers(0, 3))))
+    holes = np.stack([h0, h0 + hole_rng.uniform(0.4, 3.0, h0.shape[0])], axis=1)
     rows, groups, sums = _kernels._analyse_stretches(t, x, lo_i, hi_i, a_up, z, offs, 0.032, an._prm, min_reps,
-                                                     rhythm_reps, 1.7, frac)
+                                                     rhythm_reps, 1.7, frac, holes - 0.032)
     ref_rows, ref_groups, ref_sums = naive.analyse_stretches(t, x, bounds, an.band_sos, an.hp_sos, an._prm, 0.032,
-                                                             min_reps, rhythm_reps, 1.7, frac)
+                                                             min_reps, rhythm_reps, 1.7, frac, holes.tolist())
     assert groups.tolist() == ref_groups
     assert rows.shape == (len(ref_rows), 7) and sums.shape == (len(ref_sums), 6)
     if ref_rows:
@@ -660,7 +693,7 @@ def test_group_reps_drops_an_edge_rep_that_turns_the_forearm_unlike_the_set(medi
     end = start + 2.0
     rot = np.full(n, median_deg)
     rot[-1] = last_deg
-    gid = _kernels._group_reps(start, end, end - start, np.full(n, 0.3), np.ones(n, np.int64), 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE)
+    gid = _kernels._group_reps(start, end, end - start, np.full(n, 0.3), np.ones(n, np.int64), 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE, *_no_fragments(start))
     assert (gid[-1] == -1) == dropped and (gid[:-1] == 0).all()
 
 
@@ -673,11 +706,11 @@ def test_group_reps_splits_a_rhythm_at_an_inner_handling_move():
     travel = np.array([0.15, 0.11, 0.17, 0.24, 0.24, 0.25, 0.24, 0.24, 0.23])
     rot = np.array([4.6, 2.3, 178.8, 14.7, 15.6, 16.2, 16.1, 18.2, 16.4])
     keep = np.ones(9, np.int64)
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE, *_no_fragments(start))
     assert gid[2] == -1 and len(set(gid[3:].tolist())) == 1 and gid[3] >= 0
     assert gid[0] != gid[3] and gid[1] != gid[3]
     # an inner rep that turns like the others (curls: every rep ~75 deg) splits nothing
-    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, np.full(9, 75.0), 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE)
+    gid = _kernels._group_reps(start, end, end - start, travel, keep, 4.0, 1.6, 1.8, np.full(9, 75.0), 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE, *_no_fragments(start))
     assert gid[2] in (-1, gid[3]) and len(set(gid[3:].tolist())) == 1
 
 
@@ -691,9 +724,9 @@ def test_group_reps_splits_a_rhythm_at_an_inner_move_three_times_as_long():
     travel = np.array([0.090, 0.134, 0.115, 0.136, 0.135, 0.119, 0.117, 0.104, 0.115, 0.159])
     rot = np.array([7.9, 5.5, 13.7, 16.1, 15.7, 15.8, 16.3, 15.8, 18.1, 11.3])
     keep = np.ones(10, np.int64)
-    off = _kernels._group_reps(start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE)
+    off = _kernels._group_reps(start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 0.0, *_NO_POSTURE, *_no_fragments(start))
     assert list(off) == [0] * 10  # the walk's steps pull the set into one rhythm
-    gid = _kernels._group_reps(start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 3.0, *_NO_POSTURE)
+    gid = _kernels._group_reps(start, end, dur, travel, keep, 4.0, 1.6, 1.8, rot, 2.5, 20.0, 0.25, 3.0, *_NO_POSTURE, *_no_fragments(start))
     assert gid[1] == -1 and gid[2] == -1  # the move, then the set-up as the set's unlike first rep
     assert len(set(gid[3:].tolist())) == 1 and gid[3] >= 0 and gid[0] != gid[3]
     # a grinding inner rep of 2.5x the median (a sticking point) stays in its set
@@ -701,7 +734,7 @@ def test_group_reps_splits_a_rhythm_at_an_inner_move_three_times_as_long():
     dur2[3] = 5.0
     start2 = np.cumsum(dur2 + 0.5) - dur2
     gid2 = _kernels._group_reps(start2, start2 + dur2, dur2, np.full(7, 0.3), np.ones(7, np.int64), 4.0, 1.6, 1.8,
-                                np.full(7, 3.0), 2.5, 20.0, 0.25, 3.0, *_NO_POSTURE)
+                                np.full(7, 3.0), 2.5, 20.0, 0.25, 3.0, *_NO_POSTURE, *_no_fragments(start2))
     assert list(gid2) == [0] * 7
 
 

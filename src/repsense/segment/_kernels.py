@@ -451,13 +451,18 @@ def _group_members(gid, n_groups):
 @njit(**JIT)
 def _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid):
     """Number the kept reps' rhythms into ``gid`` (in place): a new rhythm after a still gap
-    longer than ``max_inter_rep_s`` or after a rep marked in ``split`` (which itself gets
-    -1). Returns the number of rhythms."""
+    longer than ``max_inter_rep_s`` or after a rep marked 1 in ``split`` (which itself gets
+    -1). A rep marked 2 gets -1 too, but the rhythm goes on through it (the next gap is
+    measured from its end). Returns the number of rhythms."""
     g = -1
     last_end = -np.inf
     new_group = False
     for i in range(start_s.shape[0]):
         if keep[i] == 0:
+            continue
+        if split[i] == 2:
+            gid[i] = -1
+            last_end = end_s[i]
             continue
         if split[i]:
             gid[i] = -1
@@ -516,7 +521,7 @@ def _like_reference(i, travel, dur_s, rotation_deg, ref, travel_ratio, duration_
 @njit(**JIT)
 def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
                 rotation_deg, rotation_ratio, rotation_min_deg, ref_frac, inner_duration_ratio, px, py, pz,
-                posture_cos):
+                posture_cos, short_ratio, short_travel_ratio, bridged):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
 
     Consecutive kept reps belong to one group while the still gap between them (``start_s``,
@@ -540,6 +545,13 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
     x the reference duration, is handling: it is dropped and the rhythm is split there, so
     that walking before a set-up move and the set after it are judged apart.
 
+    In a rhythm of >= 6 reps (``short_ratio`` > 0), an inner rep whose ``dur_s`` is below
+    ``short_ratio`` x the reference duration and whose travel is below ``short_travel_ratio``
+    x the reference travel is a fragment (a wait the displacement turned into a rep, or one
+    part of a rep cut in two): it is dropped and the rhythm goes on through it. Not a rep
+    marked in ``bridged`` (uint8 (r,)): a signal hole overlaps it, and the straight line
+    that bridges a hole looks still.
+
     Returns
     -------
     int64 (r,): group number per rep (0, 1, ...), -1 for reps not kept.
@@ -549,7 +561,7 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
     buf = np.empty(48)  # scratch of _median_at
     split = np.zeros(r, np.uint8)
     g = _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid)
-    if rotation_ratio > 0.0 or inner_duration_ratio > 0.0:
+    if rotation_ratio > 0.0 or inner_duration_ratio > 0.0 or short_ratio > 0.0:
         # handling inside a rhythm (a set-up move between walking and the set) splits it:
         # an inner rep turning the forearm more than the rhythm's rotation limit, or lasting
         # far longer than its reps
@@ -567,9 +579,18 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
             dlim = np.inf
             if inner_duration_ratio > 0.0:
                 dlim = inner_duration_ratio * _median_at(dur_s, members[cut:m - cut], buf)
+            short_s = -np.inf  # (off: a limit no duration is below)
+            short_m = -np.inf
+            if short_ratio > 0.0 and m >= 6:
+                short_s = short_ratio * _median_at(dur_s, members[cut:m - cut], buf)
+                short_m = short_travel_ratio * _median_at(travel, members[cut:m - cut], buf)
             for q in range(1, m - 1):
-                if rotation_deg[members[q]] > lim or dur_s[members[q]] > dlim:
-                    split[members[q]] = 1
+                i = members[q]
+                if rotation_deg[i] > lim or dur_s[i] > dlim:
+                    split[i] = 1
+                    n_split += 1
+                elif dur_s[i] < short_s and travel[i] < short_m and not bridged[i]:
+                    split[i] = 2  # a fragment: dropped, the rhythm goes on
                     n_split += 1
         if n_split > 0:
             g = _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid)
@@ -790,7 +811,7 @@ def _search_left(a, v):
 
 
 @njit(**JIT)
-def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
+def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m, holes_s):
     """Everything :meth:`repsense.segment.reps.SetAnalyzer.analyse` computes on one active
     stretch after its vertical displacement, in one call: amplitude, turning points, rep
     table, rotation of the kept reps, grouping.
@@ -800,14 +821,16 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
     t_s : float64 (m,) uniform grid times; x : float64 (m, 3) grid acceleration (g), m >= 2.
     a_up, z : float64 (m,) vertical acceleration (m/s^2) and displacement (m) of ``x``, from
         ``repsense.dsp._kernels._vertical_displacement(s)``.
-    prm : float64 (30,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
+    prm : float64 (33,) ``n_pad, dt_s, g_m_s2, amplitude_percentile, hysteresis_rel,
         min_travel_m, still_rel, edge_open_ratio, min_rep_s, max_rep_s, n_half_gravity,
         max_inter_rep_s, edge_travel_ratio, edge_duration_ratio, edge_rotation_ratio,
         edge_rotation_min_deg, edge_reference_frac, phase_speed_rel, still_half, still_noise_ratio,
         still_floor_g, still_max_g, still_noise_percentile, still_move_n, inner_duration_ratio,
-        boundary_span_ratio, edge_tail_n, edge_hold_n, edge_wait_n, edge_wait_ratio``
+        boundary_span_ratio, edge_tail_n, edge_hold_n, edge_wait_n, edge_wait_ratio,
+        edge_posture_deg, inner_short_ratio, inner_short_travel_ratio``
         (``still_half`` to ``still_move_n`` for :func:`_still_threshold` and :func:`_trim_still`).
     amp_floor_m : float, smallest amplitude to scale the hysteresis by.
+    holes_s : float64 (k, 2) the bridged holes (:func:`_reps_and_groups`).
 
     Returns
     -------
@@ -838,7 +861,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
             n_max += 1
     n_min = idx.shape[0] - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
-    table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, -1.0)
+    table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, -1.0, holes_s)
     if prm[25] > 0.0 and gid.shape[0] > 0:
         # the stretch's majority (in effect its first and last turning points, often handling)
         # is counted again over each group's span, widened by prm[25] x its median rep on each
@@ -847,7 +870,8 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m):
         other = _span_majority(t_s, idx, kind, table, gid, prm[25])
         if other != 0 and other != boundary:
             boundary = other
-            table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, still_thr)
+            table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, still_thr,
+                                                             holes_s)
     return a_up, amp, boundary, table, gid, still_thr, edges
 
 
@@ -909,11 +933,12 @@ def _first_at_or_after(t_s, idx, v, strict):
 
 
 @njit(**JIT)
-def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr):
+def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr, holes_s):
     """The rep table of turning points ``idx, kind`` with ``boundary`` turning points as rep
     boundaries, and its grouping (the rest of :func:`_analyse_displacement`): ``table, gid,
     still_thr, edges`` as it returns them. ``known_thr``: the stretch's :func:`_still_threshold`
-    when already computed, else -1."""
+    when already computed, else -1. ``holes_s``: float64 (k, 2) start and end times of the
+    holes in the raw samples that the grid bridges (any; those outside are ignored)."""
     dt_s = prm[1]
     table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7])
     r = table.shape[0]
@@ -1015,8 +1040,21 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr):
                 pz[i] = post_kept[q, 2]
                 q += 1
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
-                      rotation_deg, prm[14], prm[15], prm[16], prm[24], px, py, pz, math.cos(math.radians(prm[30])))
+                      rotation_deg, prm[14], prm[15], prm[16], prm[24], px, py, pz, math.cos(math.radians(prm[30])),
+                      prm[31], prm[32], _bridged(table, holes_s))
     return table, gid, still_thr, edges
+
+
+@njit(**JIT)
+def _bridged(table, holes_s):
+    """uint8 (r,): 1 for the rows of a rep table whose span a hole of ``holes_s`` (k, 2) overlaps."""
+    r = table.shape[0]
+    out = np.zeros(r, np.uint8)
+    for h in range(holes_s.shape[0]):
+        for i in range(r):
+            if holes_s[h, 0] < table[i, 1] and holes_s[h, 1] > table[i, 0]:
+                out[i] = 1
+    return out
 
 
 @njit(**JIT)
@@ -1312,7 +1350,7 @@ def _settle_reps(t_s, x, z, rows, edges, boundary, still_thr, prm):
 
 @njit(**JIT)
 def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min_reps, rhythm_reps, short_ratio,
-                       slowdown_frac):
+                       slowdown_frac, holes_s):
     """:func:`_analyse_displacement` of many stretches in one call, and the rep-count and
     rhythm filters of their groups (what ``SetAnalyzer.analyse`` does next, minus the checks
     that need the stretch's samples again).
@@ -1324,9 +1362,10 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     a_up, z, offsets : the vertical acceleration and displacement of stretch ``j`` are
         ``a_up[offsets[j]:offsets[j + 1]]``, ``z[...]`` (from ``_vertical_displacements``).
     shift_s : float, subtracted from ``buf_t`` (the stretch's ``t_s`` is ``buf_t[lo:hi] - shift_s``).
-    prm : float64 (30,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
+    prm : float64 (33,) as :func:`_analyse_displacement`, with ``amp_floor_m`` 0.
     min_reps, rhythm_reps : int; short_ratio, slowdown_frac : float, as ``DetectorConfig``'s
         ``min_reps``, ``rhythm_reps``, ``short_set_duration_ratio``, ``slowdown_frac``.
+    holes_s : float64 (k, 2) the bridged holes on the stretches' time base (``buf_t - shift_s``).
 
     Returns
     -------
@@ -1354,7 +1393,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         o0 = offsets[j]
         o1 = offsets[j + 1]
         _a, _amp, boundary, table, gid, thr_j, edges_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1],
-                                                                               prm, 0.0)
+                                                                               prm, 0.0, holes_s)
         bounds[j] = boundary
         tables.append(table)
         edge_tabs.append(edges_j)

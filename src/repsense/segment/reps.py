@@ -59,7 +59,8 @@ class SetAnalyzer:
                               c.inner_duration_ratio, c.boundary_span_ratio,
                               int(round(c.edge_tail_s * c.grid_rate_hz)),
                               int(round(c.edge_hold_s * c.grid_rate_hz)),
-                              int(round(c.edge_wait_s * c.grid_rate_hz)), c.edge_wait_ratio, c.edge_posture_deg], dtype=np.float64)  # see _kernels._analyse_displacement
+                              int(round(c.edge_wait_s * c.grid_rate_hz)), c.edge_wait_ratio, c.edge_posture_deg,
+                              c.inner_short_ratio, c.inner_short_travel_ratio], dtype=np.float64)  # see _kernels._analyse_displacement
 
     def displacements(self, x_g: np.ndarray, bounds: list[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
         """``{(lo, hi): (a_up, z)}``: the vertical acceleration and displacement of several
@@ -121,7 +122,7 @@ class SetAnalyzer:
         if displacement is None:
             displacement = self.displacements(x_g, [(0, t_s.shape[0])])[(0, t_s.shape[0])]
         a_up, amp, boundary, table, gid, still_thr, edges = _kernels._analyse_displacement(
-            t_s, x_g, displacement[0], displacement[1], self._prm, amp_floor_m)
+            t_s, x_g, displacement[0], displacement[1], self._prm, amp_floor_m, _holes_array(holes_s, 0.0))
         self.last_amp_m = amp
         if boundary == 0:
             return []
@@ -181,9 +182,11 @@ class SetAnalyzer:
         return out
 
     def analyse_many(self, buf_t: np.ndarray, buf_x: np.ndarray, bounds: list[tuple[int, int]],
-                     shift_s: float) -> dict[tuple[int, int], list[tuple[None, list, tuple]]] | None:
+                     shift_s: float, holes_s: np.ndarray | None = None
+                     ) -> dict[tuple[int, int], list[tuple[None, list, tuple]]] | None:
         """What :meth:`analyse` finds in each stretch ``(lo, hi)`` of ``bounds`` (with ``t_s =
-        buf_t[lo:hi] - shift_s``, ``x_g = buf_x[lo:hi]``, no amplitude floor), up to the
+        buf_t[lo:hi] - shift_s``, ``x_g = buf_x[lo:hi]``, the holes ``holes_s - shift_s``
+        (``holes_s`` on ``buf_t``'s time base), no amplitude floor), up to the
         groups it keeps, in one kernel call: ``{(lo, hi): groups}`` (stretches too short to
         analyse have none), each group ``(None, sums, reps)``: the sums and reps of its rep-table
         rows, for :meth:`sets_of_groups`
@@ -206,7 +209,7 @@ class SetAnalyzer:
                                                      self.dt_s, G_M_S2)
         rows, groups, sums = _kernels._analyse_stretches(buf_t, buf_x, lo_i, hi_i, a_up, z, offs, shift_s, self._prm,
                                                          c.min_reps, c.rhythm_reps, c.short_set_duration_ratio,
-                                                         c.slowdown_frac)
+                                                         c.slowdown_frac, _holes_array(holes_s, shift_s))
         # every rep of every group at once, field by field (the groups' rows follow each other)
         all_reps = _reps_of_table(rows, np.repeat(groups[:, 4] == -1, groups[:, 2] - groups[:, 1]))
         out: dict[tuple[int, int], list[tuple[None, list, tuple]]] = {b: [] for b in bounds}
@@ -222,6 +225,13 @@ class SetAnalyzer:
                     continue
             out[b].append((None, s, reps))
         return out
+
+
+def _holes_array(holes_s: np.ndarray | None, shift_s: float) -> np.ndarray:
+    """``holes_s - shift_s`` as the kernels take it: C-contiguous float64 (k, 2); (0, 2) for None."""
+    if holes_s is None or holes_s.shape[0] == 0:
+        return np.empty((0, 2))
+    return np.ascontiguousarray(holes_s, dtype=np.float64) - shift_s
 
 
 def holes_within(holes_s: np.ndarray, start_s: float, end_s: float) -> np.ndarray:

@@ -214,4 +214,5 @@ class RepSegmenter:
             if first <= last:
                 bounds.append((first - self._buf_k0, last - self._buf_k0 + 1))
                 consumed = last + 1
-        return self._analyzer.analyse_many(self._buf_t, self._buf_x, bounds, self.config.anti_alias_tau_s)
+        return self._analyzer.analyse_many(self._buf_t, self._buf_x, bounds, self.config.anti_alias_tau_s,
+                                           self._holes_s)

@@ -68,4 +68,6 @@ def test_bench_cli_without_shared_skips_that_section(tmp_path):
     assert "skipped metamotion" in p.stdout
     res = json.loads(out.read_text())
     assert "metamotion" in res["skipped"] and res["simulated"]["n_sessions"] == 1
+    assert res["simulated_heldout"]["n_sessions"] == res["simulated_heldout2"]["n_sessions"] == 1
+    assert "held-out seeds 3000-3029" in p.stdout
     assert oct(out.stat().st_mode & 0o777) == "0o600"

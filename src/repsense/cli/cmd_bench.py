@@ -53,8 +53,9 @@ def render(res: dict, console) -> None:
         console.print(f"targets: ±1 {_target('metamotion_within1', o['within1'])}, exact "
                       f"{_target('metamotion_exact', o['exact'])}, MAE {_target('metamotion_mae', o['mae'])}, "
                       f"rest {_target('rest_reps', max(mm['ours']['rest_reps'], default=0))}")
-    for key, what in (("simulated", "Simulated"),
-                      ("simulated_heldout", "Simulated, held-out seeds (not used in tuning)")):
+    for key, what in (("simulated", "Simulated, seeds 1000-1029 (used in tuning)"),
+                      ("simulated_heldout", "Simulated, held-out seeds 2000-2029 (not used in tuning)"),
+                      ("simulated_heldout2", "Simulated, held-out seeds 3000-3029 (not used in tuning)")):
         sim = res.get(key)
         if sim:
             _render_simulated(sim, what, console)

@@ -562,9 +562,9 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
     split = np.zeros(r, np.uint8)
     g = _rhythms(start_s, end_s, keep, split, max_inter_rep_s, gid)
     if rotation_ratio > 0.0 or inner_duration_ratio > 0.0 or short_ratio > 0.0:
-        # handling inside a rhythm (a set-up move between walking and the set) splits it:
-        # an inner rep turning the forearm more than the rhythm's rotation limit, or lasting
-        # far longer than its reps
+        # handling inside a rhythm (a set-up move between walking and the set) splits it: an
+        # inner rep turning the forearm more than the rhythm's rotation limit, or lasting far
+        # longer than its reps; a fragment (far shorter, and shallower) is dropped from it
         n_split = 0
         all_members, starts = _group_members(gid, g)
         for k in range(g):
@@ -573,17 +573,18 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
             if m < 3:
                 continue
             cut = int(m * ref_frac) if ref_frac > 0.0 and m >= 6 else 0
+            core = members[cut:m - cut]
             lim = np.inf  # a test that is off (ratio 0): a limit no rep exceeds
             if rotation_ratio > 0.0:
-                lim = max(rotation_ratio * _median_at(rotation_deg, members[cut:m - cut], buf), rotation_min_deg)
-            dlim = np.inf
-            if inner_duration_ratio > 0.0:
-                dlim = inner_duration_ratio * _median_at(dur_s, members[cut:m - cut], buf)
+                lim = max(rotation_ratio * _median_at(rotation_deg, core, buf), rotation_min_deg)
+            fragments = short_ratio > 0.0 and m >= 6
+            med_dur = _median_at(dur_s, core, buf) if inner_duration_ratio > 0.0 or fragments else 0.0
+            dlim = inner_duration_ratio * med_dur if inner_duration_ratio > 0.0 else np.inf
             short_s = -np.inf  # (off: a limit no duration is below)
             short_m = -np.inf
-            if short_ratio > 0.0 and m >= 6:
-                short_s = short_ratio * _median_at(dur_s, members[cut:m - cut], buf)
-                short_m = short_travel_ratio * _median_at(travel, members[cut:m - cut], buf)
+            if fragments:
+                short_s = short_ratio * med_dur
+                short_m = short_travel_ratio * _median_at(travel, core, buf)
             for q in range(1, m - 1):
                 i = members[q]
                 if rotation_deg[i] > lim or dur_s[i] > dlim:

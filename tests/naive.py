@@ -424,13 +424,16 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s):
                 rhythms.append([])
             rhythms[-1].append(i)
         tail_n, hold_n = int(prm[26]), int(prm[27])
+
+        def samples(row):  # a rep's first and last grid sample
+            return int(round((row[0] + dt_s / 2 - t_s[0]) / dt_s)), int(round((row[1] - dt_s / 2 - t_s[0]) / dt_s))
+
         for rh in rhythms:
             for i in rh[1:-1]:
                 durs[i] = trimmed[i][1] - trimmed[i][0]
                 if tail_n <= 0:
                     continue
-                a = int(round((rows[i][0] + dt_s / 2 - t_s[0]) / dt_s))  # its first and last sample
-                b = int(round((rows[i][1] - dt_s / 2 - t_s[0]) / dt_s))
+                a, b = samples(rows[i])
                 sa = past_tail(still, a, b, tail_n, hold_n) if trimmed[i][0] == rows[i][0] else a
                 sb = (len(still) - 1 - past_tail(still[::-1], len(still) - 1 - b, len(still) - 1 - a, tail_n, hold_n)
                       if trimmed[i][1] == rows[i][1] else b)
@@ -444,8 +447,7 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s):
                 continue
             inner_s = float(np.median([(rows[i][1] - rows[i][0]) - durs[i] for i in rh[1:-1]]))
             for i, forward in ((rh[0], False), (rh[-1], True)):
-                a = int(round((rows[i][0] + dt_s / 2 - t_s[0]) / dt_s))
-                b = int(round((rows[i][1] - dt_s / 2 - t_s[0]) / dt_s))
+                a, b = samples(rows[i])
                 if forward:  # the last rep: from its start, past the tail, to its first moving run
                     s0 = past_tail(still, a, b, tail_n, hold_n)
                     cut = trim_still(list(t_s), still, [[t_s[s0] - dt_s / 2, t_s[b] + dt_s / 2, 0.0, 0.0, 0.0]],

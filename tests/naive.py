@@ -220,10 +220,11 @@ def rep_table(t_s, z, idx, kind, boundary, still_rel, dt_s, open_ratio):
 
 def group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
                rotation_deg, rotation_ratio, rotation_min_deg, ref_frac=0.0, inner_duration_ratio=0.0,
-               posture=None, posture_max_deg=0.0, short_ratio=0.0, short_travel_ratio=0.0, bridged=None):
+               posture=None, posture_max_deg=0.0, short_ratio=0.0, short_travel_ratio=0.0, bridged=None,
+               rec_cut=None):
     """Twin of ``_group_reps`` with Python lists and ``statistics.median`` (``posture``: a
-    unit mean direction per rep, or None for no posture test; ``bridged``: a flag per rep,
-    or None for none)."""
+    unit mean direction per rep, or None for no posture test; ``bridged``, ``rec_cut``: a
+    flag per rep, or None for none)."""
     from statistics import median
 
     def rhythms(is_kept):
@@ -291,8 +292,8 @@ def group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rati
                 return True
             if rotation_deg[i] < min(med_rot / rotation_ratio, med_rot - rotation_min_deg):
                 return True  # a set that turns the forearm every rep: an edge move that does not
-        return not (med_tr / travel_ratio <= travel[i] <= med_tr * travel_ratio
-                    and med_d / duration_ratio <= d <= med_d * duration_ratio)
+        travel_like = (rec_cut and rec_cut[i]) or med_tr / travel_ratio <= travel[i] <= med_tr * travel_ratio
+        return not (travel_like and med_d / duration_ratio <= d <= med_d * duration_ratio)
 
     for g, members in enumerate(groups):
         members = list(members)
@@ -372,7 +373,7 @@ def vertical_displacement(x, band_sos, hp_sos, n_pad, dt_s, g_m_s2):
     return a_up, sig
 
 
-def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m, holes_s=()):
+def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m, holes_s=(), rec_edge=(False, False)):
     """Twin of ``_vertical_displacement`` then ``_analyse_displacement``: the naive steps one
     after the other, as the analyser used to call the separate kernels. Returns (a_up, amp,
     boundary, table rows, gid, still threshold or -1)."""
@@ -386,7 +387,7 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m, holes_s=()):
     n_max = kind.count(1)
     n_min = len(kind) - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
-    rows, gid, quiet = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s)
+    rows, gid, quiet = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s, rec_edge)
     if prm[25] > 0:  # count the turning points again over the spans of the groups of >= 3 reps
         n_max = n_min = 0
         for grp in sorted(set(gid) - {-1}):
@@ -399,11 +400,11 @@ def analyse_stretch(t_s, x, band_sos, hp_sos, prm, amp_floor_m, holes_s=()):
         other = 1 if n_max > n_min else -1 if n_min > n_max else 0
         if other not in (0, boundary):
             boundary = other
-            rows, gid, quiet = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s)
+            rows, gid, quiet = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s, rec_edge)
     return a_up, amp, boundary, rows, gid, quiet
 
 
-def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s):
+def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s, rec_edge):
     (n_pad, dt_s, g, pct, hyst, min_travel, still, open_ratio, min_rep, max_rep, n_half, max_gap,
      travel_ratio, dur_ratio, rot_ratio, rot_min, ref_frac, phase_rel) = [float(v) for v in prm[:18]]
     rows = rep_table(list(t_s), z, idx, kind, boundary, still, dt_s, open_ratio)
@@ -473,7 +474,11 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, holes_s):
     gid = group_reps([r[0] for r in rows], [r[1] for r in rows], durs, [r[5] for r in rows], keep, max_gap,
                      travel_ratio, dur_ratio, rot, rot_ratio, rot_min, ref_frac, float(prm[24]), posture,
                      float(prm[30]), float(prm[31]), float(prm[32]),
-                     [any(h0 < r[1] and h1 > r[0] for h0, h1 in holes_s) for r in rows])
+                     [any(h0 < r[1] and h1 > r[0] for h0, h1 in holes_s) for r in rows],
+                     # the first (last) turnaround with no boundary before (after) it, in a
+                     # stretch the recording starts (ends) with
+                     [(i == 0 and rec_edge[0] and kind[0] == -boundary)
+                      or (i == len(rows) - 1 and rec_edge[1] and kind[-1] == -boundary) for i in range(len(rows))])
     return rows, gid, quiet
 
 
@@ -524,7 +529,7 @@ def set_sums(rows, concentric_first, slowdown_frac):
 
 
 def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps, rhythm_reps, short_ratio,
-                      slowdown_frac, holes_s=()):
+                      slowdown_frac, holes_s=(), rec_edges=None):
     """Twin of ``_vertical_displacements`` then ``_analyse_stretches``: each stretch through
     :func:`analyse_stretch`, its reps grouped by group number, the groups with too few reps
     or (fewer than ``rhythm_reps``) too unlike durations dropped. Returns (rows, groups, sums) as lists."""
@@ -532,7 +537,8 @@ def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps
     for j, (lo, hi) in enumerate(bounds):
         _a, _amp, boundary, table, gid, _still = analyse_stretch(np.asarray(buf_t[lo:hi]) - shift_s, x[lo:hi],
                                                                  band_sos, hp_sos, prm, 0.0,
-                                                                 [(h0 - shift_s, h1 - shift_s) for h0, h1 in holes_s])
+                                                                 [(h0 - shift_s, h1 - shift_s) for h0, h1 in holes_s],
+                                                                 rec_edges[j] if rec_edges else (False, False))
         if boundary == 0:
             continue
         for g in sorted(set(v for v in gid if v >= 0)):

@@ -16,8 +16,9 @@ _NO_POSTURE = (np.zeros(0), np.zeros(0), np.zeros(0), 1.0)
 
 
 def _no_fragments(start):
-    """``_group_reps``'s last three arguments with its fragment test off."""
-    return 0.0, 0.9, np.zeros(start.shape[0], np.uint8)
+    """``_group_reps``'s last four arguments with its fragment test off and no rep cut by the
+    recording."""
+    return 0.0, 0.9, np.zeros(start.shape[0], np.uint8), np.zeros(start.shape[0], np.uint8)
 
 
 @settings(max_examples=60, deadline=None)
@@ -84,12 +85,32 @@ def test_group_reps_drops_a_fragment_and_the_rhythm_goes_on():
     assert list(_kernels._group_reps(*args, *_no_fragments(start))) == [0] * 8
     # dropped, and the rhythm goes on: the 3.5 s from the fragment's end, not the 4.9 s from
     # the rep before it, is the gap to the next rep
-    assert list(_kernels._group_reps(*args, 0.45, 0.9, np.zeros(8, np.uint8))) == [0] * 4 + [-1] + [0] * 3
+    uncut = np.zeros(8, np.uint8)
+    assert list(_kernels._group_reps(*args, 0.45, 0.9, np.zeros(8, np.uint8), uncut)) == [0] * 4 + [-1] + [0] * 3
     # not when its travel is like the others' (0.9 x their median), nor when a hole overlaps it
     like = travel.copy()
     like[4] = 0.19
-    assert list(_kernels._group_reps(*args[:3], like, *args[4:], 0.45, 0.9, np.zeros(8, np.uint8))) == [0] * 8
-    assert list(_kernels._group_reps(*args, 0.45, 0.9, (np.arange(8) == 4).astype(np.uint8))) == [0] * 8
+    assert list(_kernels._group_reps(*args[:3], like, *args[4:], 0.45, 0.9, np.zeros(8, np.uint8), uncut)) == [0] * 8
+    assert list(_kernels._group_reps(*args, 0.45, 0.9, (np.arange(8) == 4).astype(np.uint8), uncut)) == [0] * 8
+
+
+def test_group_reps_does_not_test_the_travel_of_a_rep_the_recording_cuts():
+    # five presses; the first has 1.8x the others' travel (the filters' start-up where the
+    # recording begins inside it): handling by its travel, unless the recording cuts it
+    dur = np.full(5, 2.2)
+    start = np.cumsum(dur + 0.4) - dur
+    end = start + dur
+    travel = np.array([0.52, 0.29, 0.29, 0.3, 0.28])
+    args = (start, end, dur, travel, np.ones(5, np.int64), 4.0, 1.6, 1.8, np.full(5, 4.0), 2.5, 20.0, 0.25, 3.0,
+            *_NO_POSTURE, 0.0, 0.9, np.zeros(5, np.uint8))
+    first = (np.arange(5) == 0).astype(np.uint8)
+    assert list(_kernels._group_reps(*args, np.zeros(5, np.uint8))) == [-1] + [0] * 4
+    assert list(_kernels._group_reps(*args, first)) == [0] * 5
+    assert list(_kernels._group_reps(*args, (np.arange(5) == 4).astype(np.uint8))) == [-1] + [0] * 4  # the other end
+    # its duration is still tested: a 4.4 s move is handling however the recording cuts it
+    long_first = dur.copy()
+    long_first[0] = 4.4
+    assert list(_kernels._group_reps(*args[:2], long_first, *args[3:], first)) == [-1] + [0] * 4
 
 
 @settings(max_examples=40, deadline=None)
@@ -175,10 +196,14 @@ def test_group_reps_matches_naive(naive, seed, r, gap, tr, dr, rr, rmin, ref, id
     args = (posture[:, 0].copy(), posture[:, 1].copy(), posture[:, 2].copy(), math.cos(math.radians(post))) \
         if post else _NO_POSTURE
     bridged = (rng.random(r) < 0.1).astype(np.uint8)
+    rec_cut = np.zeros(r, np.uint8)  # the recording starts in the first rep, ends in the last
+    if r:
+        rec_cut[[0, -1]] = rng.random(2) < 0.5
     got = _kernels._group_reps(start, end, dur, travel, keep, gap, tr, dr, rot, rr, rmin, ref, idr, *args,
-                               frag, 0.9, bridged)
+                               frag, 0.9, bridged, rec_cut)
     want = naive.group_reps(list(start), list(end), list(dur), list(travel), list(keep), gap, tr, dr, list(rot), rr,
-                            rmin, ref, idr, posture.tolist() if post else None, post, frag, 0.9, list(bridged))
+                            rmin, ref, idr, posture.tolist() if post else None, post, frag, 0.9, list(bridged),
+                            list(rec_cut))
     assert list(got) == want
 
 
@@ -303,7 +328,7 @@ def _kernel_and_naive(naive, z_true, seed, **config):
     t = np.arange(a.shape[0]) / fs
     an = SetAnalyzer(replace(DetectorConfig(), **config))
     a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
-    return (_kernels._analyse_displacement(t, x, a_up, z, an._prm, 0.0, np.empty((0, 2))),
+    return (_kernels._analyse_displacement(t, x, a_up, z, an._prm, 0.0, np.empty((0, 2)), np.zeros(2, np.uint8)),
             naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, 0.0))
 
 
@@ -368,8 +393,10 @@ def test_analyse_displacement_matches_the_naive_steps(naive, seed, n_reps, rate_
     from repsense.dsp import _kernels as dsp_kernels
 
     a_up, z = dsp_kernels._vertical_displacement(x, an.band_sos, an.hp_sos, an.n_pad, an.dt_s, 9.80665)
-    got = _kernels._analyse_displacement(t, x, a_up, z, an._prm, amp_floor, np.empty((0, 2)))
-    ref = naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, amp_floor)
+    rec_edge = (bool(seed % 2), bool(seed % 3 == 0))  # the stretch starts (ends) with the recording
+    got = _kernels._analyse_displacement(t, x, a_up, z, an._prm, amp_floor, np.empty((0, 2)),
+                                         np.array(rec_edge, np.uint8))
+    ref = naive.analyse_stretch(t, x, an.band_sos, an.hp_sos, an._prm, amp_floor, (), rec_edge)
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-9, atol=1e-12)
     assert got[1] == pytest.approx(ref[1], rel=1e-6, abs=1e-12)
     assert got[2] == ref[2]
@@ -582,10 +609,12 @@ def test_analyse_stretches_matches_the_naive_steps(naive, seed, n_stretch, min_r
     hole_rng = np.random.default_rng(seed + 1)
     h0 = np.sort(hole_rng.uniform(t[0], t[-1], int(hole_rng.integers(0, 3))))
     holes = np.stack([h0, h0 + hole_rng.uniform(0.4, 3.0, h0.shape[0])], axis=1)
+    rec_edge = (hole_rng.random((len(bounds), 2)) < 0.5).astype(np.uint8)  # stretches the recording cuts
     rows, groups, sums = _kernels._analyse_stretches(t, x, lo_i, hi_i, a_up, z, offs, 0.032, an._prm, min_reps,
-                                                     rhythm_reps, 1.7, frac, holes - 0.032)
+                                                     rhythm_reps, 1.7, frac, holes - 0.032, rec_edge)
     ref_rows, ref_groups, ref_sums = naive.analyse_stretches(t, x, bounds, an.band_sos, an.hp_sos, an._prm, 0.032,
-                                                             min_reps, rhythm_reps, 1.7, frac, holes.tolist())
+                                                             min_reps, rhythm_reps, 1.7, frac, holes.tolist(),
+                                                             rec_edge.astype(bool).tolist())
     assert groups.tolist() == ref_groups
     assert rows.shape == (len(ref_rows), 7) and sums.shape == (len(ref_sums), 6)
     if ref_rows:

@@ -508,12 +508,14 @@ def _rhythm_reference(sel, travel, dur_s, rotation_deg, rotation_ratio, rotation
 
 
 @njit(**JIT)
-def _like_reference(i, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio, px, py, pz, posture_cos):
+def _like_reference(i, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio, px, py, pz, posture_cos,
+                    rec_cut):
     """Rep ``i`` is like the reference ``ref`` of :func:`_rhythm_reference` (its posture within
-    the angle whose cosine is ``posture_cos`` of the reference's, when that is tested)."""
+    the angle whose cosine is ``posture_cos`` of the reference's, when that is tested; its
+    travel not tested when ``rec_cut[i]``)."""
     if ref[7] > 0.0 and px[i] * ref[4] + py[i] * ref[5] + pz[i] * ref[6] < posture_cos:
         return False
-    return (ref[0] / travel_ratio <= travel[i] <= ref[0] * travel_ratio
+    return ((rec_cut[i] or ref[0] / travel_ratio <= travel[i] <= ref[0] * travel_ratio)
             and ref[1] / duration_ratio <= dur_s[i] <= ref[1] * duration_ratio
             and ref[2] <= rotation_deg[i] <= ref[3])
 
@@ -521,7 +523,7 @@ def _like_reference(i, travel, dur_s, rotation_deg, ref, travel_ratio, duration_
 @njit(**JIT)
 def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_ratio, duration_ratio,
                 rotation_deg, rotation_ratio, rotation_min_deg, ref_frac, inner_duration_ratio, px, py, pz,
-                posture_cos, short_ratio, short_travel_ratio, bridged):
+                posture_cos, short_ratio, short_travel_ratio, bridged, rec_cut):
     """Group kept reps into rhythms and trim unlike reps off each rhythm's edges.
 
     Consecutive kept reps belong to one group while the still gap between them (``start_s``,
@@ -551,6 +553,9 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
     part of a rep cut in two): it is dropped and the rhythm goes on through it. Not a rep
     marked in ``bridged`` (uint8 (r,)): a signal hole overlaps it, and the straight line
     that bridges a hole looks still.
+
+    The travel of a rep marked in ``rec_cut`` (uint8 (r,)) is not tested: the recording starts
+    or ends inside it, and its displacement there is the filters' start-up, not a travel.
 
     Returns
     -------
@@ -612,13 +617,13 @@ def _group_reps(start_s, end_s, dur_s, travel, keep, max_inter_rep_s, travel_rat
                                   buf, ref, px, py, pz)
             a = members[lo]
             if not _like_reference(a, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio, px, py, pz,
-                                   posture_cos):
+                                   posture_cos, rec_cut):
                 gid[a] = -1
                 lo += 1
                 continue
             b = members[hi - 1]
             if not _like_reference(b, travel, dur_s, rotation_deg, ref, travel_ratio, duration_ratio, px, py, pz,
-                                   posture_cos):
+                                   posture_cos, rec_cut):
                 gid[b] = -1
                 hi -= 1
                 continue
@@ -812,7 +817,7 @@ def _search_left(a, v):
 
 
 @njit(**JIT)
-def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m, holes_s):
+def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m, holes_s, rec_edge):
     """Everything :meth:`repsense.segment.reps.SetAnalyzer.analyse` computes on one active
     stretch after its vertical displacement, in one call: amplitude, turning points, rep
     table, rotation of the kept reps, grouping.
@@ -832,6 +837,8 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m, holes_s):
         (``still_half`` to ``still_move_n`` for :func:`_still_threshold` and :func:`_trim_still`).
     amp_floor_m : float, smallest amplitude to scale the hysteresis by.
     holes_s : float64 (k, 2) the bridged holes (:func:`_reps_and_groups`).
+    rec_edge : uint8 (2,) 1 when the stretch begins with the recording's first sample (ends
+        with its last), see :func:`_reps_and_groups`.
 
     Returns
     -------
@@ -862,7 +869,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m, holes_s):
             n_max += 1
     n_min = idx.shape[0] - n_max
     boundary = 1 if n_max > n_min else -1 if n_min > n_max else kind[-1]
-    table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, -1.0, holes_s)
+    table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, -1.0, holes_s, rec_edge)
     if prm[25] > 0.0 and gid.shape[0] > 0:
         # the stretch's majority (in effect its first and last turning points, often handling)
         # is counted again over each group's span, widened by prm[25] x its median rep on each
@@ -872,7 +879,7 @@ def _analyse_displacement(t_s, x, a_up, z, prm, amp_floor_m, holes_s):
         if other != 0 and other != boundary:
             boundary = other
             table, gid, still_thr, edges = _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, still_thr,
-                                                             holes_s)
+                                                             holes_s, rec_edge)
     return a_up, amp, boundary, table, gid, still_thr, edges
 
 
@@ -934,12 +941,16 @@ def _first_at_or_after(t_s, idx, v, strict):
 
 
 @njit(**JIT)
-def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr, holes_s):
+def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr, holes_s, rec_edge):
     """The rep table of turning points ``idx, kind`` with ``boundary`` turning points as rep
     boundaries, and its grouping (the rest of :func:`_analyse_displacement`): ``table, gid,
     still_thr, edges`` as it returns them. ``known_thr``: the stretch's :func:`_still_threshold`
     when already computed, else -1. ``holes_s``: float64 (k, 2) start and end times of the
-    holes in the raw samples that the grid bridges (any; those outside are ignored)."""
+    holes in the raw samples that the grid bridges (any; those outside are ignored).
+    ``rec_edge``: uint8 (2,), 1 when the stretch begins with the recording's first sample
+    (ends with its last); then a first (last) rep with no boundary turning point before
+    (after) its turnaround is cut by the recording, and the grouping does not test its
+    travel (:func:`_group_reps`)."""
     dt_s = prm[1]
     table = _rep_table(t_s, z, idx, kind, boundary, prm[6], dt_s, prm[7])
     r = table.shape[0]
@@ -1040,9 +1051,17 @@ def _reps_and_groups(t_s, x, z, idx, kind, boundary, prm, known_thr, holes_s):
                 py[i] = post_kept[q, 1]
                 pz[i] = post_kept[q, 2]
                 q += 1
+    # a rep the recording starts (ends) in: its displacement there is the filters' start-up
+    # from a padded edge, its travel is not a travel (the first press of a set whose recording
+    # starts overhead: 1.8x the set's travel)
+    cut = np.zeros(r, np.uint8)
+    if r > 0 and rec_edge[0] and kind[0] == -boundary:
+        cut[0] = 1
+    if r > 0 and rec_edge[1] and kind[kind.shape[0] - 1] == -boundary:
+        cut[r - 1] = 1
     gid = _group_reps(table[:, 0].copy(), table[:, 1].copy(), g_dur, table[:, 5].copy(), keep, prm[11], prm[12], prm[13],
                       rotation_deg, prm[14], prm[15], prm[16], prm[24], px, py, pz, math.cos(math.radians(prm[30])),
-                      prm[31], prm[32], _bridged(table, holes_s))
+                      prm[31], prm[32], _bridged(table, holes_s), cut)
     return table, gid, still_thr, edges
 
 
@@ -1351,7 +1370,7 @@ def _settle_reps(t_s, x, z, rows, edges, boundary, still_thr, prm):
 
 @njit(**JIT)
 def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min_reps, rhythm_reps, short_ratio,
-                       slowdown_frac, holes_s):
+                       slowdown_frac, holes_s, rec_edge):
     """:func:`_analyse_displacement` of many stretches in one call, and the rep-count and
     rhythm filters of their groups (what ``SetAnalyzer.analyse`` does next, minus the checks
     that need the stretch's samples again).
@@ -1367,6 +1386,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     min_reps, rhythm_reps : int; short_ratio, slowdown_frac : float, as ``DetectorConfig``'s
         ``min_reps``, ``rhythm_reps``, ``short_set_duration_ratio``, ``slowdown_frac``.
     holes_s : float64 (k, 2) the bridged holes on the stretches' time base (``buf_t - shift_s``).
+    rec_edge : uint8 (s, 2) per stretch, :func:`_analyse_displacement`'s ``rec_edge``.
 
     Returns
     -------
@@ -1394,7 +1414,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         o0 = offsets[j]
         o1 = offsets[j + 1]
         _a, _amp, boundary, table, gid, thr_j, edges_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1],
-                                                                               prm, 0.0, holes_s)
+                                                                               prm, 0.0, holes_s, rec_edge[j])
         bounds[j] = boundary
         tables.append(table)
         edge_tabs.append(edges_j)

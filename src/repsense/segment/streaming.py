@@ -144,7 +144,7 @@ class RepSegmenter:
             events = _kernels._activity_sets(x_grid, breaks, k_block, self._state, self._alpha_g, self._alpha_ms,
                                              c.enter_g ** 2, c.exit_g ** 2, self._n_rest,
                                              self._n_pre, self._n_post, self._n_max, self._n_check)
-        many = self._analyse_many(events)
+        many = self._analyse_many(events, final)
         out = []
         shift = c.anti_alias_tau_s  # the anti-alias low-pass delays the signal by its tau
         # a rep that could still join a set starts within max_inter_rep_s of its end and lasts
@@ -169,7 +169,8 @@ class RepSegmenter:
                 holes = holes[holes_within(holes, self._buf_t[lo], self._buf_t[hi - 1])] - shift
             if many is None:
                 t_slice = self._buf_t[lo:hi] - shift
-                sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, None, holes)
+                rec_edge = (first == 0, final and hi == self._buf_t.shape[0])
+                sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, None, holes, rec_edge)
             else:  # kind 0 (amp_floor_m 0): analysed already, up to the holes
                 sets = self._analyzer.sets_of_groups(many.get((lo, hi), []),
                                                      self._analyzer.concentric_first_.get((lo, hi), False), holes)
@@ -200,7 +201,7 @@ class RepSegmenter:
             self._holes_s = self._holes_s[self._holes_s[:, 1] > self._buf_t[0]]
         return out
 
-    def _analyse_many(self, events: np.ndarray) -> dict | None:
+    def _analyse_many(self, events: np.ndarray, final: bool) -> dict | None:
         """The analyser's groups of this block's closed stretches, all found in one call
         (:meth:`SetAnalyzer.analyse_many`), keyed by the buffer slice the loop in ``_advance``
         takes; None when some event is a checkpoint, or the open stretch had sets emitted at a
@@ -214,5 +215,7 @@ class RepSegmenter:
             if first <= last:
                 bounds.append((first - self._buf_k0, last - self._buf_k0 + 1))
                 consumed = last + 1
+        # the recording's first grid sample (global index 0) and its end, when in the buffer
         return self._analyzer.analyse_many(self._buf_t, self._buf_x, bounds, self.config.anti_alias_tau_s,
-                                           self._holes_s)
+                                           self._holes_s, 0 if self._buf_k0 == 0 else -1,
+                                           n if final else -1)

@@ -553,6 +553,9 @@ def analyse_stretches(buf_t, x, bounds, band_sos, hp_sos, prm, shift_s, min_reps
             thr = still_threshold(x[lo:hi], int(prm[18]), prm[19], prm[20], prm[21], prm[22])
             members = trim_still(list(np.asarray(buf_t[lo:hi]) - shift_s), still_mask(x[lo:hi], int(prm[18]), thr),
                                  members, prm[1], int(prm[23]))
+            cut = [row[1] - row[0] for row in members]
+            if len(members) < rhythm_reps and max(cut) > short_ratio * min(cut):
+                continue  # the same test once the still edges are trimmed
             groups.append([j, len(rows), len(rows) + len(members), int(len(members) < rhythm_reps), boundary])
             sums.append(set_sums(members, boundary == -1, slowdown_frac))
             rows += [list(row) for row in members]

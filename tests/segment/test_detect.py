@@ -317,6 +317,31 @@ def test_detect_recording_uses_its_streams():
     assert detect(rec).sets == detect(rec.accel.t_s, rec.accel.values).sets
 
 
+def _gestures(rate_hz: float, gestures: list[tuple[float, float, float]], seed: int):
+    """A rest: still, then per ``(still_s, dur_s, amp_m)`` that long still and one vertical
+    sin^2 bump (up for a positive ``amp_m``), then still; upright sensor, 0.015 g noise."""
+    parts = [np.zeros(int(10 * rate_hz))]
+    for still_s, dur_s, amp_m in gestures:
+        parts += [np.zeros(int(still_s * rate_hz)), amp_m * np.sin(np.linspace(0, np.pi, int(dur_s * rate_hz))) ** 2]
+    z = np.concatenate([*parts, np.zeros(int(10 * rate_hz))])
+    t = np.arange(z.shape[0]) / rate_hz
+    a_up = np.gradient(np.gradient(z, 1 / rate_hz), 1 / rate_hz) / 9.80665
+    acc = (1 + a_up)[:, None] * np.array([0.0, 0.0, 1.0]) + np.random.default_rng(seed).normal(0, 0.015, (z.shape[0], 3))
+    return t, acc.astype(np.float32)
+
+
+def test_a_short_set_keeps_one_tempo_once_cut_to_its_movements():
+    # four isolated gestures in a rest, 3-6 s apart: between turning points the "reps" take
+    # in the stillness around the gestures and pass the tempo test; cut to their movement
+    # they last 0.6 s next to 3.6-5.7 s, which no set does
+    t, acc = _gestures(50.0, [(3.7, 1.3, 0.21), (5.4, 0.9, -0.16), (3.2, 0.66, 0.29), (5.7, 0.65, 0.29)], 42)
+    assert detect(t, acc).n_reps == 0
+    loose = detect(t, acc, config=DetectorConfig(short_set_duration_ratio=1e9))
+    assert [s.n_reps for s in loose.sets] == [3]
+    dur = [r.duration_s for r in loose.sets[0].reps]
+    assert max(dur) > 3 * min(dur)
+
+
 def _min_jerk(n: int) -> np.ndarray:
     u = np.linspace(0.0, 1.0, n)
     return 10 * u**3 - 15 * u**4 + 6 * u**5

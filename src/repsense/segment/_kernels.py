@@ -1392,7 +1392,9 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     -------
     rows : float64 (R, 7) the rep-table rows of the surviving groups, group after group,
         their phases split by the velocity (:func:`_split_phases`), then their still edges
-        trimmed (:func:`_trim_still`).
+        trimmed (:func:`_trim_still`). A group of fewer than ``rhythm_reps`` reps survives
+        only if its longest rep lasts at most ``short_ratio`` x its shortest, both before and
+        after the trim.
     groups : int64 (G, 5) per group, in stretch then time order: stretch ``j``, first and
         end row in ``rows``, 1 when the group has fewer than ``rhythm_reps`` reps (its
         vertical fraction is still to check), the stretch's ``boundary`` (+1 / -1).
@@ -1471,6 +1473,10 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                 still_thr[j] = _settle_reps(buf_t[lo_i[j]:hi_i[j]] - shift_s, x[lo_i[j]:hi_i[j]],
                                             z[offsets[j]:offsets[j + 1]], rows[q0:q], row_edges[q0:q], bounds[j],
                                             still_thr[j], prm)
+                if check and _spread_exceeds(rows[q0:q], short_ratio):
+                    q = q0  # no tempo once the stillness is trimmed off: movements during a rest
+                    i = last + 1
+                    continue
                 groups[n_g, 0] = j
                 groups[n_g, 1] = q0
                 groups[n_g, 2] = q
@@ -1480,6 +1486,18 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                 n_g += 1
             i = last + 1
     return rows[:q], groups[:n_g], aggs[:n_g]
+
+
+@njit(**JIT)
+def _spread_exceeds(rows, ratio):
+    """The longest of the rep-table ``rows`` (k >= 1) lasts more than ``ratio`` x the shortest."""
+    d_min = np.inf
+    d_max = -np.inf
+    for k in range(rows.shape[0]):
+        d = rows[k, 1] - rows[k, 0]
+        d_min = min(d_min, d)
+        d_max = max(d_max, d)
+    return d_max > ratio * d_min
 
 
 @njit(**JIT)

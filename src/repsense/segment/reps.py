@@ -148,6 +148,8 @@ class SetAnalyzer:
             arr = table[idx]
             still_thr = _kernels._settle_reps(t_s, x64, displacement[1], arr, edges[idx], boundary, still_thr,
                                               self._prm)
+            if short and _kernels._spread_exceeds(arr, c.short_set_duration_ratio):
+                continue  # the same test on the reps as cut to their movement
             rows = arr.tolist()
             if short and not self._vertical_enough(t_s, x_g, a_up, rows[0][0], rows[-1][1]):
                 continue

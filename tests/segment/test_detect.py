@@ -136,7 +136,9 @@ def test_the_rest_end_is_read_over_the_sets_span_not_the_stretchs_edges():
     # tie the maxima and the last one decides: the squats were cut bottom to bottom
     t, acc = _set_with_handling((0.2, -0.2))
     whole = detect(t, acc, config=DetectorConfig(boundary_span_ratio=0.0)).sets
-    assert [(s.n_reps, s.reps[0].concentric_first) for s in whole] == [(6, True)]
+    # (cut at the wrong end, the count depends on how much of the re-rack the stretch takes
+    # in: 6 with a set finder opening at 0.06 g, 7 at 0.04 g)
+    assert [s.reps[0].concentric_first for s in whole] == [True]
     sets = detect(t, acc).sets
     assert [(s.n_reps, s.reps[0].concentric_first) for s in sets] == [(6, False)]
     # each rep now runs top to bottom to top: it starts with the descent

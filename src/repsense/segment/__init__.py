@@ -22,7 +22,7 @@ from .reps import SetAnalyzer, build_set
 from .streaming import RepSegmenter
 
 #: Bump whenever the detector's output on the same input changes.
-DETECTOR_VERSION = "1.11.0"
+DETECTOR_VERSION = "1.12.0"
 
 #: Rows per block that :func:`detect` feeds its :class:`RepSegmenter` (a speed setting only).
 BLOCK_ROWS = 1 << 18

@@ -60,6 +60,8 @@ def test_bench_cli_without_shared_skips_that_section(tmp_path):
         "b.simulated_accuracy.__defaults__  # keep\n"
         "orig_sim = b.simulated_accuracy\n"
         "b.simulated_accuracy = lambda seeds, **k: orig_sim(range(1), rates_hz=(25.0,), n_sets=1)\n"
+        "orig_g2 = b.second_generator_accuracy\n"
+        "b.second_generator_accuracy = lambda seeds, **k: orig_g2(range(1), rates_hz=(25.0,))\n"
         "from repsense.cli.main import main\n"
         f"sys.exit(main(['bench', '--quick', '--shared', {str(tmp_path)!r}, '--out', {str(out)!r}]))\n"
     )
@@ -70,4 +72,6 @@ def test_bench_cli_without_shared_skips_that_section(tmp_path):
     assert "metamotion" in res["skipped"] and res["simulated"]["n_sessions"] == 1
     assert res["simulated_heldout"]["n_sessions"] == res["simulated_heldout2"]["n_sessions"] == 1
     assert "held-out seeds 3000-3029" in p.stdout
+    assert res["second_generator"]["n_sessions"] == 1 and res["second_generator"]["true_sets"] == 3
+    assert "Second generator" in p.stdout
     assert oct(out.stat().st_mode & 0o777) == "0o600"

@@ -59,6 +59,9 @@ def render(res: dict, console) -> None:
         sim = res.get(key)
         if sim:
             _render_simulated(sim, what, console)
+    g2 = res.get("second_generator")
+    if g2:
+        _render_second_generator(g2, console)
     sp = res.get("speed")
     if sp:
         t = Table(title=f"Speed: {sp['rows'] / 1e6:.2f} M rows of {sp['sample_rate_hz']:g} Hz 6-axis float32, single core")
@@ -116,4 +119,24 @@ def _render_simulated(sim: dict, what: str, console) -> None:
               _target("sim_split_error_median", sim["split_error_median"]))
     for k, v in sim["per_exercise"].items():
         t.add_row(f"  {k}", f"±1 {_pct(v['within1'])}, exact {_pct(v['exact'])} (n {v['n']})", "")
+    console.print(t)
+
+
+def _render_second_generator(g2: dict, console) -> None:
+    from rich.table import Table
+
+    seeds = f"seeds {g2['seeds'][0]}-{g2['seeds'][1]}" if g2["seeds"] else "no seeds"
+    rates = ", ".join(f"{r:g}" for r in g2["rates_hz"])
+    t = Table(title=f"Second generator (trapezoid reps, rests of isolated gestures; not repsense.simulate), {seeds}: "
+                    f"{g2['n_sessions']} sessions at {rates} Hz, {g2['true_sets']} true sets")
+    for col in ("metric", "value", "target (simulated)"):
+        t.add_column(col)
+    t.add_row("set F1 (IoU >= 0.5)", f"{g2['set_f1']:.3f} (tp {g2['set_tp']}, fp {g2['set_fp']}, fn {g2['set_fn']})",
+              _target("sim_set_f1", g2["set_f1"]))
+    t.add_row("reps ±1 / exact / MAE", f"{_pct(g2['within1'])} / {_pct(g2['exact'])} / {g2['mae']:.2f}",
+              _target("sim_within1", g2["within1"]))
+    t.add_row("median TUT error", _pct(g2["tut_error_median"]), _target("sim_tut_error_median", g2["tut_error_median"]))
+    t.add_row("  on sets counted exactly", _pct(g2["tut_error_median_exact_count"]), "")
+    t.add_row("median ecc/con split error", _pct(g2["split_error_median"]),
+              _target("sim_split_error_median", g2["split_error_median"]))
     console.print(t)

@@ -103,40 +103,35 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render_simulated(sim: dict, what: str, console) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{what}: {sim['n_sessions']} sessions at {sim['rates_hz']} Hz, {sim['true_sets']} true sets")
-    for col in ("metric", "value", "target"):
-        t.add_column(col)
-    c = sim["counts"]
-    t.add_row("set F1 (IoU >= 0.5)", f"{sim['set_f1']:.3f} (tp {sim['set_tp']}, fp {sim['set_fp']}, fn {sim['set_fn']})",
-              _target("sim_set_f1", sim["set_f1"]))
-    t.add_row("reps ±1 / exact / MAE", f"{_pct(c['within1'])} / {_pct(c['exact'])} / {c['mae']:.2f}",
-              _target("sim_within1", c["within1"]))
-    t.add_row("median TUT error", _pct(sim["tut_error_median"]), _target("sim_tut_error_median", sim["tut_error_median"]))
-    t.add_row("  on sets counted exactly", _pct(sim["tut_error_median_exact_count"]), "")
-    t.add_row("median ecc/con split error", _pct(sim["split_error_median"]),
-              _target("sim_split_error_median", sim["split_error_median"]))
+    t = _accuracy_table(f"{what}: {sim['n_sessions']} sessions at {sim['rates_hz']} Hz, {sim['true_sets']} true sets",
+                        "target", sim, sim["counts"])
     for k, v in sim["per_exercise"].items():
         t.add_row(f"  {k}", f"±1 {_pct(v['within1'])}, exact {_pct(v['exact'])} (n {v['n']})", "")
     console.print(t)
 
 
 def _render_second_generator(g2: dict, console) -> None:
-    from rich.table import Table
-
     seeds = f"seeds {g2['seeds'][0]}-{g2['seeds'][1]}" if g2["seeds"] else "no seeds"
     rates = ", ".join(f"{r:g}" for r in g2["rates_hz"])
-    t = Table(title=f"Second generator (trapezoid reps, rests of isolated gestures; not repsense.simulate), {seeds}: "
-                    f"{g2['n_sessions']} sessions at {rates} Hz, {g2['true_sets']} true sets")
-    for col in ("metric", "value", "target (simulated)"):
+    console.print(_accuracy_table(
+        f"Second generator (trapezoid reps, rests of isolated gestures; not repsense.simulate), {seeds}: "
+        f"{g2['n_sessions']} sessions at {rates} Hz, {g2['true_sets']} true sets", "target (simulated)", g2, g2))
+
+
+def _accuracy_table(title: str, target_col: str, res: dict, counts: dict):
+    """Set F1, rep counts (``counts``: within1, exact, mae), TUT and split errors of ``res``
+    against the simulated targets."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in ("metric", "value", target_col):
         t.add_column(col)
-    t.add_row("set F1 (IoU >= 0.5)", f"{g2['set_f1']:.3f} (tp {g2['set_tp']}, fp {g2['set_fp']}, fn {g2['set_fn']})",
-              _target("sim_set_f1", g2["set_f1"]))
-    t.add_row("reps ±1 / exact / MAE", f"{_pct(g2['within1'])} / {_pct(g2['exact'])} / {g2['mae']:.2f}",
-              _target("sim_within1", g2["within1"]))
-    t.add_row("median TUT error", _pct(g2["tut_error_median"]), _target("sim_tut_error_median", g2["tut_error_median"]))
-    t.add_row("  on sets counted exactly", _pct(g2["tut_error_median_exact_count"]), "")
-    t.add_row("median ecc/con split error", _pct(g2["split_error_median"]),
-              _target("sim_split_error_median", g2["split_error_median"]))
-    console.print(t)
+    t.add_row("set F1 (IoU >= 0.5)", f"{res['set_f1']:.3f} (tp {res['set_tp']}, fp {res['set_fp']}, fn {res['set_fn']})",
+              _target("sim_set_f1", res["set_f1"]))
+    t.add_row("reps ±1 / exact / MAE", f"{_pct(counts['within1'])} / {_pct(counts['exact'])} / {counts['mae']:.2f}",
+              _target("sim_within1", counts["within1"]))
+    t.add_row("median TUT error", _pct(res["tut_error_median"]), _target("sim_tut_error_median", res["tut_error_median"]))
+    t.add_row("  on sets counted exactly", _pct(res["tut_error_median_exact_count"]), "")
+    t.add_row("median ecc/con split error", _pct(res["split_error_median"]),
+              _target("sim_split_error_median", res["split_error_median"]))
+    return t

@@ -1385,6 +1385,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     tables = []
     gids = []
     edge_tabs = []
+    times = []  # each stretch's t_s, kept for its groups' _settle_reps
     still_thr = np.empty(s)
     bounds = np.zeros(s, np.int64)
     for j in range(s):
@@ -1396,6 +1397,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         _a, _amp, boundary, table, gid, thr_j, edges_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1],
                                                                                prm, 0.0, holes_s)
         bounds[j] = boundary
+        times.append(t_s)
         tables.append(table)
         edge_tabs.append(edges_j)
         gids.append(gid)
@@ -1448,7 +1450,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                         for c in range(4):
                             row_edges[q, c] = edges[k, c]
                         q += 1
-                still_thr[j] = _settle_reps(buf_t[lo_i[j]:hi_i[j]] - shift_s, x[lo_i[j]:hi_i[j]],
+                still_thr[j] = _settle_reps(times[j], x[lo_i[j]:hi_i[j]],
                                             z[offsets[j]:offsets[j + 1]], rows[q0:q], row_edges[q0:q], bounds[j],
                                             still_thr[j], prm)
                 groups[n_g, 0] = j

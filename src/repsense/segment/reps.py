@@ -165,6 +165,10 @@ class SetAnalyzer:
         the holes ``holes_s``, phases, aggregates. Each group is ``(rows, None, None)``: its
         rep-table rows (lists; reps built and summed here), or ``(None, sums, reps)``: the sums
         of ``_kernels._set_sums`` and the :class:`Rep` tuple of its rows."""
+        if holes_s is None or holes_s.shape[0] == 0:  # no holes (the usual case): no reps hidden
+            frac = self.config.slowdown_frac
+            return [_set_of_rows(rows, concentric_first, frac, 0) if sums is None
+                    else _repset(reps[0].start_s, reps[-1].end_s, reps, *sums, 0) for rows, sums, reps in groups]
         out = []
         for rows, sums, reps in groups:
             n_hidden = 0
@@ -286,11 +290,21 @@ def _rep(start_s: float, end_s: float, eccentric_s: float, concentric_s: float, 
     return r
 
 
-def _repset(*values) -> RepSet:
-    """``RepSet(*values)`` with every field given, faster."""
+def _repset(start_s: float, end_s: float, reps: tuple, tut_s: float, eccentric_s: float, concentric_s: float,
+            pause_s: float, mean_tempo_s: float, concentric_slowdown: float, n_reps_in_gaps: int,
+            _s=_set_repset) -> RepSet:
+    """``RepSet(...)`` with every field given (positionally), faster."""
     r = _new(RepSet)
-    for setter, v in zip(_set_repset, values):
-        setter(r, v)
+    _s[0](r, start_s)
+    _s[1](r, end_s)
+    _s[2](r, reps)
+    _s[3](r, tut_s)
+    _s[4](r, eccentric_s)
+    _s[5](r, concentric_s)
+    _s[6](r, pause_s)
+    _s[7](r, mean_tempo_s)
+    _s[8](r, concentric_slowdown)
+    _s[9](r, n_reps_in_gaps)
     return r
 
 

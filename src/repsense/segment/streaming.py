@@ -159,7 +159,8 @@ class RepSegmenter:
             lo, hi = first - self._buf_k0, last - self._buf_k0 + 1
             if lo < 0:
                 raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
-            if many is not None and not many.get((lo, hi)):  # (kind 0) no group kept: no set
+            groups = many.get((lo, hi)) if many is not None else None
+            if many is not None and not groups:  # (kind 0) no group kept: no set
                 self._consumed_k = last + 1
                 self._amp_floor_m = 0.0
                 continue
@@ -171,8 +172,8 @@ class RepSegmenter:
                 t_slice = self._buf_t[lo:hi] - shift
                 sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, None, holes)
             else:  # kind 0 (amp_floor_m 0): analysed already, up to the holes
-                sets = self._analyzer.sets_of_groups(many.get((lo, hi), []),
-                                                     self._analyzer.concentric_first_.get((lo, hi), False), holes)
+                sets = self._analyzer.sets_of_groups(groups, self._analyzer.concentric_first_.get((lo, hi), False),
+                                                     holes)
             if kind == 1:
                 # checkpoint: emit only sets no later rep can join any more
                 sets = [rs for rs in sets if rs.end_s + shift <= now_s - settle_s]

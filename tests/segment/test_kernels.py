@@ -610,7 +610,8 @@ def test_set_sums_round_half_to_even_as_python(naive, rng, n, frac):
 
 
 def test_analyse_many_is_analyse_of_each_stretch():
-    """The one-call path of the batch detector gives bit for bit the sets of ``analyse``."""
+    """The one-call path of the batch detector gives bit for bit the sets of ``analyse`` (also
+    ``repsets_``, its sets when no hole is given)."""
     from repsense.segment import DetectorConfig
     from repsense.segment.reps import SetAnalyzer
     from repsense.simulate import simulate_session
@@ -629,6 +630,11 @@ def test_analyse_many_is_analyse_of_each_stretch():
             want = an.analyse(t[lo:hi] - 0.032, x[lo:hi])
             got = an.sets_of_groups(many.get((lo, hi), []), an.concentric_first_.get((lo, hi), False), None)
             assert got == want
+            # without holes the same sets, built all at once, with the same field types
+            at_once = an.repsets_.get((lo, hi), [])
+            assert at_once == want
+            for g, w in zip(at_once, want):
+                assert [type(getattr(g, f)) for f in g.__slots__] == [type(getattr(w, f)) for f in w.__slots__]
             n_sets += len(want)
     assert n_sets >= 3
 

@@ -146,7 +146,7 @@ class RepSegmenter:
                                              self._n_pre, self._n_post, self._n_max, self._n_check)
         found = self._analyse_many(events)
         if found is not None and not self._holes_s.shape[0]:
-            out = self._sets_of_many(*found)  # (the loop below, for this case: no checkpoint, no hole)
+            out = self._sets_of_many(found[1])  # (the loop below, for this case: no checkpoint, no hole)
             self._drop_lookback()
             return out
         many = found[0] if found is not None else None
@@ -199,22 +199,20 @@ class RepSegmenter:
         self._drop_lookback()
         return out
 
-    def _sets_of_many(self, many: dict, spans: list[tuple[int, int, int]]) -> list[RepSet]:
+    def _sets_of_many(self, spans: list[tuple[int, int, int]]) -> list[RepSet]:
         """What the loop in ``_advance`` emits when every event closed a stretch, all analysed by
-        :meth:`_analyse_many` (``many``; ``spans``: the buffer slice and last global index of each
-        event that still has samples), and no hole is in view: the sets of the stretches' kept
-        groups, in order."""
+        :meth:`_analyse_many` (``spans``: the buffer slice and last global index of each event
+        that still has samples), and no hole is in view: the sets of the stretches' kept groups
+        (the analyser's ``repsets_``), in order."""
         out: list[RepSet] = []
         shift = self.config.anti_alias_tau_s
         buf_t = self._buf_t
-        concentric_first = self._analyzer.concentric_first_
-        sets_of_groups = self._analyzer.sets_of_groups
+        repsets = self._analyzer.repsets_  # (no hole in view: the sets of each stretch's groups)
         for lo, hi, _last in spans:
             if lo < 0:
                 raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
-            groups = many.get((lo, hi))
-            if groups:
-                sets = sets_of_groups(groups, concentric_first.get((lo, hi), False), None)
+            sets = repsets.get((lo, hi))
+            if sets:
                 out += sets
                 self.emitted_at_s_ += [float(buf_t[hi - 1]) - shift] * len(sets)
         self.sets_ += out

@@ -656,6 +656,32 @@ def test_still_threshold_and_window_sd_match_naive(naive, seed, m, half, rel, fl
     assert _kernels._still_threshold(x, half, rel, floor, 0.004, pct) == min(got, 0.004)  # the cap applies after
 
 
+@settings(max_examples=200, deadline=None)
+@given(threshold=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(1e-4, 0.1),
+                           st.sampled_from([0.0, -0.0, 5e-324, 2.2e-308, 1e-160, 1.3e154, 1.4e154])),
+       seed=st.integers(0, 10_000))
+def test_still_bound_decides_as_the_square_root(threshold, seed):
+    """``_window_var(...) < _still_bound(thr)`` exactly when ``_window_sd(...) < thr``, i.e. for
+    every variance sum v >= 0: ``v < bound`` iff ``sqrt(v) < thr`` (the square root is correctly
+    rounded and monotone), checked at and around the bound and on window variances."""
+    bound = _kernels._still_bound(threshold)
+    sums = [0.0, 5e-324, 1e-300, 1.0, 1.7e308, math.inf]
+    if math.isfinite(bound) and bound > 0.0:
+        v = bound
+        for _ in range(3):
+            v = np.nextafter(v, 0.0)
+        for _ in range(7):  # three floats below the bound, the bound, three above
+            sums.append(float(v))
+            v = np.nextafter(v, math.inf)
+    if threshold == threshold and 0.0 < threshold < 1e150:
+        sums += [threshold * threshold, float(np.nextafter(threshold * threshold, 0.0))]
+    for v in sums:
+        assert (v < bound) == (math.sqrt(v) < threshold), (v, bound)
+    x = np.random.default_rng(seed).normal(0, 0.01, (40, 3)) + np.array([0.0, 0.0, 1.0])
+    for i in range(40):
+        assert (_kernels._window_var(x, i, 2) < bound) == (_kernels._window_sd(x, i, 2) < threshold)
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), r=st.integers(0, 8), run_n=st.integers(1, 4), p_still=st.sampled_from([0.3, 0.5, 0.8]))
 def test_trim_still_matches_naive(naive, seed, r, run_n, p_still):

@@ -639,7 +639,8 @@ def test_set_sums_round_half_to_even_as_python(naive, rng, n, frac):
 
 
 def test_analyse_many_is_analyse_of_each_stretch():
-    """The one-call path of the batch detector gives bit for bit the sets of ``analyse``."""
+    """The one-call path of the batch detector gives bit for bit the sets of ``analyse`` (also
+    ``repsets_``, its sets when no hole is given)."""
     from repsense.segment import DetectorConfig
     from repsense.segment.reps import SetAnalyzer
     from repsense.simulate import simulate_session
@@ -658,6 +659,11 @@ def test_analyse_many_is_analyse_of_each_stretch():
             want = an.analyse(t[lo:hi] - 0.032, x[lo:hi])
             got = an.sets_of_groups(many.get((lo, hi), []), an.concentric_first_.get((lo, hi), False), None)
             assert got == want
+            # without holes the same sets, built all at once, with the same field types
+            at_once = an.repsets_.get((lo, hi), [])
+            assert at_once == want
+            for g, w in zip(at_once, want):
+                assert [type(getattr(g, f)) for f in g.__slots__] == [type(getattr(w, f)) for f in w.__slots__]
             n_sets += len(want)
     assert n_sets >= 3
 
@@ -677,6 +683,32 @@ def test_still_threshold_and_window_sd_match_naive(naive, seed, m, half, rel, fl
     got = _kernels._still_threshold(x, half, rel, floor, 0.03, pct)
     assert got == pytest.approx(naive.still_threshold(x, half, rel, floor, 0.03, pct), rel=1e-9, abs=1e-15)
     assert _kernels._still_threshold(x, half, rel, floor, 0.004, pct) == min(got, 0.004)  # the cap applies after
+
+
+@settings(max_examples=200, deadline=None)
+@given(threshold=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(1e-4, 0.1),
+                           st.sampled_from([0.0, -0.0, 5e-324, 2.2e-308, 1e-160, 1.3e154, 1.4e154])),
+       seed=st.integers(0, 10_000))
+def test_still_bound_decides_as_the_square_root(threshold, seed):
+    """``_window_var(...) < _still_bound(thr)`` exactly when ``_window_sd(...) < thr``, i.e. for
+    every variance sum v >= 0: ``v < bound`` iff ``sqrt(v) < thr`` (the square root is correctly
+    rounded and monotone), checked at and around the bound and on window variances."""
+    bound = _kernels._still_bound(threshold)
+    sums = [0.0, 5e-324, 1e-300, 1.0, 1.7e308, math.inf]
+    if math.isfinite(bound) and bound > 0.0:
+        v = bound
+        for _ in range(3):
+            v = np.nextafter(v, 0.0)
+        for _ in range(7):  # three floats below the bound, the bound, three above
+            sums.append(float(v))
+            v = np.nextafter(v, math.inf)
+    if threshold == threshold and 0.0 < threshold < 1e150:
+        sums += [threshold * threshold, float(np.nextafter(threshold * threshold, 0.0))]
+    for v in sums:
+        assert (v < bound) == (math.sqrt(v) < threshold), (v, bound)
+    x = np.random.default_rng(seed).normal(0, 0.01, (40, 3)) + np.array([0.0, 0.0, 1.0])
+    for i in range(40):
+        assert (_kernels._window_var(x, i, 2) < bound) == (_kernels._window_sd(x, i, 2) < threshold)
 
 
 @settings(max_examples=60, deadline=None)

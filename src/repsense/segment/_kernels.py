@@ -1172,6 +1172,29 @@ _NOISE_STEP = 8
 def _window_sd(x, i, half):
     """Root sum over the three axes of the (population) variance of ``x`` (m, 3, in g) in the
     window ``[i - half, i + half]`` cut at the edges: how much the acceleration moves there."""
+    return np.sqrt(_window_var(x, i, half))
+
+
+@njit(**JIT)
+def _still_bound(threshold):
+    """The ``bound`` with ``_window_var(x, i, half) < bound`` exactly when ``_window_sd(x, i,
+    half) < threshold``: the smallest float whose square root (correctly rounded, so never
+    smaller for a larger float) is not below ``threshold`` (0 for a threshold <= 0, NaN for NaN:
+    nothing is still). The walks compare the variance sums with it: no square root per sample."""
+    if not threshold > 0.0:
+        return 0.0 if threshold <= 0.0 else threshold
+    c = threshold * threshold  # (inf when it overflows: every finite variance is below)
+    while c > 0.0 and np.sqrt(np.nextafter(c, 0.0)) >= threshold:
+        c = np.nextafter(c, 0.0)
+    while np.sqrt(c) < threshold:
+        c = np.nextafter(c, np.inf)
+    return c
+
+
+@njit(**JIT)
+def _window_var(x, i, half):
+    """The square of :func:`_window_sd` before its root: the sum over the axes of the positive
+    (population) variances in the window."""
     m = x.shape[0]
     lo = max(0, i - half)
     hi = min(m, i + half + 1)
@@ -1196,7 +1219,7 @@ def _window_sd(x, i, half):
     v2 = lane4(v, 2)
     if v2 > 0.0:
         total += v2
-    return np.sqrt(total)
+    return total
 
 
 @njit(**JIT)
@@ -1250,6 +1273,7 @@ def _still_edges(t_s, x, half, threshold, start_s, end_s, dt_s, run_n):
 @njit(**JIT)
 def _still_walk(x, half, threshold, a, b, run_n):
     """``a2, b2`` of :func:`_still_edges` for the samples ``[a, b]``."""
+    bound = _still_bound(threshold)  # a sample is still when _window_var(x, i, half) < bound
     # the first and last samples of a run of >= run_n moving samples (shorter blips of a
     # noisy still are passed over; a run cut by the rep's edge counts). The walks read a
     # sample's stillness again right after reading it: ``ci`` / ``cv`` keep the last one.
@@ -1259,7 +1283,7 @@ def _still_walk(x, half, threshold, a, b, run_n):
     while a2 < b:
         if ci != a2:
             ci = a2
-            cv = _window_sd(x, a2, half) < threshold
+            cv = _window_var(x, a2, half) < bound
         if cv:
             a2 += 1
             continue
@@ -1267,7 +1291,7 @@ def _still_walk(x, half, threshold, a, b, run_n):
         while k <= b and k - a2 < run_n:
             if ci != k:
                 ci = k
-                cv = _window_sd(x, k, half) < threshold
+                cv = _window_var(x, k, half) < bound
             if cv:
                 break
             k += 1
@@ -1278,7 +1302,7 @@ def _still_walk(x, half, threshold, a, b, run_n):
     while b2 > a2:
         if ci != b2:
             ci = b2
-            cv = _window_sd(x, b2, half) < threshold
+            cv = _window_var(x, b2, half) < bound
         if cv:
             b2 -= 1
             continue
@@ -1286,7 +1310,7 @@ def _still_walk(x, half, threshold, a, b, run_n):
         while k >= a2 and b2 - k < run_n:
             if ci != k:
                 ci = k
-                cv = _window_sd(x, k, half) < threshold
+                cv = _window_var(x, k, half) < bound
             if cv:
                 break
             k -= 1
@@ -1302,15 +1326,16 @@ def _past_edge_tail(x, half, threshold, a, b, step, tail_n, hold_n):
     towards ``b``) or ends (``step`` -1) with the tail of the neighbouring movement: a run
     of at most ``tail_n`` moving samples at the edge, then at least ``hold_n`` still ones.
     Returns the first sample after that tail, or ``a`` when the edge is not such a tail."""
+    bound = _still_bound(threshold)  # a sample is still when _window_var(x, i, half) < bound
     n = 0
     k = a
-    while n <= tail_n and (b - k) * step >= 0 and not (_window_sd(x, k, half) < threshold):
+    while n <= tail_n and (b - k) * step >= 0 and not (_window_var(x, k, half) < bound):
         n += 1
         k += step
     if n == 0 or n > tail_n:
         return a
     m = 0
-    while m < hold_n and (b - k) * step >= 0 and _window_sd(x, k, half) < threshold:
+    while m < hold_n and (b - k) * step >= 0 and _window_var(x, k, half) < bound:
         m += 1
         k += step
     return a + n * step if m >= hold_n else a
@@ -1407,6 +1432,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     tables = []
     gids = []
     edge_tabs = []
+    times = []  # each stretch's t_s, kept for its groups' _settle_reps
     still_thr = np.empty(s)
     bounds = np.zeros(s, np.int64)
     for j in range(s):
@@ -1418,6 +1444,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         _a, _amp, boundary, table, gid, thr_j, edges_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1],
                                                                                prm, 0.0, holes_s, rec_edge[j])
         bounds[j] = boundary
+        times.append(t_s)
         tables.append(table)
         edge_tabs.append(edges_j)
         gids.append(gid)
@@ -1470,7 +1497,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
                         for c in range(4):
                             row_edges[q, c] = edges[k, c]
                         q += 1
-                still_thr[j] = _settle_reps(buf_t[lo_i[j]:hi_i[j]] - shift_s, x[lo_i[j]:hi_i[j]],
+                still_thr[j] = _settle_reps(times[j], x[lo_i[j]:hi_i[j]],
                                             z[offsets[j]:offsets[j + 1]], rows[q0:q], row_edges[q0:q], bounds[j],
                                             still_thr[j], prm)
                 if check and _spread_exceeds(rows[q0:q], short_ratio):

@@ -170,6 +170,10 @@ class SetAnalyzer:
         the holes ``holes_s``, phases, aggregates. Each group is ``(rows, None, None)``: its
         rep-table rows (lists; reps built and summed here), or ``(None, sums, reps)``: the sums
         of ``_kernels._set_sums`` and the :class:`Rep` tuple of its rows."""
+        if holes_s is None or holes_s.shape[0] == 0:  # no holes (the usual case): no reps hidden
+            frac = self.config.slowdown_frac
+            return [_set_of_rows(rows, concentric_first, frac, 0) if sums is None
+                    else _repset(reps[0].start_s, reps[-1].end_s, reps, *sums, 0) for rows, sums, reps in groups]
         out = []
         for rows, sums, reps in groups:
             n_hidden = 0
@@ -199,6 +203,8 @@ class SetAnalyzer:
         rows, for :meth:`sets_of_groups`
         (the boundary kind is ``self.concentric_first_[(lo, hi)]``). None when the filter
         layout has no four-lane kernels (then call :meth:`analyse` on each stretch).
+        Without holes (``holes_s`` None or empty), ``self.repsets_[(lo, hi)]`` is what
+        :meth:`sets_of_groups` makes of each stretch's groups (else ``self.repsets_`` is None).
         """
         c = self.config
         if not self._lanes:
@@ -206,6 +212,8 @@ class SetAnalyzer:
         n_min = max(8, int(c.min_rep_s * self.fs))
         bounds = [(lo, hi) for lo, hi in bounds if 0 <= lo and hi - lo >= n_min and hi <= buf_x.shape[0]]
         self.concentric_first_ = {}
+        no_holes = holes_s is None or holes_s.shape[0] == 0
+        self.repsets_ = {} if no_holes else None
         if not bounds:
             return {}
         buf_x = np.ascontiguousarray(buf_x, dtype=np.float64)
@@ -222,10 +230,15 @@ class SetAnalyzer:
         # every rep of every group at once, field by field (the groups' rows follow each other)
         all_reps = _reps_of_table(rows, np.repeat(groups[:, 4] == -1, groups[:, 2] - groups[:, 1]))
         out: dict[tuple[int, int], list[tuple[None, list, tuple]]] = {b: [] for b in bounds}
-        for (j, r0, r1, check, boundary), s in zip(groups.tolist(), sums.tolist()):
+        reps_of = [tuple(all_reps[r0:r1]) for r0, r1 in groups[:, 1:3].tolist()]
+        # without holes, each group's RepSet as sets_of_groups makes it, all at once
+        repsets = _repsets_of_groups(rows, groups, sums, reps_of) if no_holes else None
+        if no_holes:
+            self.repsets_ = {b: [] for b in bounds}
+        for q, ((j, _r0, _r1, check, boundary), s) in enumerate(zip(groups.tolist(), sums.tolist())):
             b = bounds[j]
             self.concentric_first_[b] = boundary == -1
-            reps = tuple(all_reps[r0:r1])
+            reps = reps_of[q]
             if check:
                 lo, hi = b
                 o0, o1 = int(offs[j]), int(offs[j + 1])
@@ -233,6 +246,8 @@ class SetAnalyzer:
                                              reps[-1].end_s):
                     continue
             out[b].append((None, s, reps))
+            if no_holes:
+                self.repsets_[b].append(repsets[q])
         return out
 
 
@@ -295,11 +310,21 @@ def _rep(start_s: float, end_s: float, eccentric_s: float, concentric_s: float, 
     return r
 
 
-def _repset(*values) -> RepSet:
-    """``RepSet(*values)`` with every field given, faster."""
+def _repset(start_s: float, end_s: float, reps: tuple, tut_s: float, eccentric_s: float, concentric_s: float,
+            pause_s: float, mean_tempo_s: float, concentric_slowdown: float, n_reps_in_gaps: int,
+            _s=_set_repset) -> RepSet:
+    """``RepSet(...)`` with every field given (positionally), faster."""
     r = _new(RepSet)
-    for setter, v in zip(_set_repset, values):
-        setter(r, v)
+    _s[0](r, start_s)
+    _s[1](r, end_s)
+    _s[2](r, reps)
+    _s[3](r, tut_s)
+    _s[4](r, eccentric_s)
+    _s[5](r, concentric_s)
+    _s[6](r, pause_s)
+    _s[7](r, mean_tempo_s)
+    _s[8](r, concentric_slowdown)
+    _s[9](r, n_reps_in_gaps)
     return r
 
 
@@ -327,6 +352,21 @@ def _reps_of_table(rows: np.ndarray, concentric_first: np.ndarray) -> list[Rep]:
     for setter, values in zip(_set_rep, columns):
         _consume(map(setter, reps, values))
     return reps
+
+
+def _repsets_of_groups(rows: np.ndarray, groups: np.ndarray, sums: np.ndarray,
+                       reps_of: list[tuple]) -> list[RepSet]:
+    """The RepSet of each of ``_kernels._analyse_stretches``' groups (rows ``groups[q, 1]`` to
+    ``groups[q, 2]`` of ``rows``, sums ``sums[q]``, reps ``reps_of[q]``), none of its reps in a
+    hole: ``_repset(reps[0].start_s, reps[-1].end_s, reps, *sums, 0)`` of each (the same values),
+    built field by field over all groups."""
+    n = groups.shape[0]
+    sets = list(map(_new, repeat(RepSet, n)))
+    columns = (rows[groups[:, 1], 0].tolist(), rows[groups[:, 2] - 1, 1].tolist(), reps_of, *sums.T.tolist(),
+               [0] * n)
+    for setter, values in zip(_set_repset, columns):
+        _consume(map(setter, sets, values))
+    return sets
 
 
 def _set_of_rows(rows: list, concentric_first: bool, slowdown_frac: float, n_reps_in_gaps: int) -> RepSet:

@@ -144,7 +144,12 @@ class RepSegmenter:
             events = _kernels._activity_sets(x_grid, breaks, k_block, self._state, self._alpha_g, self._alpha_ms,
                                              c.enter_g ** 2, c.exit_g ** 2, self._n_rest,
                                              self._n_pre, self._n_post, self._n_max, self._n_check)
-        many = self._analyse_many(events, final)
+        found = self._analyse_many(events, final)
+        if found is not None and not self._holes_s.shape[0]:
+            out = self._sets_of_many(found[1])  # (the loop below, for this case: no checkpoint, no hole)
+            self._drop_lookback()
+            return out
+        many = found[0] if found is not None else None
         out = []
         shift = c.anti_alias_tau_s  # the anti-alias low-pass delays the signal by its tau
         # a rep that could still join a set starts within max_inter_rep_s of its end and lasts
@@ -159,7 +164,8 @@ class RepSegmenter:
             lo, hi = first - self._buf_k0, last - self._buf_k0 + 1
             if lo < 0:
                 raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
-            if many is not None and not many.get((lo, hi)):  # (kind 0) no group kept: no set
+            groups = many.get((lo, hi)) if many is not None else None
+            if many is not None and not groups:  # (kind 0) no group kept: no set
                 self._consumed_k = last + 1
                 self._amp_floor_m = 0.0
                 continue
@@ -172,8 +178,8 @@ class RepSegmenter:
                 rec_edge = (first == 0, final and hi == self._buf_t.shape[0])
                 sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, None, holes, rec_edge)
             else:  # kind 0 (amp_floor_m 0): analysed already, up to the holes
-                sets = self._analyzer.sets_of_groups(many.get((lo, hi), []),
-                                                     self._analyzer.concentric_first_.get((lo, hi), False), holes)
+                sets = self._analyzer.sets_of_groups(groups, self._analyzer.concentric_first_.get((lo, hi), False),
+                                                     holes)
             if kind == 1:
                 # checkpoint: emit only sets no later rep can join any more
                 sets = [rs for rs in sets if rs.end_s + shift <= now_s - settle_s]
@@ -191,6 +197,33 @@ class RepSegmenter:
                 self._amp_floor_m = 0.0
             elif sets:
                 self._consumed_k = first + int(np.searchsorted(t_slice, sets[-1].end_s, side="right"))
+        self._drop_lookback()
+        return out
+
+    def _sets_of_many(self, spans: list[tuple[int, int, int]]) -> list[RepSet]:
+        """What the loop in ``_advance`` emits when every event closed a stretch, all analysed by
+        :meth:`_analyse_many` (``spans``: the buffer slice and last global index of each event
+        that still has samples), and no hole is in view: the sets of the stretches' kept groups
+        (the analyser's ``repsets_``), in order."""
+        out: list[RepSet] = []
+        shift = self.config.anti_alias_tau_s
+        buf_t = self._buf_t
+        repsets = self._analyzer.repsets_  # (no hole in view: the sets of each stretch's groups)
+        for lo, hi, _last in spans:
+            if lo < 0:
+                raise AssertionError("set start fell out of the lookback buffer")  # guarded by _keep
+            sets = repsets.get((lo, hi))
+            if sets:
+                out += sets
+                self.emitted_at_s_ += [float(buf_t[hi - 1]) - shift] * len(sets)
+        self.sets_ += out
+        if spans:
+            self._consumed_k = spans[-1][2] + 1
+            self._amp_floor_m = 0.0
+        return out
+
+    def _drop_lookback(self) -> None:
+        """Keep only the last ``_keep`` grid samples, and the holes still in view."""
         drop = self._buf_t.shape[0] - self._keep
         if drop > 0:  # views: the next update moves them to the buffer's front
             self._buf_t = self._buf_t[drop:]
@@ -199,23 +232,26 @@ class RepSegmenter:
             self._buf_k0 += drop
         if self._holes_s.shape[0] and self._buf_t.shape[0]:
             self._holes_s = self._holes_s[self._holes_s[:, 1] > self._buf_t[0]]
-        return out
 
-    def _analyse_many(self, events: np.ndarray, final: bool) -> dict | None:
+    def _analyse_many(self, events: np.ndarray, final: bool) -> tuple[dict, list[tuple[int, int, int]]] | None:
         """The analyser's groups of this block's closed stretches, all found in one call
         (:meth:`SetAnalyzer.analyse_many`), keyed by the buffer slice the loop in ``_advance``
-        takes; None when some event is a checkpoint, or the open stretch had sets emitted at a
-        checkpoint (its amplitude floor), i.e. when each is to be analysed on its own."""
+        takes, and those slices with the last global index of each (``lo, hi, last``: the events
+        that still have samples, in order); None when some event is a checkpoint, or the open
+        stretch had sets emitted at a checkpoint (its amplitude floor), i.e. when each is to be
+        analysed on its own (or analyse_many declines)."""
         if events.shape[0] == 0 or (events[:, 2] != 0).any() or self._amp_floor_m != 0.0:
             return None
-        bounds, consumed, n = [], self._consumed_k, self._buf_t.shape[0]
+        spans, consumed, k0 = [], self._consumed_k, self._buf_k0
+        k_last = k0 + self._buf_t.shape[0] - 1
         for first, last, _kind in events.tolist():
-            last = min(last, self._buf_k0 + n - 1)
+            last = min(last, k_last)
             first = max(first, consumed)
             if first <= last:
-                bounds.append((first - self._buf_k0, last - self._buf_k0 + 1))
+                spans.append((first - k0, last - k0 + 1, last))
                 consumed = last + 1
         # the recording's first grid sample (global index 0) and its end, when in the buffer
-        return self._analyzer.analyse_many(self._buf_t, self._buf_x, bounds, self.config.anti_alias_tau_s,
-                                           self._holes_s, 0 if self._buf_k0 == 0 else -1,
-                                           n if final else -1)
+        many = self._analyzer.analyse_many(self._buf_t, self._buf_x, [(lo, hi) for lo, hi, _last in spans],
+                                           self.config.anti_alias_tau_s, self._holes_s,
+                                           0 if k0 == 0 else -1, self._buf_t.shape[0] if final else -1)
+        return None if many is None else (many, spans)

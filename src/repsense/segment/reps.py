@@ -102,7 +102,8 @@ class SetAnalyzer:
 
     def analyse(self, t_s: np.ndarray, x_g: np.ndarray, amp_floor_m: float = 0.0,
                 displacement: tuple[np.ndarray, np.ndarray] | None = None,
-                holes_s: np.ndarray | None = None, rec_edge: tuple[bool, bool] = (False, False)) -> list[RepSet]:
+                holes_s: np.ndarray | None = None, rec_edge: tuple[bool, bool] = (False, False),
+                bridged_s: np.ndarray | None = None) -> list[RepSet]:
         """Sets of one active stretch of grid samples (``t_s`` uniform, ``x_g`` (m, 3) in g).
 
         ``holes_s``: (k, 2) start and end times (same time base as ``t_s``) of holes in the
@@ -115,7 +116,10 @@ class SetAnalyzer:
         the amplitude used. ``displacement``: ``(a_up, z)`` of these samples from
         :meth:`displacements` (else computed here). ``rec_edge``: the stretch begins with the
         recording's first sample, and ends with its last (a rep the recording cuts is not
-        judged by its travel, see ``_kernels._reps_and_groups``).
+        judged by its travel, see ``_kernels._reps_and_groups``). ``bridged_s``: every bridged
+        hole, for the grouping (a rep that a hole overlaps is never a fragment), when it is to
+        see more holes than ``holes_s``, whose hidden reps are still to count (the streaming
+        segmenter's holes already counted by an emitted set); None: ``holes_s``.
         """
         c = self.config
         self.last_amp_m = amp_floor_m
@@ -124,7 +128,8 @@ class SetAnalyzer:
         if displacement is None:
             displacement = self.displacements(x_g, [(0, t_s.shape[0])])[(0, t_s.shape[0])]
         a_up, amp, boundary, table, gid, still_thr, edges = _kernels._analyse_displacement(
-            t_s, x_g, displacement[0], displacement[1], self._prm, amp_floor_m, _holes_array(holes_s, 0.0),
+            t_s, x_g, displacement[0], displacement[1], self._prm, amp_floor_m,
+            _holes_array(holes_s if bridged_s is None else bridged_s, 0.0),
             np.array(rec_edge, np.uint8))
         self.last_amp_m = amp
         if boundary == 0:
@@ -191,13 +196,14 @@ class SetAnalyzer:
         return out
 
     def analyse_many(self, buf_t: np.ndarray, buf_x: np.ndarray, bounds: list[tuple[int, int]],
-                     shift_s: float, holes_s: np.ndarray | None = None, rec_lo: int = -1, rec_hi: int = -1
-                     ) -> dict[tuple[int, int], list[tuple[None, list, tuple]]] | None:
+                     shift_s: float, holes_s: np.ndarray | None = None, rec_lo: int = -1, rec_hi: int = -1,
+                     bridged_s: np.ndarray | None = None) -> dict[tuple[int, int], list[tuple[None, list, tuple]]] | None:
         """What :meth:`analyse` finds in each stretch ``(lo, hi)`` of ``bounds`` (with ``t_s =
         buf_t[lo:hi] - shift_s``, ``x_g = buf_x[lo:hi]``, the holes ``holes_s - shift_s``
         (``holes_s`` on ``buf_t``'s time base), no amplitude floor, ``rec_edge`` from whether
         ``lo == rec_lo`` and ``hi == rec_hi``: the buffer rows of the recording's first sample
-        and one past its last, -1 when not in the buffer), up to the
+        and one past its last, -1 when not in the buffer; ``bridged_s`` as :meth:`analyse`'s, on
+        ``buf_t``'s time base), up to the
         groups it keeps, in one kernel call: ``{(lo, hi): groups}`` (stretches too short to
         analyse have none), each group ``(None, sums, reps)``: the sums and reps of its rep-table
         rows, for :meth:`sets_of_groups`
@@ -224,7 +230,9 @@ class SetAnalyzer:
                                                      self.dt_s, G_M_S2)
         rows, groups, sums = _kernels._analyse_stretches(buf_t, buf_x, lo_i, hi_i, a_up, z, offs, shift_s, self._prm,
                                                          c.min_reps, c.rhythm_reps, c.short_set_duration_ratio,
-                                                         c.slowdown_frac, _holes_array(holes_s, shift_s),
+                                                         c.slowdown_frac,
+                                                         _holes_array(holes_s if bridged_s is None else bridged_s,
+                                                                      shift_s),
                                                          np.array([(lo == rec_lo, hi == rec_hi) for lo, hi in bounds],
                                                                   np.uint8).reshape(-1, 2))
         # every rep of every group at once, field by field (the groups' rows follow each other)

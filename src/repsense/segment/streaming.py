@@ -75,6 +75,8 @@ class RepSegmenter:
         self.emitted_at_s_: list[float] = []
         self._t_last = math.nan
         self._holes_s = np.empty((0, 2))  # bridged holes of the raw samples still in the lookback
+        # whose hidden reps no emitted set has counted
+        self._bridged_s = np.empty((0, 2))  # every bridged hole still in the lookback
 
     @property
     def n_buffered(self) -> int:
@@ -118,6 +120,7 @@ class RepSegmenter:
             holes = _kernels._signal_holes(t, self._t_last, self.config.hole_min_s, self.config.max_gap_s)
             if holes.shape[0]:
                 self._holes_s = np.concatenate([self._holes_s, holes])
+                self._bridged_s = np.concatenate([self._bridged_s, holes])
         self._t_last = float(t[-1])
         self._buf_t, self._buf_x = buf_t, buf_x
         return self._advance(buf_x[n_old:], breaks, final=False)
@@ -176,7 +179,11 @@ class RepSegmenter:
             if many is None:
                 t_slice = self._buf_t[lo:hi] - shift
                 rec_edge = (first == 0, final and hi == self._buf_t.shape[0])
-                sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, None, holes, rec_edge)
+                bridged = self._bridged_s
+                if bridged.shape[0]:  # a hole is a hole for the grouping, counted or not
+                    bridged = bridged[holes_within(bridged, self._buf_t[lo], self._buf_t[hi - 1])] - shift
+                sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, None, holes, rec_edge,
+                                              bridged)
             else:  # kind 0 (amp_floor_m 0): analysed already, up to the holes
                 sets = self._analyzer.sets_of_groups(groups, self._analyzer.concentric_first_.get((lo, hi), False),
                                                      holes)
@@ -232,6 +239,8 @@ class RepSegmenter:
             self._buf_k0 += drop
         if self._holes_s.shape[0] and self._buf_t.shape[0]:
             self._holes_s = self._holes_s[self._holes_s[:, 1] > self._buf_t[0]]
+        if self._bridged_s.shape[0] and self._buf_t.shape[0]:
+            self._bridged_s = self._bridged_s[self._bridged_s[:, 1] > self._buf_t[0]]
 
     def _analyse_many(self, events: np.ndarray, final: bool) -> tuple[dict, list[tuple[int, int, int]]] | None:
         """The analyser's groups of this block's closed stretches, all found in one call
@@ -253,5 +262,6 @@ class RepSegmenter:
         # the recording's first grid sample (global index 0) and its end, when in the buffer
         many = self._analyzer.analyse_many(self._buf_t, self._buf_x, [(lo, hi) for lo, hi, _last in spans],
                                            self.config.anti_alias_tau_s, self._holes_s,
-                                           0 if k0 == 0 else -1, self._buf_t.shape[0] if final else -1)
+                                           0 if k0 == 0 else -1, self._buf_t.shape[0] if final else -1,
+                                           self._bridged_s)
         return None if many is None else (many, spans)

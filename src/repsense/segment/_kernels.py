@@ -1471,47 +1471,43 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
             g = gid[i]
             # the group's rows (those with gid g, the dropped ones of -1 may sit between)
             n = 0
-            d_min = np.inf
-            d_max = -np.inf
             last = i
             for k in range(i, r):
                 if gid[k] == g:
                     n += 1
-                    d = table[k, 1] - table[k, 0]
-                    d_min = min(d_min, d)
-                    d_max = max(d_max, d)
                     last = k
                 elif gid[k] > g:
                     break
-            check = 0
-            keep = n >= min_reps
-            if keep and n < rhythm_reps:
-                keep = not (d_max > short_ratio * d_min)
-                check = 1
-            if keep:
-                q0 = q
-                for k in range(i, last + 1):
-                    if gid[k] == g:
-                        for c in range(7):
-                            rows[q, c] = table[k, c]
-                        for c in range(4):
-                            row_edges[q, c] = edges[k, c]
-                        q += 1
-                still_thr[j] = _settle_reps(times[j], x[lo_i[j]:hi_i[j]],
-                                            z[offsets[j]:offsets[j + 1]], rows[q0:q], row_edges[q0:q], bounds[j],
-                                            still_thr[j], prm)
-                if check and _spread_exceeds(rows[q0:q], short_ratio):
-                    q = q0  # no tempo once the stillness is trimmed off: movements during a rest
-                    i = last + 1
-                    continue
-                groups[n_g, 0] = j
-                groups[n_g, 1] = q0
-                groups[n_g, 2] = q
-                groups[n_g, 3] = check
-                groups[n_g, 4] = bounds[j]
-                _set_sums(rows[q0:q], bounds[j] == -1, slowdown_frac, aggs[n_g])
-                n_g += 1
+            first = i
             i = last + 1
+            if n < min_reps:
+                continue
+            q0 = q
+            for k in range(first, last + 1):
+                if gid[k] == g:
+                    for c in range(7):
+                        rows[q, c] = table[k, c]
+                    for c in range(4):
+                        row_edges[q, c] = edges[k, c]
+                    q += 1
+            # a short group keeps one tempo, between its turning points and once its still edges
+            # are trimmed (movements during a rest, bridged by stillness, pass the first only)
+            check = 1 if n < rhythm_reps else 0
+            if check and _spread_exceeds(rows[q0:q], short_ratio):
+                q = q0
+                continue
+            still_thr[j] = _settle_reps(times[j], x[lo_i[j]:hi_i[j]], z[offsets[j]:offsets[j + 1]], rows[q0:q],
+                                        row_edges[q0:q], bounds[j], still_thr[j], prm)
+            if check and _spread_exceeds(rows[q0:q], short_ratio):
+                q = q0
+                continue
+            groups[n_g, 0] = j
+            groups[n_g, 1] = q0
+            groups[n_g, 2] = q
+            groups[n_g, 3] = check
+            groups[n_g, 4] = bounds[j]
+            _set_sums(rows[q0:q], bounds[j] == -1, slowdown_frac, aggs[n_g])
+            n_g += 1
     return rows[:q], groups[:n_g], aggs[:n_g]
 
 

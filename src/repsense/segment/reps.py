@@ -145,16 +145,16 @@ class SetAnalyzer:
             if len(idx) < c.min_reps:
                 continue
             short = len(idx) < c.rhythm_reps
-            if short:
-                dur = [row[1] - row[0] for row in table[idx].tolist()]
-                if max(dur) > c.short_set_duration_ratio * min(dur):
-                    continue  # no rhythm: a few unrelated movements
-            # the count is settled: phases by the velocity, still edges trimmed (as _analyse_stretches)
             arr = table[idx]
+            # a short group keeps one tempo, between its turning points and once its still edges
+            # are trimmed (as _analyse_stretches): else a few unrelated movements
+            if short and _kernels._spread_exceeds(arr, c.short_set_duration_ratio):
+                continue
+            # the count is settled: phases by the velocity, still edges trimmed (as _analyse_stretches)
             still_thr = _kernels._settle_reps(t_s, x64, displacement[1], arr, edges[idx], boundary, still_thr,
                                               self._prm)
             if short and _kernels._spread_exceeds(arr, c.short_set_duration_ratio):
-                continue  # the same test on the reps as cut to their movement
+                continue
             rows = arr.tolist()
             if short and not self._vertical_enough(t_s, x_g, a_up, rows[0][0], rows[-1][1]):
                 continue

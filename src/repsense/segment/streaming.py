@@ -179,11 +179,10 @@ class RepSegmenter:
             if many is None:
                 t_slice = self._buf_t[lo:hi] - shift
                 rec_edge = (first == 0, final and hi == self._buf_t.shape[0])
-                bridged = self._bridged_s
-                if bridged.shape[0]:  # a hole is a hole for the grouping, counted or not
-                    bridged = bridged[holes_within(bridged, self._buf_t[lo], self._buf_t[hi - 1])] - shift
+                # every hole for the grouping, counted or not, as _analyse_many passes them (one
+                # that overlaps none of the stretch's reps marks none)
                 sets = self._analyzer.analyse(t_slice, self._buf_x[lo:hi], self._amp_floor_m, None, holes, rec_edge,
-                                              bridged)
+                                              self._bridged_s - shift)
             else:  # kind 0 (amp_floor_m 0): analysed already, up to the holes
                 sets = self._analyzer.sets_of_groups(groups, self._analyzer.concentric_first_.get((lo, hi), False),
                                                      holes)

@@ -19,7 +19,8 @@ if __name__ == "__main__":
     r = score(ap.parse_args().seeds)
     print(f"second generator, {r['n_sessions']} sessions, {r['true_sets']} true sets")
     print(f"  sets: TP {r['set_tp']}  FP {r['set_fp']}  FN {r['set_fn']}  F1 {r['set_f1']:.3f}")
-    print(f"  reps on matched sets: MAE {r['mae']:.2f}  exact {r['exact']:.1%}  within one {r['within1']:.1%}  "
+    c = r["counts"]
+    print(f"  reps on matched sets: MAE {c['mae']:.2f}  exact {c['exact']:.1%}  within one {c['within1']:.1%}  "
           f"mean error {r['mean_error']:+.2f}")
     print(f"  phases on matched sets: median TUT error {r['tut_error_median']:.1%} "
           f"({r['tut_error_median_exact_count']:.1%} on the sets counted exactly)  "

@@ -93,7 +93,31 @@ def phase_errors(found: Any, tut_s: float, eccentric_s: float, concentric_s: flo
 
 def simulated_accuracy(seeds: range, rates_hz: tuple[float, ...] = (12.5, 25.0, 50.0, 100.0), n_sets: int = 3,
                        config: DetectorConfig | None = None) -> dict[str, Any]:
-    """Set F1 (IoU >= 0.5), rep-count accuracy, TUT and phase-split errors on simulated sessions.
+    """Set F1 (IoU >= 0.5), rep-count accuracy, TUT and phase-split errors on simulated
+    sessions (:class:`SetScores`), also per exercise and per rate."""
+    from ..simulate import simulate_session
+
+    scores = SetScores()
+    per_ex: dict[str, list[int]] = {}
+    per_rate: dict[str, list[int]] = {}
+    for rate in rates_hz:
+        for seed in seeds:
+            rec, truth = simulate_session(seed, sample_rate_hz=rate, n_sets=n_sets)
+            found = scores.add([(ts.start_s, ts.end_s, ts.n_reps, ts.tut_s, ts.eccentric_s, ts.concentric_s)
+                                for ts in truth.sets], detect(rec, config=config))
+            for ts, e in zip(truth.sets, found):
+                if e is not None:
+                    per_ex.setdefault(ts.exercise, []).append(e)
+                    per_rate.setdefault(f"{rate:g}", []).append(e)
+    return {"n_sessions": len(seeds) * len(rates_hz), "rates_hz": list(rates_hz), **scores.summary(),
+            "per_exercise": {k: count_metrics(v) for k, v in sorted(per_ex.items())},
+            "per_rate_hz": {k: count_metrics(v) for k, v in per_rate.items()}}
+
+
+class SetScores:
+    """Detected sets matched to the true sets of sessions (:func:`match_sets`), and the count,
+    TUT and phase-split errors of the matched ones, session after session: what the simulated
+    benchmarks report (:meth:`summary`).
 
     The split error is the absolute difference of the concentric share ``con / (con + ecc)``
     between detection and truth, relative to the true share (per matched set). The TUT
@@ -101,45 +125,46 @@ def simulated_accuracy(seeds: range, rates_hz: tuple[float, ...] = (12.5, 25.0, 
     (``tut_error_median_exact_count``): a missed or extra rep moves a set's TUT by about
     1/n, so that figure isolates the rep timing from the count.
     """
-    from ..simulate import simulate_session
 
-    tp = fp = fn = 0
-    errors: list[int] = []
-    tut_err: list[float] = []
-    tut_err_exact: list[float] = []  # sets counted exactly, every rep timed: the timing alone
-    split_err: list[float] = []
-    per_ex: dict[str, list[int]] = {}
-    per_rate: dict[str, list[int]] = {}
-    for rate in rates_hz:
-        for seed in seeds:
-            rec, truth = simulate_session(seed, sample_rate_hz=rate, n_sets=n_sets)
-            det = detect(rec, config=config)
-            matches = match_sets([(ts.start_s, ts.end_s) for ts in truth.sets],
-                                 [(ds.start_s, ds.end_s) for ds in det.sets])
-            for ts, best_j in zip(truth.sets, matches):
-                if best_j < 0:
-                    fn += 1
-                    continue
-                tp += 1
-                ds = det.sets[best_j]
-                e = ds.n_reps - ts.n_reps
-                errors.append(e)
-                per_ex.setdefault(ts.exercise, []).append(e)
-                per_rate.setdefault(f"{rate:g}", []).append(e)
-                tut, split = phase_errors(ds, ts.tut_s, ts.eccentric_s, ts.concentric_s)
-                tut_err.append(tut)
-                split_err.append(split)
-                if e == 0 and ds.n_reps_in_gaps == 0:
-                    tut_err_exact.append(tut)
-            fp += len(det.sets) - sum(j >= 0 for j in matches)
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
-    return {
-        "n_sessions": len(seeds) * len(rates_hz), "rates_hz": list(rates_hz), "true_sets": tp + fn,
-        "set_tp": tp, "set_fp": fp, "set_fn": fn, "set_f1": f1,
-        "counts": count_metrics(errors),
-        "per_exercise": {k: count_metrics(v) for k, v in sorted(per_ex.items())},
-        "per_rate_hz": {k: count_metrics(v) for k, v in per_rate.items()},
-        "tut_error_median": float(np.median(tut_err)) if tut_err else float("nan"),
-        "tut_error_median_exact_count": float(np.median(tut_err_exact)) if tut_err_exact else float("nan"),
-        "split_error_median": float(np.median(split_err)) if split_err else float("nan"),
-    }
+    def __init__(self) -> None:
+        self.tp = self.fp = self.fn = 0
+        self.errors: list[int] = []
+        self.tut_err: list[float] = []
+        self.tut_err_exact: list[float] = []  # sets counted exactly, every rep timed: the timing alone
+        self.split_err: list[float] = []
+
+    def add(self, truth: list[tuple[float, float, int, float, float, float]], det: Any) -> list[int | None]:
+        """One session: ``truth`` rows ``(start_s, end_s, n_reps, tut_s, eccentric_s, concentric_s)``,
+        ``det`` its ``Detection``. Returns each true set's count error (found - true), None
+        when no detected set matches it."""
+        matches = match_sets([row[:2] for row in truth], [(ds.start_s, ds.end_s) for ds in det.sets])
+        out: list[int | None] = []
+        for (_s, _e, n_reps, tut_s, eccentric_s, concentric_s), j in zip(truth, matches):
+            if j < 0:
+                self.fn += 1
+                out.append(None)
+                continue
+            self.tp += 1
+            ds = det.sets[j]
+            e = ds.n_reps - n_reps
+            self.errors.append(e)
+            tut, split = phase_errors(ds, tut_s, eccentric_s, concentric_s)
+            self.tut_err.append(tut)
+            self.split_err.append(split)
+            if e == 0 and ds.n_reps_in_gaps == 0:
+                self.tut_err_exact.append(tut)
+            out.append(e)
+        self.fp += len(det.sets) - sum(j >= 0 for j in matches)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Set F1 (IoU >= 0.5) and its counts, :func:`count_metrics` of the count errors
+        (``counts``), and the median TUT and split errors (NaN for no matched set)."""
+        tp, fp, fn = self.tp, self.fp, self.fn
+        nan = float("nan")
+        return {"true_sets": tp + fn, "set_tp": tp, "set_fp": fp, "set_fn": fn,
+                "set_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan,
+                "counts": count_metrics(self.errors),
+                "tut_error_median": float(np.median(self.tut_err)) if self.tut_err else nan,
+                "tut_error_median_exact_count": float(np.median(self.tut_err_exact)) if self.tut_err_exact else nan,
+                "split_error_median": float(np.median(self.split_err)) if self.split_err else nan}

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..segment import DetectorConfig, detect
-from .accuracy import match_sets, phase_errors
+from .accuracy import SetScores
 
 G_M_S2 = 9.80665
 
@@ -95,34 +95,15 @@ def session(seed: int, rate_hz: float) -> tuple[np.ndarray, np.ndarray, list[tup
 
 def second_generator_accuracy(seeds: range, rates_hz: tuple[float, ...] = (25.0, 50.0, 100.0),
                               config: DetectorConfig | None = None) -> dict[str, Any]:
-    """Set F1, rep counts, TUT and split errors of ``detect`` on :func:`session` ``(seed, rate)``
-    for every seed and rate (3 sets per session)."""
-    errors, tut_err, tut_exact, split_err, fp, fn = [], [], [], [], 0, 0
+    """Set F1, rep counts (``counts``, and their ``mean_error``), TUT and split errors of
+    ``detect`` on :func:`session` ``(seed, rate)`` for every seed and rate (3 sets per
+    session), as :class:`repsense.bench.accuracy.SetScores` scores them."""
+    scores = SetScores()
     for seed in seeds:
         for rate in rates_hz:
             t_s, accel_g, truth = session(seed, rate)
-            det = detect(t_s, accel_g, config=config)
-            matches = match_sets([ts[:2] for ts in truth], [(ds.start_s, ds.end_s) for ds in det.sets])
-            for (_, _, n, ecc_s, con_s, pause_s), j in zip(truth, matches):
-                if j < 0:
-                    fn += 1
-                    continue
-                ds = det.sets[j]
-                errors.append(ds.n_reps - n)
-                tut, split = phase_errors(ds, ecc_s + con_s + pause_s, ecc_s, con_s)
-                tut_err.append(tut)
-                split_err.append(split)
-                if ds.n_reps == n and ds.n_reps_in_gaps == 0:
-                    tut_exact.append(tut)
-            fp += len(det.sets) - sum(j >= 0 for j in matches)
-    e = np.asarray(errors, dtype=float)
-    tp = e.size
+            scores.add([(s0, s1, n, ecc_s + con_s + pause_s, ecc_s, con_s) for s0, s1, n, ecc_s, con_s, pause_s in truth],
+                       detect(t_s, accel_g, config=config))
     return {"n_sessions": len(seeds) * len(rates_hz), "seeds": [seeds.start, seeds.stop - 1] if len(seeds) else [],
-            "rates_hz": list(rates_hz), "true_sets": tp + fn, "set_tp": tp, "set_fp": fp, "set_fn": fn,
-            "set_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else math.nan,
-            "mae": float(np.abs(e).mean()) if tp else math.nan, "exact": float((e == 0).mean()) if tp else math.nan,
-            "within1": float((np.abs(e) <= 1).mean()) if tp else math.nan,
-            "mean_error": float(e.mean()) if tp else math.nan,
-            "tut_error_median": float(np.median(tut_err)) if tp else math.nan,
-            "tut_error_median_exact_count": float(np.median(tut_exact)) if tut_exact else math.nan,
-            "split_error_median": float(np.median(split_err)) if tp else math.nan}
+            "rates_hz": list(rates_hz), **scores.summary(),
+            "mean_error": float(np.asarray(scores.errors, dtype=float).mean()) if scores.errors else math.nan}

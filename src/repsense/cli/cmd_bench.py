@@ -115,7 +115,7 @@ def _render_second_generator(g2: dict, console) -> None:
     rates = ", ".join(f"{r:g}" for r in g2["rates_hz"])
     console.print(_accuracy_table(
         f"Second generator (trapezoid reps, rests of isolated gestures; not repsense.simulate), {seeds}: "
-        f"{g2['n_sessions']} sessions at {rates} Hz, {g2['true_sets']} true sets", "target (simulated)", g2, g2))
+        f"{g2['n_sessions']} sessions at {rates} Hz, {g2['true_sets']} true sets", "target (simulated)", g2, g2["counts"]))
 
 
 def _accuracy_table(title: str, target_col: str, res: dict, counts: dict):

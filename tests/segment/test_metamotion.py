@@ -26,6 +26,22 @@ def test_issue2_floor_on_distinct_sets(metamotion_dir, metamotion_labels):
     assert all(r <= 1 for r in rest), rest
 
 
+def _record(metamotion_dir, metamotion_labels, set_id_prefix):
+    """The label row of the set whose id starts with ``set_id_prefix``, and its recording."""
+    from repsense import read_recording
+
+    row = next(r for r in metamotion_labels if r["set_id"].startswith(set_id_prefix))
+    return row, read_recording(metamotion_dir / "raw" / row["accelerometer"])
+
+
+def _grid(rec, c):
+    """The detector's grid (``t, x``) of a recording's accelerometer, with config ``c``."""
+    from repsense.dsp import Resampler
+
+    t, x, _ = Resampler(c.grid_rate_hz, c.max_gap_s, c.anti_alias_tau_s).update(rec.accel.t_s, rec.accel.values)
+    return t, x
+
+
 def test_a_rep_across_a_ble_drop_is_not_taken_for_a_fragment(metamotion_dir, metamotion_labels):
     # D-bench-medium (12.5 Hz) loses 2.08 s of samples in its sixth rep. The grid bridges the
     # hole with a straight line, which looks still, so the rep bridged across it looks like a
@@ -33,11 +49,9 @@ def test_a_rep_across_a_ble_drop_is_not_taken_for_a_fragment(metamotion_dir, met
     # estimated on top, n_reps_in_gaps)
     from dataclasses import replace
 
-    from repsense import read_recording
     from repsense.segment import DetectorConfig, detect
 
-    row = next(r for r in metamotion_labels if r["set_id"].startswith("D-bench-medium-2019-01-18T18.12.13"))
-    rec = read_recording(metamotion_dir / "raw" / row["accelerometer"])
+    row, rec = _record(metamotion_dir, metamotion_labels, "D-bench-medium-2019-01-18T18.12.13")
     det = detect(rec)
     assert det.n_reps == int(row["reps"]) == 10 and det.sets[0].n_reps_in_gaps == 1
     # without the holes (holes shorter than hole_min_s are not remembered) it is dropped
@@ -50,16 +64,13 @@ def test_a_press_the_recording_starts_in_is_not_judged_by_its_travel(metamotion_
     # padded edge and makes that rep's travel 1.8x the set's, past edge_travel_ratio (1.6),
     # so it was dropped as handling (4 of 5). Told that the stretch starts with the
     # recording, the grouping does not test that rep's travel
-    from repsense import read_recording
-    from repsense.dsp import Resampler
     from repsense.segment import DetectorConfig, detect
     from repsense.segment.reps import SetAnalyzer
 
-    row = next(r for r in metamotion_labels if r["set_id"].startswith("A-ohp-heavy-2019-01-14T14.55.42"))
-    rec = read_recording(metamotion_dir / "raw" / row["accelerometer"])
+    row, rec = _record(metamotion_dir, metamotion_labels, "A-ohp-heavy-2019-01-14T14.55.42")
     assert detect(rec).n_reps == int(row["reps"]) == 5
     c = DetectorConfig()
-    t, x, _ = Resampler(c.grid_rate_hz, c.max_gap_s, c.anti_alias_tau_s).update(rec.accel.t_s, rec.accel.values)
+    t, x = _grid(rec, c)
     an = SetAnalyzer(c)
     cut = an.analyse(t, x, rec_edge=(True, True))
     whole = an.analyse(t, x)  # as if the recording had begun before this stretch
@@ -75,15 +86,12 @@ def test_the_grouping_sees_a_hole_whose_reps_are_already_counted(metamotion_dir,
     # (9 + 1 estimated), and unlike when it is in neither (8)
     import math
 
-    from repsense import read_recording
-    from repsense.dsp import Resampler
     from repsense.segment import DetectorConfig, _kernels
     from repsense.segment.reps import SetAnalyzer
 
-    row = next(r for r in metamotion_labels if r["set_id"].startswith("D-bench-medium-2019-01-18T18.12.13"))
-    rec = read_recording(metamotion_dir / "raw" / row["accelerometer"])
+    _row, rec = _record(metamotion_dir, metamotion_labels, "D-bench-medium-2019-01-18T18.12.13")
     c = DetectorConfig()
-    t, x, _ = Resampler(c.grid_rate_hz, c.max_gap_s, c.anti_alias_tau_s).update(rec.accel.t_s, rec.accel.values)
+    t, x = _grid(rec, c)
     holes = _kernels._signal_holes(rec.accel.t_s, math.nan, c.hole_min_s, c.max_gap_s)
     assert holes.shape[0] == 1 and 2.0 < holes[0, 1] - holes[0, 0] < 2.2
     an = SetAnalyzer(c)

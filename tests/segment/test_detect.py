@@ -345,8 +345,10 @@ def test_a_short_set_keeps_one_tempo_once_cut_to_its_movements():
 
 
 def _min_jerk(n: int) -> np.ndarray:
-    u = np.linspace(0.0, 1.0, n)
-    return 10 * u**3 - 15 * u**4 + 6 * u**5
+    """``n`` samples of the minimum-jerk profile 0 -> 1 (``repsense.simulate.min_jerk``)."""
+    from repsense.simulate import min_jerk
+
+    return min_jerk(np.linspace(0.0, 1.0, n))[0]
 
 
 def _upright_sensor(z_m: np.ndarray, rate_hz: float):

@@ -301,9 +301,11 @@ def test_past_edge_tail_matches_naive(naive, seed, m, tail_n, hold_n, forward):
     assert got == want
 
 
-def _min_jerk(n):
-    u = np.arange(n) / (n - 1)
-    return 10 * u**3 - 15 * u**4 + 6 * u**5
+def _min_jerk(n: int) -> np.ndarray:
+    """``n`` samples of the minimum-jerk profile 0 -> 1 (``repsense.simulate.min_jerk``)."""
+    from repsense.simulate import min_jerk
+
+    return min_jerk(np.linspace(0.0, 1.0, n))[0]
 
 
 def _assert_same_reps(got, ref):

@@ -1428,6 +1428,10 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         concentric slow-down (NaN for one rep or a zero first mean).
     """
     s = lo_i.shape[0]
+    # every stretch's t_s a view of one array (each value buf_t[k] - shift_s, as in an array of
+    # its own): one subtraction pass and one allocation per call instead of one per stretch
+    k_lo = lo_i.min() if s else 0
+    t_all = buf_t[k_lo:hi_i.max() if s else 0] - shift_s
     n_rows = 0
     tables = []
     gids = []
@@ -1438,7 +1442,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     for j in range(s):
         lo = lo_i[j]
         hi = hi_i[j]
-        t_s = buf_t[lo:hi] - shift_s
+        t_s = t_all[lo - k_lo:hi - k_lo]
         o0 = offsets[j]
         o1 = offsets[j + 1]
         _a, _amp, boundary, table, gid, thr_j, edges_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1],

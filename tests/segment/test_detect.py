@@ -392,8 +392,8 @@ def _dead_stop_reps_waits(con_s: float, ecc_s: float, waits_s: list[float], rate
 
 
 _KNOWN_FLOOR_WAIT_MISS = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known (issue 3): a 5.4 s rep cycle (2.4 s of lifting, 3 s on the floor) is below the displacement's 0.2 Hz "
-    "band edge; its turning points stop following the reps (8 of 9 counted)"))
+    "known limit (docs/ACCURACY.md): a 5.4 s rep cycle (2.4 s of lifting, 3 s on the floor) is below the "
+    "displacement's 0.2 Hz band edge; its turning points stop following the reps (8 of 9 counted)"))
 
 
 @pytest.mark.parametrize("wait_s", [0.5, 1.5, 2.5, pytest.param(3.0, marks=_KNOWN_FLOOR_WAIT_MISS)])
@@ -448,8 +448,8 @@ def test_an_edge_move_in_another_posture_is_not_a_rep(tilt_deg):
     assert detect(t, acc, config=DetectorConfig(edge_posture_deg=0.0)).n_reps == 7
 
 
-_KNOWN_SPLIT_MISS = pytest.mark.xfail(strict=True, reason="known (issue 3): with a slow descent and a short wait "
-                                      "the high-passed velocity still leans the split ~25 % towards the eccentric")
+_KNOWN_SPLIT_MISS = pytest.mark.xfail(strict=True, reason="known limit (docs/ACCURACY.md): with a slow descent and a "
+                                      "short wait the high-passed velocity still leans the split ~25 % towards the eccentric")
 
 
 @pytest.mark.parametrize("ecc_s, con_s, wait_s", [(2.4, 1.0, 1.2), (1.2, 2.2, 0.8), (2.0, 1.0, 0.8), (1.0, 1.0, 1.0),

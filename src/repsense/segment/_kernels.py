@@ -1436,7 +1436,6 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
     tables = []
     gids = []
     edge_tabs = []
-    times = []  # each stretch's t_s, kept for its groups' _settle_reps
     still_thr = np.empty(s)
     bounds = np.zeros(s, np.int64)
     for j in range(s):
@@ -1448,7 +1447,6 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         _a, _amp, boundary, table, gid, thr_j, edges_j = _analyse_displacement(t_s, x[lo:hi], a_up[o0:o1], z[o0:o1],
                                                                                prm, 0.0, holes_s, rec_edge[j])
         bounds[j] = boundary
-        times.append(t_s)
         tables.append(table)
         edge_tabs.append(edges_j)
         gids.append(gid)
@@ -1466,6 +1464,8 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
         table = tables[j]
         gid = gids[j]
         edges = edge_tabs[j]
+        lo = lo_i[j]
+        hi = hi_i[j]
         r = table.shape[0]
         i = 0
         while i < r:
@@ -1500,7 +1500,7 @@ def _analyse_stretches(buf_t, x, lo_i, hi_i, a_up, z, offsets, shift_s, prm, min
             if check and _spread_exceeds(rows[q0:q], short_ratio):
                 q = q0
                 continue
-            still_thr[j] = _settle_reps(times[j], x[lo_i[j]:hi_i[j]], z[offsets[j]:offsets[j + 1]], rows[q0:q],
+            still_thr[j] = _settle_reps(t_all[lo - k_lo:hi - k_lo], x[lo:hi], z[offsets[j]:offsets[j + 1]], rows[q0:q],
                                         row_edges[q0:q], bounds[j], still_thr[j], prm)
             if check and _spread_exceeds(rows[q0:q], short_ratio):
                 q = q0
